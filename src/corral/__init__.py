@@ -1,0 +1,48 @@
+"""corral: a governed, kernel-enforced boundary for the shell commands of AI agents.
+
+The public API is re-exported here and loaded on first use, so that importing
+`corral` (and the enforcer that runs inside every sandbox) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral.errors import (
+        CommandRefusedError,
+        CorralError,
+        ExitCode,
+        LayerUnavailableError,
+        PolicyError,
+        SandboxSetupError,
+        WorkspaceError,
+    )
+    from corral.policy import NetworkMode, Policy, SandboxMode
+    from corral.sandbox import Layer
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "CommandRefusedError": "corral.errors",
+    "CorralError": "corral.errors",
+    "ExitCode": "corral.errors",
+    "LayerUnavailableError": "corral.errors",
+    "PolicyError": "corral.errors",
+    "SandboxSetupError": "corral.errors",
+    "WorkspaceError": "corral.errors",
+    "NetworkMode": "corral.policy",
+    "Policy": "corral.policy",
+    "SandboxMode": "corral.policy",
+    "Layer": "corral.sandbox",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

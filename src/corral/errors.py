@@ -1,0 +1,87 @@
+"""corral's errors and exit codes.
+
+Every error corral raises derives from `CorralError`.  Each subclass names what
+happened; each instance carries the cause and the next step in its message, so
+that a person or an agent can act on it without reading the source.
+
+    CorralError
+    ├── PolicyError            a policy file is missing, malformed or out of bounds
+    ├── WorkspaceError         the workspace cannot be guarded as asked
+    ├── LayerUnavailableError  a sandbox layer cannot be enforced on this machine
+    ├── SandboxSetupError      the boundary could not be built for this command
+    └── CommandRefusedError    policy refused the command (exit 126)
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "CommandRefusedError",
+    "CorralError",
+    "ExitCode",
+    "LayerUnavailableError",
+    "PolicyError",
+    "SandboxSetupError",
+    "WorkspaceError",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """The exit statuses corral itself uses; any other status is the command's own.
+
+    A command that ran exits with its own status; a command killed by signal N
+    exits with 128 + N, as a shell reports it.
+    """
+
+    OK = 0
+    USAGE = 2
+    """The command line given to corral was malformed."""
+    TIMEOUT = 124
+    """The command ran past its time limit; its whole process tree was killed."""
+    CORRAL_FAILED = 125
+    """corral could not run the command: bad policy, missing layer, setup failure."""
+    REFUSED = 126
+    """Policy refused the command; it did not run."""
+    NOT_FOUND = 127
+    """The command's program was not found inside the sandbox."""
+
+
+class CorralError(Exception):
+    """Base of every error corral raises."""
+
+    exit_code: ExitCode = ExitCode.CORRAL_FAILED
+
+
+class PolicyError(CorralError):
+    """A policy file is unreadable, malformed, unknown to corral or out of bounds."""
+
+
+class WorkspaceError(CorralError):
+    """The workspace or one of its protected paths cannot be guarded as asked."""
+
+
+class LayerUnavailableError(CorralError):
+    """A layer of the boundary cannot be enforced on this machine.
+
+    `layer` names the layer (see `corral.sandbox.Layer`); the message says why.
+    """
+
+    def __init__(self, layer: str, reason: str) -> None:
+        super().__init__(
+            f"the {layer} layer cannot be enforced on this machine: {reason}; "
+            f"run 'corral doctor' for details, or accept the weaker boundary "
+            f"explicitly with sandbox.accept_missing = [\"{layer}\"] in your policy"
+        )
+        self.layer = layer
+        self.reason = reason
+
+
+class SandboxSetupError(CorralError):
+    """The boundary could not be built for this command (a layer failed to apply)."""
+
+
+class CommandRefusedError(CorralError):
+    """Policy refused the command; it was not run."""
+
+    exit_code = ExitCode.REFUSED

@@ -1,0 +1,74 @@
+"""The effective policy: what a command may touch, and where each value came from.
+
+A `Policy` is the result of merging the built-in defaults, the managed
+requirements, the user's policy and the project's policy (see `_load`).  It is
+immutable; `origins` maps every dotted key to the place that set it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+__all__ = ["NetworkMode", "Policy", "SandboxMode", "stricter_of"]
+
+
+class SandboxMode(enum.StrEnum):
+    """How much of the filesystem a command may write, strictest first."""
+
+    READ_ONLY = "read-only"
+    WORKSPACE_WRITE = "workspace-write"
+    FULL_ACCESS = "full-access"
+
+
+class NetworkMode(enum.StrEnum):
+    """What network a command may reach, strictest first."""
+
+    OFFLINE = "offline"
+    ALLOW_LIST = "allow-list"
+    ONLINE = "online"
+
+
+_Mode = TypeVar("_Mode", SandboxMode, NetworkMode)
+
+
+def stricter_of(a: _Mode, b: _Mode) -> _Mode:
+    """Return whichever of two modes of the same kind is stricter."""
+    order = list(type(a))
+    return a if order.index(a) <= order.index(b) else b
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The merged, validated policy in force for one workspace.
+
+    Paths are kept as written (``~`` unexpanded, protected paths relative to the
+    workspace); `corral.sandbox` resolves them against a real workspace.
+    """
+
+    sandbox_mode: SandboxMode = SandboxMode.WORKSPACE_WRITE
+    writable_roots: tuple[str, ...] = ()
+    """Directories writable besides the workspace (absolute or ``~``-relative)."""
+    protected_paths: tuple[str, ...] = ()
+    """Workspace-relative paths that stay read-only; a trailing ``/`` marks a directory."""
+    hidden_paths: tuple[str, ...] = ()
+    """Absolute or ``~``-relative paths that a command cannot read at all."""
+    accept_missing: frozenset[str] = frozenset()
+    """Layers the policy explicitly accepts running without (recorded on every run)."""
+    timeout: float | None = None
+    """Seconds after which the command's whole process tree is killed."""
+    network_mode: NetworkMode = NetworkMode.OFFLINE
+    network_allow: tuple[str, ...] = ()
+    """Destinations for the allow-list network mode."""
+    env_pass: tuple[str, ...] = ()
+    """Names or ``fnmatch`` patterns of host variables passed to the command."""
+    env_secret_patterns: tuple[str, ...] = ()
+    """Patterns of variable names removed even when `env_pass` matches them."""
+    env_set: Mapping[str, str] = field(default_factory=dict)
+    """Variables set for the command, after the secret filter (policy's own values)."""
+    sources: tuple[str, ...] = ()
+    """The policy files that were read, in merge order."""
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """Dotted key (``sandbox.mode``) to the file or layer that set its value."""
