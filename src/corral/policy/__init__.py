@@ -1,7 +1,27 @@
-"""Policy: the three layers of files, merged strictest-wins, with each value's origin."""
+"""Policy: three layers of files merged strictest-wins, with each value's origin."""
 
 from __future__ import annotations
 
+from corral.policy._load import (
+    PROJECT_POLICY_NAME,
+    REQUIREMENTS_PATH,
+    load_policy,
+    project_policy_path,
+    user_policy_path,
+)
 from corral.policy._model import NetworkMode, Policy, SandboxMode, stricter_of
+from corral.policy._render import policy_digest, policy_to_json
 
-__all__ = ["NetworkMode", "Policy", "SandboxMode", "stricter_of"]
+__all__ = [
+    "PROJECT_POLICY_NAME",
+    "REQUIREMENTS_PATH",
+    "NetworkMode",
+    "Policy",
+    "SandboxMode",
+    "load_policy",
+    "policy_digest",
+    "policy_to_json",
+    "project_policy_path",
+    "stricter_of",
+    "user_policy_path",
+]

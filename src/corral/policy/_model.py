@@ -52,7 +52,7 @@ class Policy:
     writable_roots: tuple[str, ...] = ()
     """Directories writable besides the workspace (absolute or ``~``-relative)."""
     protected_paths: tuple[str, ...] = ()
-    """Workspace-relative paths that stay read-only; a trailing ``/`` marks a directory."""
+    """Workspace-relative paths kept read-only; a trailing ``/`` marks a directory."""
     hidden_paths: tuple[str, ...] = ()
     """Absolute or ``~``-relative paths that a command cannot read at all."""
     accept_missing: frozenset[str] = frozenset()
@@ -62,6 +62,8 @@ class Policy:
     network_mode: NetworkMode = NetworkMode.OFFLINE
     network_allow: tuple[str, ...] = ()
     """Destinations for the allow-list network mode."""
+    network_deny: tuple[str, ...] = ()
+    """Destinations the managed requirements deny, whatever the allow-list says."""
     env_pass: tuple[str, ...] = ()
     """Names or ``fnmatch`` patterns of host variables passed to the command."""
     env_secret_patterns: tuple[str, ...] = ()

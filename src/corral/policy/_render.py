@@ -1,0 +1,67 @@
+"""The effective policy as JSON, and its digest.
+
+`policy_to_json` is the documented shape that ``corral policy --json`` prints;
+`policy_digest` identifies the effective values, so that an event can name the
+policy it ran under.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from corral.policy._model import Policy
+
+__all__ = ["policy_digest", "policy_to_json", "policy_values"]
+
+
+def policy_values(policy: Policy) -> dict[str, dict[str, object]]:
+    """Return the effective values, by table and key as in a policy file."""
+    return {
+        "sandbox": {
+            "mode": policy.sandbox_mode.value,
+            "writable_roots": list(policy.writable_roots),
+            "protected_paths": list(policy.protected_paths),
+            "hidden_paths": list(policy.hidden_paths),
+            "accept_missing": sorted(policy.accept_missing),
+            "timeout": policy.timeout,
+        },
+        "network": {
+            "mode": policy.network_mode.value,
+            "allow": list(policy.network_allow),
+            "deny": list(policy.network_deny),
+        },
+        "env": {
+            "pass": list(policy.env_pass),
+            "secret_patterns": list(policy.env_secret_patterns),
+            "set": dict(sorted(policy.env_set.items())),
+        },
+    }
+
+
+def policy_digest(policy: Policy) -> str:
+    """Return ``sha256:<hex>`` over the canonical JSON of the effective values.
+
+    Origins and sources are left out: the same values read from other files
+    give the same digest.
+    """
+    canonical = json.dumps(
+        policy_values(policy), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def policy_to_json(policy: Policy) -> dict[str, object]:
+    """Return the policy in the shape ``corral policy --json`` prints.
+
+    ``{"policy": {"sandbox": {...}, "network": {...}, "env": {...}},
+    "origins": {"sandbox.mode": "built-in", ...}, "sources": [paths...],
+    "digest": "sha256:..."}``; list values keep merge order, ``timeout`` is
+    null when there is none.
+    """
+    return {
+        "policy": policy_values(policy),
+        "origins": dict(policy.origins),
+        "sources": list(policy.sources),
+        "digest": policy_digest(policy),
+    }

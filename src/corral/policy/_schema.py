@@ -1,0 +1,209 @@
+"""The schema of policy files: which tables and keys each layer may set.
+
+`parse_layer` turns the text of one file (or the command-line overrides) into a
+`PolicyLayer`, refusing unknown tables and keys, wrong types and keys that the
+layer is not allowed to set.  Merging the layers is `_merge`'s job.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from corral.errors import PolicyError
+from corral.policy._model import NetworkMode, SandboxMode
+from corral.policy._values import (
+    ValueReader,
+    check_home_path,
+    check_pattern,
+    check_workspace_path,
+)
+
+__all__ = ["LayerKind", "PolicyLayer", "parse_layer", "parse_overrides"]
+
+
+class LayerKind(enum.Enum):
+    """Where a layer of policy comes from, which decides what it may set."""
+
+    MANAGED = "managed requirements"
+    USER = "user policy"
+    PROJECT = "project policy"
+    COMMAND_LINE = "command line"
+
+
+_COMMON_KEYS = {
+    "sandbox": ("mode", "protected_paths", "hidden_paths", "timeout"),
+    "network": ("mode", "allow"),
+    "env": ("secret_patterns", "set"),
+}
+_USER_ONLY_KEYS = {
+    "sandbox": ("writable_roots", "accept_missing"),
+    "env": ("pass",),
+}
+_MANAGED_KEYS = {
+    "sandbox": (
+        "mode",
+        "allowed_modes",
+        "protected_paths",
+        "hidden_paths",
+        "accept_missing_allowed",
+        "writable_roots_within",
+    ),
+    "network": ("mode", "allowed_modes", "deny"),
+    "env": ("secret_patterns",),
+}
+_COMMAND_LINE_KEYS = {"sandbox": ("mode", "timeout"), "network": ("mode",)}
+
+# Why a repository's own policy cannot set these: each would loosen what the
+# person running corral chose, and the repository may come from anyone.
+_USER_ONLY_REASONS = {
+    "sandbox.writable_roots": "it would let the repository's commands write "
+    "outside the workspace",
+    "sandbox.accept_missing": "it would let the repository run commands with "
+    "less of the boundary than the machine can enforce",
+    "env.pass": "it would let the repository read host variables",
+}
+
+
+def _known_keys(kind: LayerKind) -> dict[str, tuple[str, ...]]:
+    if kind is LayerKind.MANAGED:
+        return dict(_MANAGED_KEYS)
+    if kind is LayerKind.COMMAND_LINE:
+        return dict(_COMMAND_LINE_KEYS)
+    keys = dict(_COMMON_KEYS)
+    for table, extra in _USER_ONLY_KEYS.items():
+        keys[table] = keys.get(table, ()) + extra
+    return keys
+
+
+@dataclass(frozen=True)
+class PolicyLayer:
+    """The validated values of one layer; None (or empty) where it says nothing."""
+
+    kind: LayerKind
+    origin: str
+    """The file path, or "command line"."""
+    sandbox_mode: SandboxMode | None = None
+    writable_roots: tuple[str, ...] | None = None
+    protected_paths: tuple[str, ...] = ()
+    hidden_paths: tuple[str, ...] = ()
+    accept_missing: frozenset[str] | None = None
+    timeout: float | None = None
+    network_mode: NetworkMode | None = None
+    network_allow: tuple[str, ...] | None = None
+    env_pass: tuple[str, ...] = ()
+    env_secret_patterns: tuple[str, ...] = ()
+    env_set: Mapping[str, str] = field(default_factory=dict)
+    allowed_sandbox_modes: frozenset[SandboxMode] | None = None
+    """Managed only: the sandbox modes any lower layer may choose."""
+    accept_missing_allowed: frozenset[str] | None = None
+    """Managed only: the layers a lower layer may accept as missing."""
+    writable_roots_within: tuple[str, ...] | None = None
+    """Managed only: prefixes beneath which every writable root must lie."""
+    allowed_network_modes: frozenset[NetworkMode] | None = None
+    """Managed only: the network modes any lower layer may choose."""
+    network_deny: tuple[str, ...] = ()
+    """Managed only: destinations no allow-list may name."""
+
+
+def parse_layer(text: bytes, origin: str, kind: LayerKind) -> PolicyLayer:
+    """Parse and validate the TOML text of one policy file.
+
+    Raises PolicyError for a syntax error (with its line), an unknown table or
+    key, a wrong type, or a key this layer may not set.
+    """
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save the policy file as UTF-8"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(
+            f"{origin}: not valid TOML: {exc}; fix the syntax there"
+        ) from exc
+    return _build(ValueReader(origin, _flatten(data, origin, kind)), kind)
+
+
+def parse_overrides(overrides: Mapping[str, object]) -> PolicyLayer:
+    """Validate command-line overrides, keyed ``sandbox.mode`` and so on.
+
+    Raises PolicyError for an unknown key or a value out of form.
+    """
+    origin = LayerKind.COMMAND_LINE.value
+    known = _known_keys(LayerKind.COMMAND_LINE)
+    allowed = [f"{t}.{k}" for t, keys in known.items() for k in keys]
+    for key in overrides:
+        if key not in allowed:
+            raise PolicyError(
+                f"{origin}: cannot override {key!r}; use one of {', '.join(allowed)}"
+            )
+    values = {key: value for key, value in overrides.items() if value is not None}
+    return _build(ValueReader(origin, values), LayerKind.COMMAND_LINE)
+
+
+def _flatten(
+    data: Mapping[str, object], origin: str, kind: LayerKind
+) -> dict[str, object]:
+    """Check tables and keys against the schema; return ``table.key`` values."""
+    known = _known_keys(kind)
+    flat: dict[str, object] = {}
+    for table, content in data.items():
+        if table not in known:
+            raise PolicyError(
+                f"{origin}: unknown table [{table}]; a {kind.value} file may "
+                f"have {', '.join(f'[{name}]' for name in known)}"
+            )
+        if not isinstance(content, dict):
+            raise PolicyError(
+                f"{origin}: {table} must be a table ([{table}]), not {content!r}"
+            )
+        for key, value in content.items():
+            _check_key(origin, kind, table, key, known[table])
+            flat[f"{table}.{key}"] = value
+    return flat
+
+
+def _check_key(
+    origin: str, kind: LayerKind, table: str, key: str, known: tuple[str, ...]
+) -> None:
+    dotted = f"{table}.{key}"
+    if kind is LayerKind.PROJECT and dotted in _USER_ONLY_REASONS:
+        raise PolicyError(
+            f"{origin}: {dotted} cannot be set by a project policy: "
+            f"{_USER_ONLY_REASONS[dotted]}; set it in your user policy instead"
+        )
+    if key not in known:
+        raise PolicyError(
+            f"{origin}: unknown key {dotted}; known keys in [{table}] of a "
+            f"{kind.value} file: {', '.join(known)}"
+        )
+
+
+def _build(read: ValueReader, kind: LayerKind) -> PolicyLayer:
+    return PolicyLayer(
+        kind=kind,
+        origin=read.origin,
+        sandbox_mode=read.choice("sandbox.mode", SandboxMode),
+        writable_roots=read.strings("sandbox.writable_roots", check_home_path),
+        protected_paths=read.strings("sandbox.protected_paths", check_workspace_path)
+        or (),
+        hidden_paths=read.strings("sandbox.hidden_paths", check_home_path) or (),
+        accept_missing=read.layers("sandbox.accept_missing"),
+        timeout=read.seconds("sandbox.timeout"),
+        network_mode=read.choice("network.mode", NetworkMode),
+        network_allow=read.strings("network.allow"),
+        env_pass=read.strings("env.pass", check_pattern) or (),
+        env_secret_patterns=read.strings("env.secret_patterns", check_pattern) or (),
+        env_set=read.env_map("env.set") or {},
+        allowed_sandbox_modes=read.choices("sandbox.allowed_modes", SandboxMode),
+        accept_missing_allowed=read.layers("sandbox.accept_missing_allowed"),
+        writable_roots_within=read.strings(
+            "sandbox.writable_roots_within", check_home_path
+        ),
+        allowed_network_modes=read.choices("network.allowed_modes", NetworkMode),
+        network_deny=read.strings("network.deny") or (),
+    )

@@ -1,0 +1,160 @@
+"""Typed readers for the values of one policy file, each failing with file and key.
+
+A `ValueReader` holds the flat ``table.key`` values of one file; each method
+checks one key's type and form and returns it typed, or None when absent.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from corral.errors import PolicyError
+from corral.sandbox._layers import Layer
+
+__all__ = [
+    "ENV_NAME",
+    "ValueReader",
+    "check_home_path",
+    "check_nonempty",
+    "check_pattern",
+    "check_workspace_path",
+]
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What a POSIX shell accepts as a variable name; anything else cannot be exported."""
+
+# A pattern is matched against variable names, so "=" or NUL could never match
+# and most likely mean a value was written where a name belongs.
+_PATTERN = re.compile(r"[A-Za-z0-9_*?\[\]!-]+")
+
+
+def check_nonempty(entry: str) -> str | None:
+    """Return why `entry` is not a non-empty string, or None."""
+    return None if entry.strip() and "\0" not in entry else "must not be empty"
+
+
+def check_pattern(entry: str) -> str | None:
+    """Return why `entry` is not a variable name or fnmatch pattern, or None."""
+    if _PATTERN.fullmatch(entry):
+        return None
+    return "must be a variable name or fnmatch pattern (letters, digits, _ * ? [ ] !)"
+
+
+def check_home_path(entry: str) -> str | None:
+    """Return why `entry` is not an absolute or ``~/``-relative path, or None."""
+    if not (entry.startswith(("/", "~/")) or entry == "~"):
+        return "must be an absolute path or start with ~/"
+    if "\0" in entry or ".." in entry.split("/"):
+        return "must not contain '..' or NUL"
+    return None
+
+
+def check_workspace_path(entry: str) -> str | None:
+    """Return why `entry` is not a clean workspace-relative path, or None."""
+    if entry.startswith(("/", "~")):
+        return "must be relative to the workspace, not absolute or ~"
+    parts = entry.removesuffix("/").split("/")
+    if "\0" in entry or any(part in ("", ".", "..") for part in parts):
+        return "must not be empty or contain '.', '..', '//' or NUL"
+    return None
+
+
+class ValueReader:
+    """The values of one policy file, keyed ``table.key``, read one key at a time."""
+
+    def __init__(self, origin: str, values: Mapping[str, object]) -> None:
+        self.origin = origin
+        self._values = values
+
+    def fail(self, key: str, problem: str) -> PolicyError:
+        """Build the error for `key`, naming this file."""
+        return PolicyError(f"{self.origin}: {key} {problem}")
+
+    def choice(self, key: str, kind: type[_E]) -> _E | None:
+        """Return the member of `kind` named by a string value."""
+        value = self._values.get(key)
+        return None if value is None else self._member(key, kind, value)
+
+    def choices(self, key: str, kind: type[_E]) -> frozenset[_E] | None:
+        """Return a non-empty set of members of `kind`."""
+        names = self.strings(key)
+        if names is None:
+            return None
+        if not names:
+            raise self.fail(
+                key, "= [] would allow nothing; list what is allowed or drop the key"
+            )
+        return frozenset(self._member(key, kind, name) for name in names)
+
+    def _member(self, key: str, kind: type[_E], value: object) -> _E:
+        for member in kind:
+            if member.value == value:
+                return member
+        allowed = ", ".join(repr(member.value) for member in kind)
+        raise self.fail(key, f"= {value!r} is not allowed; use one of {allowed}")
+
+    def layers(self, key: str) -> frozenset[str] | None:
+        """Return a set of layer names (see `corral.sandbox.Layer`)."""
+        allowed = ", ".join(layer.value for layer in Layer)
+        names = self.strings(key)
+        if names is None:
+            return None
+        for name in names:
+            if name not in set(Layer):
+                raise self.fail(key, f"lists {name!r}, not a layer; use {allowed}")
+        return frozenset(names)
+
+    def strings(
+        self, key: str, check: Callable[[str], str | None] = check_nonempty
+    ) -> tuple[str, ...] | None:
+        """Return a list of strings, each passing `check`, without duplicates."""
+        value = self._values.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"must be a list of strings, not {value!r}")
+        for entry in value:
+            problem = check(entry)
+            if problem is not None:
+                raise self.fail(key, f"entry {entry!r} {problem}")
+        return tuple(dict.fromkeys(value))
+
+    def seconds(self, key: str) -> float | None:
+        """Return a positive, finite number of seconds."""
+        value = self._values.get(key)
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise self.fail(key, f"= {value!r}; use a positive number of seconds")
+        return float(value)
+
+    def env_map(self, key: str) -> dict[str, str] | None:
+        """Return a table of variable names to string values."""
+        value = self._values.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(
+                key, f'must be a table such as {{ NAME = "value" }}, not {value!r}'
+            )
+        for name, text in value.items():
+            if not ENV_NAME.fullmatch(name):
+                raise self.fail(
+                    key,
+                    f"sets {name!r}, not a variable name "
+                    "(letters, digits and _, not starting with a digit)",
+                )
+            if not isinstance(text, str) or "\0" in text:
+                raise self.fail(f"{key}.{name}", f"must be a string, not {text!r}")
+        return dict(value)
