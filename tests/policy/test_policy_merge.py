@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corral.errors import PolicyError
@@ -236,6 +236,9 @@ SANDBOX_MODES = st.sampled_from(list(SandboxMode))
 NETWORK_MODES = st.sampled_from(list(NetworkMode))
 
 
+# No example database: it would be written into the checkout, which an
+# unprivileged run of the tests may not be able to write.
+@settings(database=None)
 @given(
     user_mode=st.none() | SANDBOX_MODES,
     user_net=st.none() | NETWORK_MODES,
