@@ -1,0 +1,54 @@
+"""Resolving the workspace: the git top level, or the directory itself."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from corral._workspace import resolve_workspace
+from corral.errors import WorkspaceError
+
+
+def test_git_subdirectory_resolves_to_the_top_level(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "a" / "b").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+    assert resolve_workspace(repo / "a" / "b") == repo.resolve()
+
+
+def test_directory_outside_git_is_its_own_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    # A ceiling stops git from finding a repository above tmp_path.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+
+    assert resolve_workspace(plain) == plain.resolve()
+
+
+def test_without_git_the_directory_is_its_own_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+
+    assert resolve_workspace(repo / "sub") == (repo / "sub").resolve()
+
+
+def test_missing_directory_is_a_workspace_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        resolve_workspace(tmp_path / "absent")
+
+
+def test_file_is_not_a_workspace(tmp_path: Path) -> None:
+    file = tmp_path / "f"
+    file.write_text("")
+
+    with pytest.raises(WorkspaceError, match="is not a directory"):
+        resolve_workspace(file)
