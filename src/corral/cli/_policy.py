@@ -1,0 +1,117 @@
+"""``corral policy``: show the effective policy and where each value came from.
+
+Human output is one aligned line per key, ``key  value  (origin)``; with
+``--json`` stdout is the object of `corral.policy.policy_to_json`:
+``{"policy": {...}, "origins": {...}, "sources": [...], "digest": "sha256:..."}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from corral._workspace import resolve_workspace
+from corral.errors import ExitCode
+from corral.policy import (
+    NetworkMode,
+    Policy,
+    SandboxMode,
+    load_policy,
+    policy_digest,
+    policy_to_json,
+)
+from corral.policy._render import policy_values
+
+__all__ = ["add_parser", "format_policy", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``corral policy``."""
+    parser = subparsers.add_parser(
+        "policy",
+        help="show the effective policy and where each value came from",
+        description="Show the effective policy for a workspace: the managed "
+        "requirements, your policy and the project's, merged strictest-wins.",
+    )
+    parser.add_argument(
+        "-C",
+        dest="directory",
+        type=Path,
+        default=None,
+        help="workspace directory (its git top level is used; default: .)",
+    )
+    parser.add_argument("--policy", type=Path, help="use FILE as the user policy")
+    parser.add_argument(
+        "--sandbox",
+        choices=[m.value for m in SandboxMode],
+        help="show the policy as 'corral run --sandbox MODE' would use it",
+    )
+    parser.add_argument(
+        "--network",
+        choices=[m.value for m in NetworkMode],
+        help="show the policy as 'corral run --network MODE' would use it",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="show the policy as 'corral run --timeout SECONDS' would use it",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the policy as one JSON object"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the effective policy; raises CorralError for a bad policy or workspace."""
+    workspace = resolve_workspace(args.directory or Path.cwd())
+    overrides = {
+        "sandbox.mode": args.sandbox,
+        "network.mode": args.network,
+        "sandbox.timeout": args.timeout,
+    }
+    policy = load_policy(
+        workspace,
+        user_policy=args.policy,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+    )
+
+    if args.json:
+        json.dump(policy_to_json(policy), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_policy(policy, workspace))
+    return ExitCode.OK
+
+
+def format_policy(policy: Policy, workspace: Path) -> str:
+    """Render the policy as aligned ``key  value  (origin)`` lines."""
+    rows = [("workspace", str(workspace), "")]
+    for table, values in policy_values(policy).items():
+        for key, value in values.items():
+            dotted = f"{table}.{key}"
+            rows.append((dotted, _show(value), f"({policy.origins[dotted]})"))
+    rows.append(("sources", ", ".join(policy.sources) or "none", ""))
+    rows.append(("digest", policy_digest(policy), ""))
+
+    width = max(len(key) for key, _, _ in rows)
+    lines = [
+        f"{key:<{width}}  {value}  {origin}".rstrip() for key, value, origin in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "none"
+    if isinstance(value, float):
+        return f"{value:g} s"
+    return str(value)
