@@ -1,0 +1,225 @@
+"""The Landlock layer: writes only beneath the writable roots, whatever the mounts say.
+
+Only write-ish filesystem rights are handled; reading and executing are left to
+the mount layer.  On newer kernels TCP bind/connect and abstract unix sockets and
+signals leaving the sandbox are refused too.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import TYPE_CHECKING, NamedTuple
+
+from corral import _linux
+from corral.errors import LayerUnavailableError, SandboxSetupError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from os import PathLike
+
+__all__ = [
+    "ABI_SCOPE",
+    "ABI_TCP",
+    "DEFAULT_DEVICE_PATHS",
+    "LandlockSpec",
+    "apply_landlock",
+    "landlock_abi",
+    "ruleset_rights",
+]
+
+# Filesystem rights (linux/landlock.h), with the ABI that introduced each.
+FS_WRITE_FILE = 1 << 1
+FS_REMOVE_DIR = 1 << 4
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_CHAR = 1 << 6
+FS_MAKE_DIR = 1 << 7
+FS_MAKE_REG = 1 << 8
+FS_MAKE_SOCK = 1 << 9
+FS_MAKE_FIFO = 1 << 10
+FS_MAKE_BLOCK = 1 << 11
+FS_MAKE_SYM = 1 << 12
+FS_REFER = 1 << 13  # ABI 2: link or rename into another directory
+FS_TRUNCATE = 1 << 14  # ABI 3: truncate(2), O_TRUNC
+FS_IOCTL_DEV = 1 << 15  # ABI 5: ioctl(2) on character and block devices
+
+NET_BIND_TCP = 1 << 0  # ABI 4
+NET_CONNECT_TCP = 1 << 1  # ABI 4
+
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+SCOPE_SIGNAL = 1 << 1  # ABI 6
+
+ABI_TCP = 4
+"""The first ABI that can refuse TCP bind and connect."""
+ABI_SCOPE = 6
+"""The first ABI that can scope abstract unix sockets and signals to the sandbox."""
+
+_FS_WRITE_RIGHTS_BY_ABI = (
+    (
+        1,
+        FS_WRITE_FILE
+        | FS_REMOVE_DIR
+        | FS_REMOVE_FILE
+        | FS_MAKE_CHAR
+        | FS_MAKE_DIR
+        | FS_MAKE_REG
+        | FS_MAKE_SOCK
+        | FS_MAKE_FIFO
+        | FS_MAKE_BLOCK
+        | FS_MAKE_SYM,
+    ),
+    (2, FS_REFER),
+    (3, FS_TRUNCATE),
+    (5, FS_IOCTL_DEV),
+)
+
+_FILE_RIGHTS = FS_WRITE_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+"""The write-ish rights that apply to a file itself; the rest only to directories."""
+
+_DEVICE_RIGHTS = FS_WRITE_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+"""Devices can be written to and driven by ioctl, but nothing is created beside them."""
+
+DEFAULT_DEVICE_PATHS = (
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",  # the controlling terminal, reopened by ssh, less, sudo-style prompts
+    "/dev/ptmx",  # allocating a pseudo-terminal: script, expect, tmux, pexpect
+    "/dev/pts",  # the terminals themselves, and what /dev/stdout resolves to on one
+)
+"""Devices any ordinary command may open for writing."""
+
+
+class LandlockSpec(NamedTuple):
+    """What the Landlock layer lets a command do.
+
+    A NamedTuple rather than a dataclass: importing dataclasses would cost the
+    enforcer, which runs before every command, several milliseconds.
+    """
+
+    writable: tuple[str | PathLike[str], ...]
+    """The writable roots: directories (or files) given every handled right."""
+    devices: tuple[str | PathLike[str], ...] = DEFAULT_DEVICE_PATHS
+    """Devices that may be written to, truncated and driven by ioctl; missing ones
+    are skipped."""
+    restrict_tcp: bool = True
+    """Refuse every TCP bind and connect (ABI 4 and later)."""
+    scope: bool = True
+    """Refuse abstract unix sockets and signals that leave the sandbox (ABI 6+)."""
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON-ready form that `from_dict` reads back."""
+        return {
+            "writable": [os.fspath(path) for path in self.writable],
+            "devices": [os.fspath(path) for path in self.devices],
+            "restrict_tcp": self.restrict_tcp,
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> LandlockSpec:
+        """Read the form `to_dict` writes; every key must be present and well typed.
+
+        Raises SandboxSetupError for anything else.
+        """
+        if set(data) != set(cls._fields):
+            raise SandboxSetupError(
+                f"a Landlock spec needs exactly the keys {sorted(cls._fields)}, "
+                f"got {sorted(data)}; this is a bug in corral's launcher"
+            )
+        return cls(
+            writable=_str_tuple(data["writable"], "writable"),
+            devices=_str_tuple(data["devices"], "devices"),
+            restrict_tcp=_bool(data["restrict_tcp"], "restrict_tcp"),
+            scope=_bool(data["scope"], "scope"),
+        )
+
+
+def _str_tuple(value: object, key: str) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise SandboxSetupError(f"Landlock spec key {key!r} must be a list of paths")
+
+
+def _bool(value: object, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise SandboxSetupError(f"Landlock spec key {key!r} must be true or false")
+
+
+def landlock_abi() -> int:
+    """Return the kernel's Landlock ABI version, or 0 when Landlock is unavailable."""
+    try:
+        return _linux.landlock_abi_version()
+    except LayerUnavailableError:
+        return 0
+
+
+def ruleset_rights(spec: LandlockSpec, abi: int) -> tuple[int, int, int]:
+    """Return the (filesystem, network, scope) masks the ruleset handles at `abi`."""
+    fs = 0
+    for since, rights in _FS_WRITE_RIGHTS_BY_ABI:
+        if abi >= since:
+            fs |= rights
+    net = NET_BIND_TCP | NET_CONNECT_TCP if spec.restrict_tcp and abi >= ABI_TCP else 0
+    scoped = (
+        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        if spec.scope and abi >= ABI_SCOPE
+        else 0
+    )
+    return fs, net, scoped
+
+
+def apply_landlock(spec: LandlockSpec) -> int:
+    """Enforce `spec` on this process and all it starts; return the ABI used.
+
+    TCP and scope restrictions are applied only from ABI_TCP and ABI_SCOPE on;
+    the caller compares the returned ABI when it needs them.  Sets no_new_privs,
+    which Landlock requires of an unprivileged process.
+
+    Raises LayerUnavailableError when the kernel has no Landlock, and
+    SandboxSetupError when a writable root is missing or a rule is refused.
+    """
+    abi = _linux.landlock_abi_version()
+    handled_fs, handled_net, scoped = ruleset_rights(spec, abi)
+
+    ruleset_fd = _linux.landlock_create_ruleset(handled_fs, handled_net, scoped)
+    try:
+        for root in spec.writable:
+            if not _allow(ruleset_fd, root, handled_fs):
+                raise SandboxSetupError(
+                    f"writable root {root} does not exist; create it or remove it "
+                    f"from the policy's writable roots"
+                )
+        for device in spec.devices:
+            _allow(ruleset_fd, device, handled_fs & _DEVICE_RIGHTS)
+
+        # TCP is refused by handling it with no port rule at all.
+        _linux.set_no_new_privs()
+        _linux.landlock_restrict_self(ruleset_fd)
+    finally:
+        os.close(ruleset_fd)
+    return abi
+
+
+def _allow(ruleset_fd: int, path: str | PathLike[str], rights: int) -> bool:
+    """Add a rule granting `rights` beneath `path`; False if `path` does not exist."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise SandboxSetupError(
+            f"cannot open {path} for a Landlock rule: {exc.strerror}; check that "
+            f"it is reachable inside the sandbox"
+        ) from exc
+    try:
+        # The kernel refuses directory-only rights (make, remove, refer) on a file.
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            rights &= _FILE_RIGHTS
+        _linux.landlock_add_path_beneath_rule(ruleset_fd, fd, rights)
+    finally:
+        os.close(fd)
+    return True
