@@ -1,0 +1,237 @@
+"""The enforcer: its command line, its status report, its exit statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corral.errors import SandboxSetupError
+from corral.sandbox._enforce import ENFORCER, EnforcerConfig, enforcer_argv
+from corral.sandbox._landlock import LandlockSpec, landlock_abi
+from tests.sandbox.enforcer_support import python_argv, run_enforced
+
+ABI = landlock_abi()
+needs_landlock = pytest.mark.skipif(ABI == 0, reason="this kernel has no Landlock")
+
+NO_LAYERS = EnforcerConfig(
+    status_fd=None,
+    stderr_fd=None,
+    landlock=None,
+    seccomp_allow_inet=None,
+    identity=False,
+)
+
+
+@needs_landlock
+def test_the_status_line_names_every_layer_in_force(tmp_path: Path) -> None:
+    ran = run_enforced(
+        ["true"],
+        landlock=LandlockSpec(writable=(str(tmp_path),)),
+        seccomp_allow_inet=False,
+        identity=True,
+    )
+    assert ran.returncode == 0
+    assert ran.status == [
+        {"ok": True, "landlock_abi": ABI, "seccomp": True, "identity": True}
+    ]
+
+
+def test_with_no_layer_the_status_line_says_so() -> None:
+    ran = run_enforced(["true"])
+    assert ran.status == [
+        {"ok": True, "landlock_abi": None, "seccomp": False, "identity": False}
+    ]
+
+
+def test_the_command_gets_argv_and_environment_and_no_status_fd() -> None:
+    code = (
+        "import os, sys; print(sys.argv[1:], os.environ.get('CORRAL_TEST_VAR'), "
+        "sorted(os.listdir('/proc/self/fd')))"
+    )
+    os.environ["CORRAL_TEST_VAR"] = "passed"
+    try:
+        ran = run_enforced([*python_argv(code), "a b", "--", "c"])
+    finally:
+        del os.environ["CORRAL_TEST_VAR"]
+    assert ran.stdout.strip() == "['a b', '--', 'c'] passed ['0', '1', '2', '3']"
+
+
+def test_signals_python_ignores_are_restored_for_the_command() -> None:
+    """SIGPIPE and SIGXFSZ start at their default, so `yes | head` ends quietly."""
+    ran = run_enforced(["sh", "-c", "grep SigIgn /proc/self/status; yes | head -1"])
+    ignored = int(ran.stdout.split()[1], 16)
+    assert not ignored & (1 << (13 - 1) | 1 << (25 - 1))
+    assert ran.stderr == ""
+
+
+def test_a_missing_command_exits_127_and_says_so() -> None:
+    ran = run_enforced(["corral-no-such-command"])
+    assert ran.returncode == 127
+    assert ran.status[-1] == {
+        "ok": False,
+        "layer": "exec",
+        "errno": 2,
+        "error": "cannot run 'corral-no-such-command': No such file or directory",
+    }
+
+
+def test_a_command_that_cannot_be_executed_exits_126(tmp_path: Path) -> None:
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\n")
+    ran = run_enforced([str(script)])
+    assert ran.returncode == 126
+    assert ran.status[-1]["layer"] == "exec"
+    assert ran.status[-1]["errno"] == 13
+
+
+def test_an_unsearchable_path_entry_does_not_hide_not_found(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0)
+    path = f"{locked}:{os.environ['PATH']}"
+    ran = run_enforced(["env", f"PATH={path}", sys.executable, "-I", "-c", RUN_MISSING])
+    assert ran.stdout.strip() == "127"
+
+
+RUN_MISSING = f"""
+import subprocess, sys
+argv = {enforcer_argv(sys.executable, NO_LAYERS, ["corral-no-such-command"])!r}
+print(subprocess.run(argv, stderr=subprocess.DEVNULL).returncode)
+"""
+
+
+def test_a_script_without_a_shebang_runs_under_sh(tmp_path: Path) -> None:
+    script = tmp_path / "script"
+    script.write_text("echo from-sh $1\n")
+    script.chmod(0o755)
+    assert run_enforced([str(script), "arg"]).stdout == "from-sh arg\n"
+
+
+@needs_landlock
+def test_a_failing_layer_exits_125_and_the_command_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    spec = LandlockSpec(writable=(str(tmp_path / "absent"),))
+    ran = run_enforced(["touch", str(marker)], landlock=spec, seccomp_allow_inet=False)
+    assert ran.returncode == 125
+    assert len(ran.status) == 1
+    assert ran.status[0]["ok"] is False
+    assert ran.status[0]["layer"] == "landlock"
+    assert not marker.exists()
+    assert ran.stdout == ran.stderr == ""
+
+
+def run_raw(config: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-B", ENFORCER, config, "--", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_without_a_status_fd_failures_go_to_stderr_and_success_prints_nothing() -> None:
+    ok = run_raw(NO_LAYERS.to_json(), "true")
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+    missing = run_raw(NO_LAYERS.to_json(), "corral-no-such-command")
+    assert missing.returncode == 127
+    assert missing.stderr.startswith("corral: cannot run 'corral-no-such-command'")
+
+
+def test_a_malformed_configuration_is_refused() -> None:
+    for config in ("not json", '{"status_fd": null}', "[]"):
+        ran = run_raw(config, "true")
+        assert ran.returncode == 125
+        assert ran.stderr.startswith(
+            "corral: the enforcer's configuration is malformed"
+        )
+    usage = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", ENFORCER, NO_LAYERS.to_json(), "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert usage.returncode == 125
+    assert usage.stderr.startswith("corral: usage:")
+
+
+def test_the_stderr_fd_becomes_the_commands_stderr() -> None:
+    read_end, write_end = os.pipe()
+    config = NO_LAYERS._replace(stderr_fd=write_end)
+    done = subprocess.run(
+        enforcer_argv(sys.executable, config, ["sh", "-c", "echo to-stderr >&2"]),
+        pass_fds=(write_end,),
+        capture_output=True,
+        check=False,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert reader.read() == b"to-stderr\n"
+    assert done.stderr == b""
+
+
+def test_the_enforcer_imports_little() -> None:
+    """Start-up cost: no dataclasses, pathlib, inspect or subprocess before exec."""
+    config = NO_LAYERS._replace(identity=True, seccomp_allow_inet=False).to_json()
+    python = [sys.executable, "-I", "-S", "-B", "-X", "importtime"]
+    done = subprocess.run(
+        [*python, ENFORCER, config, "--", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    assert not imported & {"dataclasses", "pathlib", "inspect", "subprocess", "shutil"}
+
+
+def test_enforcer_argv_runs_python_isolated_on_this_file() -> None:
+    argv = enforcer_argv("/usr/bin/python3", NO_LAYERS, ["ls", "-l"])
+    assert argv[:5] == ["/usr/bin/python3", "-I", "-S", "-B", ENFORCER]
+    assert argv[6:] == ["--", "ls", "-l"]
+    assert EnforcerConfig.from_json(argv[5]) == NO_LAYERS
+    with pytest.raises(SandboxSetupError):
+        enforcer_argv("/usr/bin/python3", NO_LAYERS, [])
+
+
+def test_the_configuration_survives_its_json_form() -> None:
+    config = EnforcerConfig(
+        status_fd=3,
+        stderr_fd=4,
+        landlock=LandlockSpec(writable=("/w",), devices=("/dev/null",)),
+        seccomp_allow_inet=True,
+        identity=True,
+    )
+    assert EnforcerConfig.from_json(config.to_json()) == config
+    assert json.loads(config.to_json()) == {
+        "status_fd": 3,
+        "stderr_fd": 4,
+        "landlock": {
+            "writable": ["/w"],
+            "devices": ["/dev/null"],
+            "restrict_tcp": True,
+            "scope": True,
+        },
+        "seccomp_allow_inet": True,
+        "identity": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"extra": 1},
+        {"identity": 1},
+        {"status_fd": -1},
+        {"status_fd": True},
+        {"seccomp_allow_inet": "no"},
+        {"landlock": {"writable": ["/w"]}},
+    ],
+)
+def test_unknown_or_ill_typed_keys_are_refused(change: dict[str, object]) -> None:
+    data = json.loads(NO_LAYERS.to_json()) | change
+    with pytest.raises(SandboxSetupError, match=r"malformed|Landlock spec"):
+        EnforcerConfig.from_json(json.dumps(data))
