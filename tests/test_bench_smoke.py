@@ -1,0 +1,53 @@
+"""The benchmark runs end to end and reports every cell; timings are never asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+MODES = {"bare", "bwrap", "corral-cli", "corral-lib"}
+COMMANDS = {"true", "python3 -c pass", "git status"}
+
+
+def test_benchmark_prints_its_table_and_writes_every_cell_to_json(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    results = tmp_path / "results.json"
+
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--repeat", "2", "--warmup", "1",
+         "--json", str(results)],
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert "median ms" in done.stdout
+    assert "x bwrap" in done.stdout
+    for mode in MODES:
+        assert mode in done.stdout
+    report = json.loads(results.read_text())
+    cells = {(cell["mode"], cell["command"]) for cell in report["results"]}
+    assert cells == {(mode, command) for mode in MODES for command in COMMANDS}
+    for cell in report["results"]:
+        assert len(cell["samples_ms"]) == 2
+        assert cell["median_ms"] > 0
+    assert report["machine"]["kernel"]
+    assert not results.with_name("results.json.tmp").exists()
+    assert list((home / ".cache" / "corral-bench").iterdir()) == []
+
+
+def test_benchmark_refuses_a_repeat_count_below_one() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--repeat", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 2
+    assert "--repeat must be at least 1" in done.stderr
