@@ -38,7 +38,19 @@ _LAZY = {
     "Layer": "corral.sandbox",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "CommandRefusedError",
+    "CorralError",
+    "ExitCode",
+    "Layer",
+    "LayerUnavailableError",
+    "NetworkMode",
+    "Policy",
+    "PolicyError",
+    "SandboxMode",
+    "SandboxSetupError",
+    "WorkspaceError",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,14 +10,36 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from corral.sandbox._availability import LayerStatus, probe_layers
     from corral.sandbox._layers import ALL_LAYERS, Layer
-
-__all__ = ["ALL_LAYERS", "Layer"]
+    from corral.sandbox._profile import SandboxProfile
+    from corral.sandbox._refusals import Refusal
+    from corral.sandbox._sandbox import RunResult, Sandbox
+    from corral.sandbox._support import find_tools
 
 _LAZY = {
     "ALL_LAYERS": "corral.sandbox._layers",
     "Layer": "corral.sandbox._layers",
+    "LayerStatus": "corral.sandbox._availability",
+    "probe_layers": "corral.sandbox._availability",
+    "Refusal": "corral.sandbox._refusals",
+    "RunResult": "corral.sandbox._sandbox",
+    "Sandbox": "corral.sandbox._sandbox",
+    "SandboxProfile": "corral.sandbox._profile",
+    "find_tools": "corral.sandbox._support",
 }
+
+__all__ = [
+    "ALL_LAYERS",
+    "Layer",
+    "LayerStatus",
+    "Refusal",
+    "RunResult",
+    "Sandbox",
+    "SandboxProfile",
+    "find_tools",
+    "probe_layers",
+]
 
 
 def __getattr__(name: str) -> Any:

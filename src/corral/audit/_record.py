@@ -1,0 +1,42 @@
+"""The one writer of event records: one JSON object per line, appended atomically.
+
+Concurrent corral processes append to the same file; an exclusive lock around
+a single ``write`` keeps every record whole and in one piece.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path"]
+
+EVENT_SCHEMA_VERSION = 1
+
+
+def events_path(state: Path) -> Path:
+    """Return the event log's path inside corral's state directory."""
+    return state / "events.jsonl"
+
+
+def append_event(path: Path, record: Mapping[str, object]) -> None:
+    """Append one event record to the log at `path`.
+
+    Raises `OSError` when the log cannot be written; callers decide whether a
+    lost record is fatal (it is, for a command that is about to run).
+    """
+    line = json.dumps(
+        {"v": EVENT_SCHEMA_VERSION, **record}, sort_keys=True, separators=(",", ":")
+    )
+    data = (line + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+    finally:
+        os.close(fd)

@@ -1,0 +1,140 @@
+"""``corral run``: run one command inside the boundary the policy asks for.
+
+The exit status is the command's own; 124 after a timeout, 125 when corral
+could not run it, 126 when policy refused it, 127 when the program was not
+found.  With ``--json`` one JSON object describing the run ends stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from corral._workspace import resolve_workspace
+from corral.errors import ExitCode
+from corral.policy import NetworkMode, SandboxMode, load_policy
+from corral.sandbox import Layer, RunResult, Sandbox
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``corral run``."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run a command inside the sandbox",
+        description="Run COMMAND inside a kernel-enforced boundary.",
+        epilog="exit status: the command's own; 124 timeout; 125 corral could not "
+        "run it; 126 refused by policy; 127 program not found",
+    )
+    parser.add_argument(
+        "-C",
+        dest="directory",
+        type=Path,
+        default=Path.cwd(),
+        help="workspace directory (its git top level is used)",
+    )
+    parser.add_argument("--policy", type=Path, help="use FILE as the user policy")
+    parser.add_argument(
+        "--sandbox",
+        choices=[m.value for m in SandboxMode],
+        help="sandbox mode (full-access only when named here)",
+    )
+    parser.add_argument(
+        "--network", choices=[m.value for m in NetworkMode], help="network mode"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="kill the command's whole process tree after SECONDS",
+    )
+    parser.add_argument(
+        "--no-input",
+        action="store_true",
+        help="give the command no standard input and ask nothing",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="end stdout with one JSON object describing the run",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command named on the command line; return its exit status."""
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        return _usage("no command given; usage: corral run [options] -- COMMAND")
+    if args.timeout is not None and args.timeout <= 0:
+        return _usage("--timeout takes a positive number of seconds")
+
+    workspace = resolve_workspace(args.directory)
+    policy = load_policy(workspace, user_policy=args.policy, overrides=_overrides(args))
+    sandbox = Sandbox(workspace, policy)
+    _warn_weaker(policy.sandbox_mode, sandbox.profile.missing)
+
+    stdin = os.open(os.devnull, os.O_RDONLY) if args.no_input else None
+    try:
+        result = sandbox.run(command, cwd=args.directory.resolve(), stdin=stdin)
+    finally:
+        if stdin is not None:
+            os.close(stdin)
+    _report(result, as_json=args.json)
+    return result.exit_status
+
+
+def _usage(message: str) -> int:
+    print(f"corral: {message}", file=sys.stderr)
+    return int(ExitCode.USAGE)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    if args.sandbox:
+        overrides["sandbox.mode"] = args.sandbox
+    if args.network:
+        overrides["network.mode"] = args.network
+    if args.timeout is not None:
+        overrides["sandbox.timeout"] = args.timeout
+    return overrides
+
+
+def _warn_weaker(mode: SandboxMode, missing: frozenset[Layer]) -> None:
+    if mode is SandboxMode.FULL_ACCESS:
+        print(
+            "corral: warning: full-access: this command runs with no sandbox at all; "
+            "the run is recorded as such",
+            file=sys.stderr,
+        )
+    for layer in sorted(missing):
+        print(
+            f"corral: warning: running without the {layer} layer, as the policy "
+            "accepts (sandbox.accept_missing)",
+            file=sys.stderr,
+        )
+
+
+def _report(result: RunResult, *, as_json: bool) -> None:
+    """Say after the command's own output what corral saw; end with JSON if asked."""
+    if result.start_error is not None:
+        print(f"corral: {result.start_error}", file=sys.stderr)
+    if result.timed_out:
+        print(
+            "corral: the command ran past its time limit; its whole process tree "
+            "was killed",
+            file=sys.stderr,
+        )
+    for refusal in result.refusals:
+        print(f"corral: sandbox refused: {refusal.message}", file=sys.stderr)
+    if as_json:
+        sys.stdout.flush()
+        print(json.dumps(result.to_json(), sort_keys=True))

@@ -1,0 +1,74 @@
+"""Find what a command must not read or reach: hidden paths and the host's unix sockets.
+
+A read-only mount does not stop ``connect()`` on a unix socket, so every
+socket bound on the host is covered as well, wherever it lives.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["HiddenPath", "expand_user_path", "find_hidden", "find_host_sockets"]
+
+# The kernel's list of bound unix sockets in this network namespace.
+_PROC_NET_UNIX = Path("/proc/net/unix")
+# Fields before the path in each line of /proc/net/unix.
+_UNIX_FIELDS_BEFORE_PATH = 7
+
+
+@dataclass(frozen=True)
+class HiddenPath:
+    """A host path replaced by an empty, unreadable one inside the sandbox."""
+
+    path: Path
+    is_dir: bool
+
+
+def expand_user_path(text: str, environ: Mapping[str, str]) -> Path:
+    """Expand a leading ``~`` with the invoking user's home directory."""
+    if text == "~" or text.startswith("~/"):
+        home = environ.get("HOME") or str(Path.home())
+        return Path(home + text[1:])
+    return Path(text)
+
+
+def find_hidden(entries: Iterable[str], environ: Mapping[str, str]) -> list[HiddenPath]:
+    """Return the hidden entries that exist, by their real paths (links followed)."""
+    found: dict[Path, HiddenPath] = {}
+    for entry in entries:
+        path = expand_user_path(entry, environ)
+        if not os.path.lexists(path):
+            continue
+        for candidate in {path, path.resolve()}:
+            if candidate.exists() and not candidate.is_symlink():
+                found[candidate] = HiddenPath(candidate, candidate.is_dir())
+    return sorted(found.values(), key=lambda hidden: str(hidden.path))
+
+
+def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
+    """Return every bound unix socket path on the host not beneath a `covered` path."""
+    covered_paths = tuple(covered)
+    sockets: set[Path] = set()
+    try:
+        lines = _PROC_NET_UNIX.read_text(errors="replace").splitlines()[1:]
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split(maxsplit=_UNIX_FIELDS_BEFORE_PATH)
+        if len(fields) <= _UNIX_FIELDS_BEFORE_PATH:
+            continue
+        path = Path(fields[_UNIX_FIELDS_BEFORE_PATH])
+        if not path.is_absolute() or path in sockets:
+            continue
+        if any(path.is_relative_to(prefix) for prefix in covered_paths):
+            continue
+        try:
+            if stat.S_ISSOCK(path.lstat().st_mode):
+                sockets.add(path)
+        except OSError:
+            continue
+    return sorted(sockets)

@@ -1,0 +1,160 @@
+"""Find every protected path of a workspace: the policy's list and every git directory.
+
+Protected paths stay read-only inside the sandbox by any name that reaches
+them.  This module only finds them on the host and refuses layouts that would
+let a command reach one through a name corral cannot cover (a symlink, a hard
+link); `_mounts` turns the result into read-only binds.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.errors import WorkspaceError
+
+__all__ = ["MAX_SCANNED_DIRS", "ProtectedSet", "find_protected"]
+
+# Every directory of the workspace is visited to find nested git directories.
+# Past this many, corral stops rather than guard a workspace it has not seen.
+MAX_SCANNED_DIRS = 200_000
+
+# Inside a git directory these hold content-addressed data, not instructions;
+# they are still read-only, but are not searched for hard links.
+_GIT_DATA_DIRS = frozenset({"objects", "lfs"})
+
+_GITFILE_PREFIX = "gitdir:"
+
+
+@dataclass(frozen=True)
+class ProtectedSet:
+    """The protected paths of one workspace, as host paths."""
+
+    existing: tuple[Path, ...]
+    """Paths that exist now: bound read-only over themselves."""
+    absent: tuple[tuple[Path, bool], ...]
+    """Policy paths that do not exist yet, with whether each is a directory."""
+
+
+def find_protected(
+    workspace: Path, entries: Iterable[str], writable_roots: Iterable[Path]
+) -> ProtectedSet:
+    """Resolve the policy's protected entries and every git directory in `workspace`.
+
+    Raises `WorkspaceError` when a protected path is a symlink, reaches outside
+    the workspace through one, or shares its inode with another name.
+    """
+    roots = tuple(writable_roots)
+    existing: dict[Path, None] = {}
+    absent: list[tuple[Path, bool]] = []
+
+    for entry in entries:
+        path = workspace / entry.rstrip("/")
+        _refuse_symlinked_components(workspace, path)
+        if os.path.lexists(path):
+            existing[path] = None
+        else:
+            absent.append((path, entry.endswith("/")))
+
+    for git_path in _git_entries(workspace):
+        existing[git_path] = None
+
+    for path in list(existing):
+        for target in _gitfile_targets(path):
+            if any(target.is_relative_to(root) for root in roots):
+                existing[target] = None
+
+    for path in existing:
+        _refuse_hard_links(path)
+    return ProtectedSet(existing=tuple(existing), absent=tuple(absent))
+
+
+def _refuse_symlinked_components(workspace: Path, path: Path) -> None:
+    current = workspace
+    for part in path.relative_to(workspace).parts:
+        current = current / part
+        if current.is_symlink():
+            raise WorkspaceError(
+                f"protected path {current} is a symbolic link, so a command could "
+                "redirect it; replace it with the real directory or file and retry"
+            )
+        if not current.exists():
+            return
+
+
+def _git_entries(workspace: Path) -> Iterator[Path]:
+    """Yield every ``.git`` (directory or file) in `workspace`, the top one included."""
+    pending = [workspace]
+    visited = 0
+    while pending:
+        directory = pending.pop()
+        visited += 1
+        if visited > MAX_SCANNED_DIRS:
+            raise WorkspaceError(
+                f"{workspace} has more than {MAX_SCANNED_DIRS} directories; corral "
+                "must see every nested git directory before it runs a command; "
+                "choose a smaller workspace with -C"
+            )
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == ".git":
+                if entry.is_symlink():
+                    raise WorkspaceError(
+                        f"{entry.path} is a symbolic link; a git directory reached "
+                        "through a link cannot be protected; replace it and retry"
+                    )
+                yield Path(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+
+
+def _gitfile_targets(path: Path) -> list[Path]:
+    """Return the git directory a ``.git`` file points to, and its common directory."""
+    if path.name != ".git" or not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return []
+    if not text.startswith(_GITFILE_PREFIX):
+        return []
+    gitdir = (path.parent / text[len(_GITFILE_PREFIX) :].strip()).resolve()
+    targets = [gitdir]
+    commondir = gitdir / "commondir"
+    if commondir.is_file():
+        try:
+            common = commondir.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            common = ""
+        if common:
+            targets.append((gitdir / common).resolve())
+    return [target for target in targets if target.exists()]
+
+
+def _refuse_hard_links(path: Path) -> None:
+    for file in _files_beneath(path):
+        info = file.lstat()
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            raise WorkspaceError(
+                f"protected file {file} has {info.st_nlink} names (hard links); a "
+                "command could change it through another one; break the link "
+                f"(cp {file} {file}.tmp && mv {file}.tmp {file}) and retry"
+            )
+
+
+def _files_beneath(path: Path) -> Iterator[Path]:
+    if not path.is_dir() or path.is_symlink():
+        yield path
+        return
+    for directory, dirnames, filenames in os.walk(path):
+        if Path(directory) == path:
+            dirnames[:] = [d for d in dirnames if d not in _GIT_DATA_DIRS]
+        for name in filenames:
+            yield Path(directory) / name

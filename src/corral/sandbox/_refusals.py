@@ -1,0 +1,147 @@
+"""Explain what the sandbox refused, from what the command said on its stderr.
+
+The kernel answers a refused write with EROFS or EACCES and a refused
+connection with ENETUNREACH or EAFNOSUPPORT; programs print those in a few
+well-known wordings.  Matching them against the profile turns "Read-only file
+system" into advice an agent can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.policy import NetworkMode
+from corral.sandbox._profile import SandboxProfile
+
+__all__ = ["Refusal", "find_refusals"]
+
+# At most this many distinct refusals are reported after one command.
+MAX_REFUSALS = 5
+
+_WRITE_DENIED = re.compile(r"Read-only file system|\[Errno 30\]|EROFS")
+_ACCESS_DENIED = re.compile(r"Permission denied|\[Errno 13\]|EACCES")
+# Creating an absent protected path meets its read-only placeholder.
+_EXISTS = re.compile(r"File exists|\[Errno 17\]|EEXIST")
+_NETWORK_DENIED = re.compile(
+    r"Network is unreachable|Address family not supported|\[Errno 97\]|"
+    r"\[Errno 101\]|Temporary failure in name resolution|Name or service not known|"
+    r"Could not resolve host|getaddrinfo|ENETUNREACH|EAI_AGAIN|No address associated"
+)
+# GNU tools quote names with typographic quotes in UTF-8 locales.
+_QUOTES = "'\"`\u2018\u2019"
+_QUOTED_PATH = re.compile(f"[{_QUOTES}]([^{_QUOTES}\\n]+)[{_QUOTES}]")
+_BARE_PATH = re.compile(r"(?:^|[\s:])(\.?\.?/?[\w.@+-]*/[^\s:'\"]*|\.[\w.-]+)")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One thing the sandbox refused, in words an agent can act on."""
+
+    kind: str
+    """``protected-write``, ``outside-write``, ``hidden-read`` or ``network``."""
+    path: str | None
+    message: str
+
+
+def find_refusals(stderr_tail: bytes, profile: SandboxProfile) -> list[Refusal]:
+    """Return what the sandbox most likely refused, judged from the command's stderr."""
+    found: dict[tuple[str, str | None], Refusal] = {}
+    for line in stderr_tail.decode(errors="replace").splitlines():
+        refusal = _classify(line, profile)
+        if refusal is not None:
+            found.setdefault((refusal.kind, refusal.path), refusal)
+        if len(found) >= MAX_REFUSALS:
+            break
+    return list(found.values())
+
+
+def _classify(line: str, profile: SandboxProfile) -> Refusal | None:
+    if _NETWORK_DENIED.search(line) and profile.network is not NetworkMode.ONLINE:
+        return Refusal(
+            "network",
+            None,
+            f"the network is {profile.network} for this command, so the connection "
+            "was refused by the sandbox; if the command needs the network, ask a "
+            "person to allow it in policy (network.mode) and rerun",
+        )
+    if _EXISTS.search(line):
+        return _judge_creation(line, profile)
+    write = bool(_WRITE_DENIED.search(line))
+    if not write and not _ACCESS_DENIED.search(line):
+        return None
+    for path in _paths_in(line):
+        refusal = _judge_path(path, profile, write=write)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def _judge_creation(line: str, profile: SandboxProfile) -> Refusal | None:
+    for text in _paths_in(line):
+        path = Path(text)
+        absolute = path if path.is_absolute() else profile.workspace / path
+        protected = _protected_name(absolute, profile)
+        if protected is not None:
+            return _protected_refusal(text, protected)
+    return None
+
+
+def _protected_refusal(text: str, protected: str) -> Refusal:
+    return Refusal(
+        "protected-write",
+        text,
+        f"{text} is inside the protected path {protected}, which stays read-only "
+        "in the sandbox (and cannot be created there) because tools outside it "
+        "read it as instructions or code; leave it unchanged, or ask a person "
+        "to make the change",
+    )
+
+
+def _paths_in(line: str) -> Iterable[str]:
+    for match in _QUOTED_PATH.finditer(line):
+        if match.group(1):
+            yield match.group(1)
+    for match in _BARE_PATH.finditer(line):
+        yield match.group(1)
+
+
+def _judge_path(text: str, profile: SandboxProfile, *, write: bool) -> Refusal | None:
+    path = Path(text)
+    absolute = path if path.is_absolute() else profile.workspace / path
+    for hidden in profile.hidden:
+        if absolute == hidden.path or absolute.is_relative_to(hidden.path):
+            return Refusal(
+                "hidden-read",
+                text,
+                f"{text} is hidden from sandboxed commands (it holds credentials "
+                "or corral's own records); do the task without it, or ask a person",
+            )
+    protected = _protected_name(absolute, profile)
+    if protected is not None:
+        return _protected_refusal(text, protected)
+    if any(absolute.is_relative_to(root) for root in profile.writable_roots):
+        return None
+    roots = ", ".join(str(root) for root in profile.writable_roots) or "none"
+    qualifier = "" if write else "if this was a write: "
+    return Refusal(
+        "outside-write",
+        text,
+        f"{qualifier}{text} is outside the writable roots ({roots}); write inside "
+        "the workspace or /tmp instead, or ask a person to add a writable root",
+    )
+
+
+def _protected_name(path: Path, profile: SandboxProfile) -> str | None:
+    if not path.is_relative_to(profile.workspace):
+        return None
+    relative = path.relative_to(profile.workspace)
+    for entry in profile.protected_entries:
+        name = entry.rstrip("/")
+        if relative == Path(name) or relative.is_relative_to(name):
+            return name
+    if ".git" in relative.parts:
+        return str(Path(*relative.parts[: relative.parts.index(".git") + 1]))
+    return None

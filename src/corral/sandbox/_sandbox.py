@@ -1,0 +1,417 @@
+"""The long-lived sandbox: set up once for a workspace, then run many commands.
+
+`Sandbox` is the library API and what ``corral run`` uses for its one command.
+Set-up (policy, layer checks, tools) happens once; each `run` resolves what
+can change between commands (protected paths, placeholders, host sockets),
+launches, records the event and explains what the sandbox refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corral._state import state_dir
+from corral.audit import append_event, events_path
+from corral.errors import (
+    CorralError,
+    ExitCode,
+    LayerUnavailableError,
+    SandboxSetupError,
+    WorkspaceError,
+)
+from corral.policy import NetworkMode, Policy
+from corral.sandbox import _availability
+from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
+from corral.sandbox._environment import build_environment
+from corral.sandbox._hidden import find_host_sockets
+from corral.sandbox._landlock import LandlockSpec
+from corral.sandbox._launch import Launch, Outcome, launch
+from corral.sandbox._layers import Layer
+from corral.sandbox._mounts import View, bwrap_argv
+from corral.sandbox._placeholders import WorkspaceLease, lease_workspace
+from corral.sandbox._profile import (
+    PRIVATE_DIRS,
+    SandboxProfile,
+    check_corral_outside,
+    required_layers,
+    resolve_profile,
+)
+from corral.sandbox._protected import find_protected
+from corral.sandbox._refusals import Refusal, find_refusals
+from corral.sandbox._streams import Stream, Streams, open_streams
+from corral.sandbox._support import find_tools, make_support_files, require_bwrap
+
+__all__ = ["RunResult", "Sandbox"]
+
+logger = logging.getLogger(__name__)
+
+# Device files a command may write and use as terminals, under every profile.
+_DEVICES = (
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+)
+
+
+@dataclass
+class RunResult:
+    """The outcome of one sandboxed command."""
+
+    argv: list[str]
+    exit_status: int
+    """The command's own status (128 + N when a signal N ended it)."""
+    duration: float
+    timed_out: bool
+    profile: dict[str, object]
+    refusals: list[Refusal] = field(default_factory=list)
+    stdout: bytes | None = None
+    stderr: bytes | None = None
+    landlock_abi: int | None = None
+    start_error: str | None = None
+    """Why the program could not be started inside the sandbox, when it could not."""
+
+    def to_json(self) -> dict[str, object]:
+        """Return the run as the documented ``--json`` object."""
+        return {
+            "argv": self.argv,
+            "exit_status": self.exit_status,
+            "duration_ms": round(self.duration * 1000, 3),
+            "timed_out": self.timed_out,
+            "profile": self.profile,
+            "landlock_abi": self.landlock_abi,
+            "start_error": self.start_error,
+            "refusals": [
+                {"kind": r.kind, "path": r.path, "message": r.message}
+                for r in self.refusals
+            ],
+        }
+
+
+class Sandbox:
+    """A workspace guarded by one policy; `run` executes commands inside it.
+
+    Raises `LayerUnavailableError` at construction when a layer the policy
+    needs is missing and not explicitly accepted, `WorkspaceError` when the
+    workspace cannot be guarded.
+    """
+
+    def __init__(
+        self,
+        workspace: Path | str,
+        policy: Policy,
+        *,
+        environ: Mapping[str, str] | None = None,
+        record_events: bool = True,
+    ) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        self.policy = policy
+        self.state = state_dir(self.environ)
+        self.tools = find_tools()
+        self.support = make_support_files(self.state)
+        self.record_events = record_events
+        layers, missing = _availability.choose_layers(
+            required_layers(policy), policy.accept_missing, self.tools
+        )
+        marker = str(policy.sandbox_mode)
+        self.profile = resolve_profile(
+            policy,
+            Path(workspace),
+            state=self.state,
+            environ=self.environ,
+            env=build_environment(policy, self.environ, sandbox_marker=marker),
+            layers=layers,
+            missing=missing,
+        )
+        check_corral_outside(self.profile.writable_roots, self.tools.components())
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | str | None = None,
+        stdin: Stream = None,
+        stdout: Stream = None,
+        stderr: Stream = None,
+        capture: bool = False,
+        timeout: float | None = None,
+        explain_refusals: bool = True,
+    ) -> RunResult:
+        """Run `argv` inside the boundary and return its result.
+
+        With `capture`, stdout and stderr are collected into the result instead
+        of passed through.  Raises `SandboxSetupError` when a layer fails to
+        apply; the command does not run then.
+        """
+        if not argv:
+            raise CorralError("no command given; pass it after --")
+        directory = self._working_directory(cwd)
+        limit = timeout if timeout is not None else self.profile.timeout
+
+        def attempt() -> RunResult:
+            return self._run(
+                argv,
+                cwd=directory,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                capture=capture,
+                timeout=limit,
+            )
+
+        self._record("command.started", argv=list(argv), cwd=str(directory))
+        try:
+            try:
+                result = attempt()
+            except LayerUnavailableError as exc:
+                if not self._fall_back_from(exc):
+                    raise
+                result = attempt()
+        except CorralError as exc:
+            self._record("command.error", argv=list(argv), error=str(exc))
+            raise
+        if explain_refusals:
+            result.refusals = find_refusals(result.stderr or b"", self.profile)
+        self._record(
+            "command.finished",
+            argv=list(argv),
+            exit_status=result.exit_status,
+            timed_out=result.timed_out,
+            duration_ms=round(result.duration * 1000, 3),
+            refusals=[r.kind for r in result.refusals],
+        )
+        if not capture:
+            result.stderr = None
+        return result
+
+    def _fall_back_from(self, exc: LayerUnavailableError) -> bool:
+        """Drop the namespace-based layers if bubblewrap cannot create namespaces.
+
+        Only when the policy accepts every layer that needs them as missing.
+        """
+        needs_namespaces = {Layer.NAMESPACES, Layer.NETWORK} & self.profile.layers
+        accepted = {Layer(name) for name in self.policy.accept_missing}
+        if exc.layer != Layer.NAMESPACES or not needs_namespaces <= accepted:
+            return False
+        logger.warning("bubblewrap cannot create namespaces here: %s", exc.reason)
+        self.profile = dataclasses.replace(
+            self.profile,
+            layers=self.profile.layers - needs_namespaces,
+            missing=self.profile.missing | needs_namespaces,
+        )
+        return True
+
+    def _working_directory(self, cwd: Path | str | None) -> Path:
+        directory = Path(cwd).resolve() if cwd is not None else self.profile.workspace
+        if not directory.is_dir():
+            raise WorkspaceError(f"working directory {directory} does not exist")
+        return directory
+
+    def _run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        stdin: Stream,
+        stdout: Stream,
+        stderr: Stream,
+        capture: bool,
+        timeout: float | None,
+    ) -> RunResult:
+        profile = self.profile
+        with lease_workspace(self.state, profile.workspace) as lease:
+            view = self._view(lease)
+            streams = open_streams(stdin, stdout, stderr, capture)
+            outcome = self._launch(argv, cwd, view, streams, timeout)
+        status, start_error = _command_status(outcome, profile)
+        return RunResult(
+            argv=list(argv),
+            exit_status=ExitCode.TIMEOUT if outcome.timed_out else status,
+            duration=outcome.duration,
+            timed_out=outcome.timed_out,
+            profile=profile.summary(),
+            stdout=bytes(streams.out.data) if streams.out is not None else None,
+            stderr=bytes(streams.err.data) if streams.err is not None else None,
+            landlock_abi=_landlock_abi(outcome),
+            start_error=start_error,
+        )
+
+    def _view(self, lease: WorkspaceLease) -> View:
+        """Resolve what can change between commands: protected paths and sockets."""
+        profile = self.profile
+        protected: tuple[Path, ...] = ()
+        if Layer.NAMESPACES in profile.layers and profile.writable_roots:
+            found = find_protected(
+                profile.workspace, profile.protected_entries, profile.writable_roots
+            )
+            protected = (*found.existing, *lease.create(found.absent))
+        hidden = [h for h in profile.hidden if not _beneath(h.path, PRIVATE_DIRS)]
+        covered = (*PRIVATE_DIRS, *(h.path for h in hidden if h.is_dir))
+        return View(
+            protected=protected,
+            hidden=tuple(hidden),
+            sockets=tuple(find_host_sockets(covered)),
+        )
+
+    def _launch(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        view: View,
+        streams: Streams,
+        timeout: float | None,
+    ) -> Outcome:
+        profile = self.profile
+        status_r, status_w = os.pipe()
+        config = EnforcerConfig(
+            status_fd=status_w,
+            stderr_fd=streams.command_stderr_fd,
+            landlock=self._landlock_spec()
+            if Layer.LANDLOCK in profile.layers
+            else None,
+            seccomp_allow_inet=(
+                profile.network is NetworkMode.ONLINE
+                if Layer.SECCOMP in profile.layers
+                else None
+            ),
+            identity=Layer.IDENTITY in profile.layers,
+        )
+        command = enforcer_argv(self.tools.python, config, argv)
+        pass_fds = [status_w, streams.command_stderr_fd]
+        json_r: int | None = None
+        if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
+            json_r, json_w = os.pipe()
+            pass_fds.append(json_w)
+            command = bwrap_argv(
+                require_bwrap(self.tools),
+                profile,
+                view,
+                self.support,
+                cwd=cwd,
+                json_status_fd=json_w,
+                inner=command,
+            )
+        return launch(
+            Launch(
+                argv=command,
+                env=profile.env,
+                cwd=None if json_r is not None else str(cwd),
+                stdin=streams.stdin,
+                stdout=streams.stdout,
+                stderr=streams.launcher_stderr,
+                pass_fds=tuple(pass_fds),
+                close_after_spawn=(
+                    *streams.close_after_spawn,
+                    *pass_fds[:1],
+                    *pass_fds[2:],
+                ),
+                status_r=status_r,
+                errors_r=streams.launcher_errors_r,
+                json_r=json_r,
+                carried=streams.carried,
+                timeout=timeout,
+            )
+        )
+
+    def _landlock_spec(self) -> LandlockSpec:
+        profile = self.profile
+        return LandlockSpec(
+            writable=(*profile.writable_roots, *PRIVATE_DIRS),
+            devices=tuple(Path(device) for device in _DEVICES),
+            restrict_tcp=profile.network is not NetworkMode.ONLINE,
+            scope=Layer.NAMESPACES in profile.layers,
+        )
+
+    def _record(self, event: str, **fields: object) -> None:
+        if not self.record_events:
+            return
+        record = {
+            "event": event,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "user": getpass.getuser(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "workspace": str(self.profile.workspace),
+            "profile": self.profile.summary(),
+            "decision": "allow",
+            **fields,
+        }
+        try:
+            append_event(events_path(self.state), record)
+        except OSError as exc:
+            raise CorralError(
+                f"cannot write the event record to {events_path(self.state)}: {exc}; "
+                "corral does not run commands it cannot record"
+            ) from exc
+
+
+def _beneath(path: Path, prefixes: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(prefix) for prefix in prefixes)
+
+
+def _landlock_abi(outcome: Outcome) -> int | None:
+    for line in outcome.status_lines:
+        abi = line.get("landlock_abi")
+        if isinstance(abi, int):
+            return abi
+    return None
+
+
+def _command_status(
+    outcome: Outcome, profile: SandboxProfile
+) -> tuple[int, str | None]:
+    """Return the command's status and why it could not start, or raise.
+
+    Raises `SandboxSetupError` when a layer failed to apply, and
+    `LayerUnavailableError` when bubblewrap could not create namespaces.
+    """
+    for line in outcome.status_lines:
+        if line.get("ok") is False:
+            layer = str(line.get("layer", "sandbox"))
+            error = str(line.get("error", "unknown failure"))
+            if layer == "exec":
+                status = ExitCode.NOT_FOUND if line.get("errno") == 2 else 126
+                return int(status), error
+            raise SandboxSetupError(
+                f"the {layer} layer failed to apply: {error}; the command did not run"
+            )
+    if not outcome.status_lines and not outcome.timed_out:
+        _raise_launcher_failure(outcome, profile)
+    for line in outcome.bwrap_status:
+        code = line.get("exit-code")
+        if isinstance(code, int):
+            return code, None
+    code = outcome.returncode
+    return (128 - code if code < 0 else code), None
+
+
+_NAMESPACE_FAILURES = (
+    "No permissions to create",
+    "Creating new namespace failed",
+    "setting up uid map",
+    "unshare",
+    "Operation not permitted",
+)
+
+
+def _raise_launcher_failure(outcome: Outcome, profile: SandboxProfile) -> None:
+    message = outcome.errors.decode(errors="replace").strip()
+    message = message.removeprefix("bwrap: ") or f"exit status {outcome.returncode}"
+    if any(failure in message for failure in _NAMESPACE_FAILURES):
+        raise LayerUnavailableError("namespaces", f"bubblewrap said: {message}")
+    raise SandboxSetupError(
+        f"the sandbox could not be set up: bubblewrap said: {message}; "
+        "the command did not run"
+    )
