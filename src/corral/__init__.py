@@ -19,8 +19,8 @@ if TYPE_CHECKING:
         SandboxSetupError,
         WorkspaceError,
     )
-    from corral.policy import NetworkMode, Policy, SandboxMode
-    from corral.sandbox import Layer
+    from corral.policy import NetworkMode, Policy, SandboxMode, load_policy
+    from corral.sandbox import Layer, RunResult, Sandbox
 
 __version__ = "0.1.0"
 
@@ -35,7 +35,10 @@ _LAZY = {
     "NetworkMode": "corral.policy",
     "Policy": "corral.policy",
     "SandboxMode": "corral.policy",
+    "load_policy": "corral.policy",
     "Layer": "corral.sandbox",
+    "RunResult": "corral.sandbox",
+    "Sandbox": "corral.sandbox",
 }
 
 __all__ = [
@@ -47,9 +50,12 @@ __all__ = [
     "NetworkMode",
     "Policy",
     "PolicyError",
+    "RunResult",
     "SandboxMode",
+    "Sandbox",
     "SandboxSetupError",
     "WorkspaceError",
+    "load_policy",
 ]
 
 

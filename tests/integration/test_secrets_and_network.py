@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +189,52 @@ os.unlink(path)
     ran = corral.run(workspace, "python3", "-c", script)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "pair unix"
+
+
+PRELOAD_SOURCE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+__attribute__((constructor)) static void record(void) {
+    char line[256], seccomp[64] = "?", comm[64] = "?";
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status)) {
+        if (!strncmp(line, "Seccomp:", 8)) sscanf(line + 8, "%63s", seccomp);
+        if (!strncmp(line, "Name:", 5)) sscanf(line + 5, "%63s", comm);
+    }
+    if (status) fclose(status);
+    FILE *out = fopen(getenv("PRELOAD_LOG"), "a");
+    if (out) { fprintf(out, "%s seccomp=%s\n", comm, seccomp); fclose(out); }
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler (cc)")
+def test_loader_variables_reach_only_the_sandboxed_command(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """A passed LD_PRELOAD must not run code in bubblewrap or the enforcer."""
+    source = workspace / "preload.c"
+    source.write_text(PRELOAD_SOURCE)
+    library = workspace / "preload.so"
+    subprocess.run(
+        ["cc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True
+    )
+    policy = home.config / "corral" / "policy.toml"
+    policy.parent.mkdir(parents=True)
+    policy.write_text('[env]\npass = ["LD_PRELOAD", "PRELOAD_LOG"]\n')
+    log = workspace / "preload.log"
+    ran = corral.run(
+        workspace,
+        "true",
+        env={"LD_PRELOAD": str(library), "PRELOAD_LOG": str(log)},
+    )
+    assert ran.returncode == 0, ran.stderr
+    # corral's own process (and the git it asks for the workspace) run with the
+    # caller's environment by the caller's choice; neither bubblewrap nor the
+    # enforcer, which run before the layers, may load the library.
+    programs = dict(line.split() for line in log.read_text().splitlines())
+    assert programs.get("true") == "seccomp=2"
+    assert "bwrap" not in programs
+    enforcer = Path(os.path.realpath(sys.executable)).name
+    assert enforcer not in programs or Path(sys.executable).name == enforcer

@@ -204,6 +204,7 @@ def test_the_configuration_survives_its_json_form() -> None:
         landlock=LandlockSpec(writable=("/w",), devices=("/dev/null",)),
         seccomp_allow_inet=True,
         identity=True,
+        env_fd=5,
     )
     assert EnforcerConfig.from_json(config.to_json()) == config
     assert json.loads(config.to_json()) == {
@@ -217,6 +218,7 @@ def test_the_configuration_survives_its_json_form() -> None:
         },
         "seccomp_allow_inet": True,
         "identity": True,
+        "env_fd": 5,
     }
 
 
@@ -235,3 +237,30 @@ def test_unknown_or_ill_typed_keys_are_refused(change: dict[str, object]) -> Non
     data = json.loads(NO_LAYERS.to_json()) | change
     with pytest.raises(SandboxSetupError, match=r"malformed|Landlock spec"):
         EnforcerConfig.from_json(json.dumps(data))
+
+
+def test_the_command_gets_the_environment_from_env_fd_not_the_enforcers(
+    tmp_path: Path,
+) -> None:
+    """Variables the enforcer ran with stay out; the env file is the command's."""
+    env_file = os.memfd_create("env", 0)
+    os.write(env_file, b"ONLY=from-file\0PATH=/usr/bin:/bin\0")
+    config = EnforcerConfig(
+        status_fd=None,
+        stderr_fd=None,
+        landlock=None,
+        seccomp_allow_inet=None,
+        identity=False,
+        env_fd=env_file,
+    )
+    done = subprocess.run(
+        enforcer_argv(sys.executable, config, ["env"]),
+        env={"LEAKED": "from-enforcer", "PATH": "/nonexistent"},
+        pass_fds=(env_file,),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    os.close(env_file)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ONLY=from-file", "PATH=/usr/bin:/bin"]

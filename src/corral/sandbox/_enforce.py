@@ -62,6 +62,11 @@ class EnforcerConfig(NamedTuple):
     """None for no seccomp layer; otherwise whether inet sockets are allowed."""
     identity: bool
     """Set no_new_privs and drop every capability."""
+    env_fd: int | None = None
+    """Inherited fd holding the command's environment as NUL-separated NAME=VALUE
+    entries; None execs with the enforcer's own.  The launcher passes it this way
+    so that loader variables (LD_PRELOAD and kin) reach only the command, never
+    bubblewrap or the enforcer, which run before the layers are in force."""
 
     def to_json(self) -> str:
         """Return the config as the one-line JSON the enforcer reads."""
@@ -72,6 +77,7 @@ class EnforcerConfig(NamedTuple):
                 "landlock": None if self.landlock is None else self.landlock.to_dict(),
                 "seccomp_allow_inet": self.seccomp_allow_inet,
                 "identity": self.identity,
+                "env_fd": self.env_fd,
             },
             separators=(",", ":"),
         )
@@ -104,6 +110,7 @@ class EnforcerConfig(NamedTuple):
             else _landlock.LandlockSpec.from_dict(landlock),
             seccomp_allow_inet=seccomp_allow_inet,
             identity=identity,
+            env_fd=_fd(data, "env_fd"),
         )
 
 
@@ -195,6 +202,7 @@ def main(args: Sequence[str]) -> int:
             # and so that the command never inherits it.
             os.set_inheritable(config.status_fd, False)
             reporter = _Reporter(config.status_fd)
+        env = _read_environment(config.env_fd)
 
         if config.identity:
             layer = "identity"
@@ -227,7 +235,7 @@ def main(args: Sequence[str]) -> int:
     for signum in _RESTORED_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     try:
-        _execvp(argv)
+        _execvp(argv, env)
     except OSError as exc:
         reporter.failed(
             "exec", f"cannot run {argv[0]!r}: {exc.strerror}", exc.errno or 0
@@ -236,7 +244,26 @@ def main(args: Sequence[str]) -> int:
     raise AssertionError("unreachable: exec returns only by raising")
 
 
-def _execvp(argv: list[str]) -> None:
+def _read_environment(fd: int | None) -> dict[str, str]:
+    """Return the environment held in `fd` (closed after), or the enforcer's own."""
+    if fd is None:
+        return dict(os.environ)
+    chunks = []
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    env = {}
+    for entry in b"".join(chunks).split(b"\0"):
+        name, sep, value = entry.partition(b"=")
+        if sep and name:
+            env[os.fsdecode(name)] = os.fsdecode(value)
+    return env
+
+
+def _execvp(argv: list[str], env: dict[str, str]) -> None:
     """Become `argv`, searching PATH as a shell does; raise the error that counts.
 
     Unlike os.execvp, a PATH entry that cannot be searched does not turn "not
@@ -249,26 +276,26 @@ def _execvp(argv: list[str]) -> None:
         if "/" in name
         else [
             os.path.join(directory, name)  # noqa: PTH118 (see sys.path above)
-            for directory in os.get_exec_path()
+            for directory in os.get_exec_path(env)
         ]
     )
     counted: OSError | None = None
     for path in candidates:
         try:
-            _exec(path, argv)
+            _exec(path, argv, env)
         except OSError as exc:
             if counted is None and os.access(path, os.F_OK):
                 counted = exc
     raise counted or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
 
 
-def _exec(path: str, argv: list[str]) -> None:
+def _exec(path: str, argv: list[str], env: dict[str, str]) -> None:
     try:
-        os.execv(path, argv)  # noqa: S606 (becoming the command is the point)
+        os.execve(path, argv, env)  # noqa: S606 (becoming the command is the point)
     except OSError as exc:
         if exc.errno != errno.ENOEXEC:
             raise
-    os.execv("/bin/sh", ["/bin/sh", path, *argv[1:]])  # noqa: S606
+    os.execve("/bin/sh", ["/bin/sh", path, *argv[1:]], env)  # noqa: S606
 
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ __all__ = ["RunResult", "Sandbox"]
 logger = logging.getLogger(__name__)
 
 # Device files a command may write and use as terminals, under every profile.
+# bubblewrap and the enforcer run before any layer is in force, so nothing of
+# the command's environment reaches them (a loader variable would run code
+# there); the command gets its own environment from the enforcer.
+_LAUNCHER_ENV: Mapping[str, str] = {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
+
 _DEVICES = (
     "/dev/null",
     "/dev/zero",
@@ -275,6 +280,7 @@ class Sandbox:
     ) -> Outcome:
         profile = self.profile
         status_r, status_w = os.pipe()
+        env_fd = _environment_file(profile.env)
         config = EnforcerConfig(
             status_fd=status_w,
             stderr_fd=streams.command_stderr_fd,
@@ -287,9 +293,10 @@ class Sandbox:
                 else None
             ),
             identity=Layer.IDENTITY in profile.layers,
+            env_fd=env_fd,
         )
         command = enforcer_argv(self.tools.python, config, argv)
-        pass_fds = [status_w, streams.command_stderr_fd]
+        pass_fds = [status_w, env_fd, streams.command_stderr_fd]
         json_r: int | None = None
         if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
             json_r, json_w = os.pipe()
@@ -306,17 +313,13 @@ class Sandbox:
         return launch(
             Launch(
                 argv=command,
-                env=profile.env,
+                env=_LAUNCHER_ENV,
                 cwd=None if json_r is not None else str(cwd),
                 stdin=streams.stdin,
                 stdout=streams.stdout,
                 stderr=streams.launcher_stderr,
                 pass_fds=tuple(pass_fds),
-                close_after_spawn=(
-                    *streams.close_after_spawn,
-                    *pass_fds[:1],
-                    *pass_fds[2:],
-                ),
+                close_after_spawn=tuple({*streams.close_after_spawn, *pass_fds}),
                 status_r=status_r,
                 errors_r=streams.launcher_errors_r,
                 json_r=json_r,
@@ -355,6 +358,19 @@ class Sandbox:
                 f"cannot write the event record to {events_path(self.state)}: {exc}; "
                 "corral does not run commands it cannot record"
             ) from exc
+
+
+def _environment_file(env: Mapping[str, str]) -> int:
+    """Return a sealed-size memory file holding `env` for the enforcer to exec with."""
+    fd = os.memfd_create("corral-env", os.MFD_CLOEXEC)
+    data = b"".join(
+        os.fsencode(name) + b"=" + os.fsencode(value) + b"\0"
+        for name, value in env.items()
+    )
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return fd
 
 
 def _beneath(path: Path, prefixes: Sequence[Path]) -> bool:
