@@ -194,3 +194,17 @@ def test_read_only_mode_refuses_workspace_writes(
     )
     assert ran.returncode != 0
     assert not (workspace / "f").exists()
+
+
+def test_a_repository_created_during_the_run_is_reported(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace,
+        *sh("git init -q sub/new && echo evil > sub/new/.git/hooks/post-checkout"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"created the git directory {workspace}/sub/new/.git" in ran.stderr
+    later = corral.run(workspace, *sh("echo evil2 > sub/new/.git/hooks/pre-commit"))
+    assert later.returncode != 0
+    assert not (workspace / "sub" / "new" / ".git" / "hooks" / "pre-commit").exists()

@@ -135,6 +135,13 @@ def _report(result: RunResult, *, as_json: bool) -> None:
         )
     for refusal in result.refusals:
         print(f"corral: sandbox refused: {refusal.message}", file=sys.stderr)
+    for path in result.new_git_dirs:
+        print(
+            f"corral: warning: the command created the git directory {path}; its "
+            "hooks and config were writable during this run; inspect them before "
+            "running git there (later commands protect it)",
+            file=sys.stderr,
+        )
     if as_json:
         sys.stdout.flush()
         print(json.dumps(result.to_json(), sort_keys=True))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from corral.errors import WorkspaceError
 
-__all__ = ["MAX_SCANNED_DIRS", "ProtectedSet", "find_protected"]
+__all__ = ["MAX_SCANNED_DIRS", "ProtectedSet", "find_git_entries", "find_protected"]
 
 # Every directory of the workspace is visited to find nested git directories.
 # Past this many, corral stops rather than guard a workspace it has not seen.
@@ -59,7 +59,7 @@ def find_protected(
         else:
             absent.append((path, entry.endswith("/")))
 
-    for git_path in _git_entries(workspace):
+    for git_path in find_git_entries(workspace):
         existing[git_path] = None
 
     for path in list(existing):
@@ -85,7 +85,7 @@ def _refuse_symlinked_components(workspace: Path, path: Path) -> None:
             return
 
 
-def _git_entries(workspace: Path) -> Iterator[Path]:
+def find_git_entries(workspace: Path) -> Iterator[Path]:
     """Yield every ``.git`` (directory or file) in `workspace`, the top one included."""
     pending = [workspace]
     visited = 0

@@ -44,7 +44,7 @@ from corral.sandbox._profile import (
     required_layers,
     resolve_profile,
 )
-from corral.sandbox._protected import find_protected
+from corral.sandbox._protected import find_git_entries, find_protected
 from corral.sandbox._refusals import Refusal, find_refusals
 from corral.sandbox._streams import Stream, Streams, open_streams
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
@@ -87,6 +87,8 @@ class RunResult:
     landlock_abi: int | None = None
     start_error: str | None = None
     """Why the program could not be started inside the sandbox, when it could not."""
+    new_git_dirs: list[str] = field(default_factory=list)
+    """Git directories the command created; their hooks were not yet protected."""
 
     def to_json(self) -> dict[str, object]:
         """Return the run as the documented ``--json`` object."""
@@ -98,6 +100,7 @@ class RunResult:
             "profile": self.profile,
             "landlock_abi": self.landlock_abi,
             "start_error": self.start_error,
+            "new_git_dirs": self.new_git_dirs,
             "refusals": [
                 {"kind": r.kind, "path": r.path, "message": r.message}
                 for r in self.refusals
@@ -196,6 +199,7 @@ class Sandbox:
             timed_out=result.timed_out,
             duration_ms=round(result.duration * 1000, 3),
             refusals=[r.kind for r in result.refusals],
+            new_git_dirs=result.new_git_dirs,
         )
         if not capture:
             result.stderr = None
@@ -240,6 +244,7 @@ class Sandbox:
             view = self._view(lease)
             streams = open_streams(stdin, stdout, stderr, capture)
             outcome = self._launch(argv, cwd, view, streams, timeout)
+            new_git_dirs = self._new_git_dirs(view)
         status, start_error = _command_status(outcome, profile)
         return RunResult(
             argv=list(argv),
@@ -251,7 +256,21 @@ class Sandbox:
             stderr=bytes(streams.err.data) if streams.err is not None else None,
             landlock_abi=_landlock_abi(outcome),
             start_error=start_error,
+            new_git_dirs=[str(path) for path in new_git_dirs],
         )
+
+    def _new_git_dirs(self, view: View) -> list[Path]:
+        """Return git directories that appeared during the run.
+
+        A repository created inside the sandbox (``git init`` in a subdirectory)
+        is writable until the next command protects it, and tools outside would
+        run its hooks; the caller is told so it can be inspected.
+        """
+        profile = self.profile
+        if Layer.NAMESPACES not in profile.layers or not profile.writable_roots:
+            return []
+        known = set(view.protected)
+        return [p for p in find_git_entries(profile.workspace) if p not in known]
 
     def _view(self, lease: WorkspaceLease) -> View:
         """Resolve what can change between commands: protected paths and sockets."""
