@@ -143,20 +143,35 @@ class _Watcher:
 
     def run(self, process: subprocess.Popen[bytes], deadline: float | None) -> bool:
         """Pump pipes until the process exits; return whether the deadline passed."""
-        while process.poll() is None:
-            wait = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
-            if wait <= 0:
-                logger.info("time limit reached; ending the sandbox")
-                return True
-            self._pump(wait)
+        # A pidfd becomes readable when the process exits, so the end of the
+        # command wakes the loop at once instead of at the next poll.
+        exited = os.pidfd_open(process.pid)
+        self.selector.register(exited, selectors.EVENT_READ)
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    logger.info("time limit reached; ending the sandbox")
+                    return True
+                if self._pump(remaining, exited):
+                    break
+        finally:
+            self.selector.unregister(exited)
+            os.close(exited)
+        process.wait()
         drain_until = time.monotonic() + _DRAIN_SECONDS
         while self.selector.get_map() and time.monotonic() < drain_until:
-            self._pump(0.05)
+            self._pump(drain_until - time.monotonic())
         return False
 
-    def _pump(self, wait: float) -> None:
-        for key, _ in self.selector.select(wait):
+    def _pump(self, wait: float | None, exited: int = -1) -> bool:
+        """Move what is ready on the pipes; return whether `exited` became readable."""
+        done = False
+        for key, _ in self.selector.select(None if wait is None else max(wait, 0)):
             fd = int(key.fd)
+            if fd == exited:
+                done = True
+                continue
             try:
                 chunk = os.read(fd, _READ_CHUNK)
             except BlockingIOError:
@@ -171,6 +186,7 @@ class _Watcher:
                 self.buffers[fd] += chunk
                 if fd == self.spec.json_r:
                     self._watch_sandbox_init()
+        return done
 
     def _watch_sandbox_init(self) -> None:
         """Hold a pidfd on the sandbox's pid 1, so ending it can never hit another."""
