@@ -251,6 +251,17 @@ def format_table(results: list[dict[str, object]]) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree, including corral's mode-000 stand-ins inside it."""
+    # Top-down, so each directory is opened up before the walk enters it.
+    for directory, subdirectories, _ in os.walk(path):
+        for name in subdirectories:
+            child = Path(directory) / name
+            if not child.is_symlink():
+                child.chmod(0o700)
+    shutil.rmtree(path)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30, help="measured runs per cell")
@@ -292,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for mode in MODES
         ]
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
     add_ratios(results)
 
     about = machine()
