@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Home
-from tests.support import CorralCLI, sh
+from tests.support import IS_ROOT, CorralCLI, sh
 
 
 def test_ssh_and_cloud_credentials_are_unreadable(
@@ -238,3 +238,21 @@ def test_loader_variables_reach_only_the_sandboxed_command(
     assert "bwrap" not in programs
     enforcer = Path(os.path.realpath(sys.executable)).name
     assert enforcer not in programs or Path(sys.executable).name == enforcer
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to bind a socket as another user")
+def test_another_users_private_socket_does_not_stop_a_root_run(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    """A socket root cannot reach without capabilities needs no cover, and gets none."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    path = private / "s.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    os.chown(private, 65534, 65534)
+    try:
+        ran = corral.run(workspace, "true")
+    finally:
+        server.close()
+    assert ran.returncode == 0, ran.stderr

@@ -16,6 +16,8 @@ __all__ = ["HiddenPath", "expand_user_path", "find_hidden", "find_host_sockets"]
 
 # The kernel's list of bound unix sockets in this network namespace.
 _PROC_NET_UNIX = Path("/proc/net/unix")
+# Where the kernel keeps a file's POSIX access ACL.
+_ACL_XATTR = "system.posix_acl_access"
 # Fields before the path in each line of /proc/net/unix.
 _UNIX_FIELDS_BEFORE_PATH = 7
 
@@ -67,8 +69,39 @@ def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
         if any(path.is_relative_to(prefix) for prefix in covered_paths):
             continue
         try:
-            if stat.S_ISSOCK(path.lstat().st_mode):
+            if stat.S_ISSOCK(path.lstat().st_mode) and _reachable(path):
                 sockets.add(path)
         except OSError:
             continue
     return sorted(sockets)
+
+
+def _reachable(path: Path) -> bool:
+    """Tell whether a process of ours without capabilities could reach `path`.
+
+    Root on the host passes every permission check, but a sandboxed command
+    (and bubblewrap setting it up) holds no capabilities: a socket behind
+    another user's private directory is out of its reach, and trying to cover
+    it would fail the run.  A directory with an ACL may grant more than its
+    mode bits say, so it counts as reachable and the socket is covered.
+    """
+    uid, groups = os.geteuid(), {os.getegid(), *os.getgroups()}
+    for directory in path.parents:
+        info = directory.stat()
+        if info.st_uid == uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed and not _has_acl(directory):
+            return False
+    return True
+
+
+def _has_acl(path: Path) -> bool:
+    try:
+        os.getxattr(path, _ACL_XATTR)
+    except OSError:
+        return False
+    return True

@@ -41,6 +41,8 @@ class View:
     protected: tuple[Path, ...]
     hidden: tuple[HiddenPath, ...]
     sockets: tuple[Path, ...]
+    kept: tuple[Path, ...] = ()
+    """corral's own files beneath a private directory, shown read-only through it."""
 
 
 def bwrap_argv(
@@ -77,6 +79,8 @@ def _namespaces(
         argv += ["--ro-bind-try", cover, cover]
     for private in PRIVATE_DIRS:
         argv += ["--tmpfs", str(private)]
+    for kept in view.kept:
+        argv += ["--ro-bind", str(kept), str(kept)]
     for root in profile.writable_roots:
         argv += ["--bind", str(root), str(root)]
     for path in view.protected:

@@ -143,7 +143,6 @@ class Sandbox:
             layers=layers,
             missing=missing,
         )
-        check_corral_outside(self.profile.writable_roots, self.tools.components())
 
     def run(
         self,
@@ -275,6 +274,7 @@ class Sandbox:
     def _view(self, lease: WorkspaceLease) -> View:
         """Resolve what can change between commands: protected paths and sockets."""
         profile = self.profile
+        check_corral_outside(profile.writable_roots, self.tools.components())
         protected: tuple[Path, ...] = ()
         if Layer.NAMESPACES in profile.layers and profile.writable_roots:
             found = find_protected(
@@ -287,6 +287,11 @@ class Sandbox:
             protected=protected,
             hidden=tuple(hidden),
             sockets=tuple(find_host_sockets(covered)),
+            kept=tuple(
+                path
+                for path in self.tools.enforcer_paths()
+                if _beneath(path, PRIVATE_DIRS)
+            ),
         )
 
     def _launch(

@@ -36,6 +36,14 @@ class Tools:
     python: str
     enforcer: Path
 
+    def enforcer_paths(self) -> tuple[Path, ...]:
+        """Return what the enforcer needs to run inside the sandbox."""
+        return (
+            self.enforcer.parent.parent,
+            Path(self.python),
+            Path(sys.base_prefix).resolve(),
+        )
+
     def components(self) -> tuple[Path, ...]:
         """Return corral's own files, which no writable root may contain."""
         paths = [Path(self.python), self.enforcer.parent.parent, Path(sys.prefix)]
