@@ -6,10 +6,10 @@ only the kernel-layer modules of this package, starts without the rest.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from corral.sandbox._availability import LayerStatus, probe_layers
     from corral.sandbox._layers import ALL_LAYERS, Layer
     from corral.sandbox._profile import SandboxProfile
@@ -46,4 +46,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Imported here, not at the top: the enforcer imports this package and never
+    # needs importlib.
+    import importlib  # noqa: PLC0415
+
     return getattr(importlib.import_module(module), name)
