@@ -9,8 +9,8 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from typing import NamedTuple
 
+from corral._record import Record
 from corral.errors import LayerUnavailableError, SandboxSetupError
 
 __all__ = [
@@ -211,12 +211,16 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
-class CapSets(NamedTuple):
+class CapSets(Record):
     """The three per-thread capability sets, as 64-bit masks."""
 
+    __slots__ = ("effective", "inheritable", "permitted")
     effective: int
     permitted: int
     inheritable: int
+
+    def __init__(self, effective: int, permitted: int, inheritable: int) -> None:
+        self._init(effective=effective, permitted=permitted, inheritable=inheritable)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

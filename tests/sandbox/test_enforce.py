@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -124,9 +124,9 @@ def test_a_failing_layer_exits_125_and_the_command_never_runs(tmp_path: Path) ->
     assert ran.stdout == ran.stderr == ""
 
 
-def run_raw(config: str, *argv: str) -> subprocess.CompletedProcess[str]:
+def run_raw(options: Sequence[str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-I", "-S", "-B", ENFORCER, config, "--", *argv],
+        [sys.executable, "-I", "-S", "-B", ENFORCER, *options, "--", *argv],
         capture_output=True,
         text=True,
         check=False,
@@ -134,22 +134,22 @@ def run_raw(config: str, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_without_a_status_fd_failures_go_to_stderr_and_success_prints_nothing() -> None:
-    ok = run_raw(NO_LAYERS.to_json(), "true")
+    ok = run_raw(NO_LAYERS.to_args(), "true")
     assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
-    missing = run_raw(NO_LAYERS.to_json(), "corral-no-such-command")
+    missing = run_raw(NO_LAYERS.to_args(), "corral-no-such-command")
     assert missing.returncode == 127
     assert missing.stderr.startswith("corral: cannot run 'corral-no-such-command'")
 
 
 def test_a_malformed_configuration_is_refused() -> None:
     for config in ("not json", '{"status_fd": null}', "[]"):
-        ran = run_raw(config, "true")
+        ran = run_raw([config], "true")
         assert ran.returncode == 125
         assert ran.stderr.startswith(
             "corral: the enforcer's configuration is malformed"
         )
     usage = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", ENFORCER, NO_LAYERS.to_json(), "true"],
+        [sys.executable, "-I", "-S", "-B", ENFORCER, *NO_LAYERS.to_args(), "true"],
         capture_output=True,
         text=True,
         check=False,
@@ -173,70 +173,95 @@ def test_the_stderr_fd_becomes_the_commands_stderr() -> None:
     assert done.stderr == b""
 
 
-def test_the_enforcer_imports_little() -> None:
-    """Start-up cost: no dataclasses, pathlib, inspect or subprocess before exec."""
-    config = NO_LAYERS._replace(identity=True, seccomp_allow_inet=False).to_json()
+def test_the_enforcer_imports_little(tmp_path: Path) -> None:
+    """Start-up cost: no json, typing, re, enum, contextlib, dataclasses, pathlib,
+    inspect or subprocess before exec, with every layer in force."""
+    spec = LandlockSpec(writable=(str(tmp_path),))
+    config = NO_LAYERS._replace(identity=True, seccomp_allow_inet=False, landlock=spec)
     python = [sys.executable, "-I", "-S", "-B", "-X", "importtime"]
     done = subprocess.run(
-        [*python, ENFORCER, config, "--", "true"],
+        [*python, ENFORCER, *config.to_args(), "--", "true"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
-    assert not imported & {"dataclasses", "pathlib", "inspect", "subprocess", "shutil"}
+    heavy = {"dataclasses", "pathlib", "inspect", "subprocess", "shutil", "importlib"}
+    heavy |= {"json", "typing", "re", "enum", "contextlib", "signal", "warnings"}
+    assert "corral.sandbox._seccomp" in imported
+    assert not imported & heavy
 
 
 def test_enforcer_argv_runs_python_isolated_on_this_file() -> None:
     argv = enforcer_argv("/usr/bin/python3", NO_LAYERS, ["ls", "-l"])
     assert argv[:5] == ["/usr/bin/python3", "-I", "-S", "-B", ENFORCER]
-    assert argv[6:] == ["--", "ls", "-l"]
-    assert EnforcerConfig.from_json(argv[5]) == NO_LAYERS
+    assert argv[5:] == [*NO_LAYERS.to_args(), "--", "ls", "-l"]
+    assert EnforcerConfig.from_args(argv[5:-3]) == NO_LAYERS
     with pytest.raises(SandboxSetupError):
         enforcer_argv("/usr/bin/python3", NO_LAYERS, [])
 
 
-def test_the_configuration_survives_its_json_form() -> None:
+def test_the_configuration_survives_its_command_line_form() -> None:
+    """One --name=value option per field; paths are passed as they are."""
     config = EnforcerConfig(
         status_fd=3,
         stderr_fd=4,
-        landlock=LandlockSpec(writable=("/w",), devices=("/dev/null",)),
+        landlock=LandlockSpec(writable=("/w", "/a=b c"), devices=("/dev/null",)),
         seccomp_allow_inet=True,
         identity=True,
         env_fd=5,
     )
-    assert EnforcerConfig.from_json(config.to_json()) == config
-    assert json.loads(config.to_json()) == {
-        "status_fd": 3,
-        "stderr_fd": 4,
-        "landlock": {
-            "writable": ["/w"],
-            "devices": ["/dev/null"],
-            "restrict_tcp": True,
-            "scope": True,
-        },
-        "seccomp_allow_inet": True,
-        "identity": True,
-        "env_fd": 5,
-    }
+    assert EnforcerConfig.from_args(config.to_args()) == config
+    assert config.to_args() == [
+        "--status-fd=3",
+        "--stderr-fd=4",
+        "--env-fd=5",
+        "--identity=yes",
+        "--seccomp=online",
+        "--landlock=on",
+        "--landlock-restrict-tcp=yes",
+        "--landlock-scope=yes",
+        "--landlock-writable=/w",
+        "--landlock-writable=/a=b c",
+        "--landlock-device=/dev/null",
+    ]
+    for relaxed in (
+        NO_LAYERS,
+        NO_LAYERS._replace(seccomp_allow_inet=False),
+        NO_LAYERS._replace(
+            landlock=LandlockSpec(writable=(), restrict_tcp=False, scope=False)
+        ),
+    ):
+        assert EnforcerConfig.from_args(relaxed.to_args()) == relaxed
+
+
+LANDLOCK_ON = ["--landlock=on", "--landlock-restrict-tcp=yes", "--landlock-scope=yes"]
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "remove"),
     [
-        {"extra": 1},
-        {"identity": 1},
-        {"status_fd": -1},
-        {"status_fd": True},
-        {"seccomp_allow_inet": "no"},
-        {"landlock": {"writable": ["/w"]}},
+        (["--extra=1"], None),
+        (["--identity=1"], "--identity=no"),
+        (["--identity=no"], None),  # repeated
+        (["--status-fd=-1"], "--status-fd=none"),
+        (["--status-fd=true"], "--status-fd=none"),
+        (["--status-fd=\u0663"], "--status-fd=none"),  # a digit, but not ASCII
+        (["--seccomp=no"], "--seccomp=off"),
+        ([], "--env-fd=none"),  # missing
+        (["--identity"], "--identity=no"),  # no value
+        (["--landlock-writable=/w"], None),  # with --landlock=off
+        (["--landlock=on", "--landlock-scope=yes"], "--landlock=off"),  # no tcp
+        ([*LANDLOCK_ON, "--landlock-writable="], "--landlock=off"),  # empty path
     ],
 )
-def test_unknown_or_ill_typed_keys_are_refused(change: dict[str, object]) -> None:
-    data = json.loads(NO_LAYERS.to_json()) | change
-    with pytest.raises(SandboxSetupError, match=r"malformed|Landlock spec"):
-        EnforcerConfig.from_json(json.dumps(data))
+def test_unknown_repeated_missing_or_ill_formed_options_are_refused(
+    change: list[str], remove: str | None
+) -> None:
+    options = [o for o in NO_LAYERS.to_args() if o != remove] + change
+    with pytest.raises(SandboxSetupError, match=r"malformed"):
+        EnforcerConfig.from_args(options)
 
 
 def test_the_command_gets_the_environment_from_env_fd_not_the_enforcers(

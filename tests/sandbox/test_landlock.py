@@ -251,6 +251,14 @@ def test_rights_follow_the_abi() -> None:
     assert ruleset_rights(relaxed, 7)[1:] == (0, 0)
 
 
-def test_the_spec_survives_its_json_form() -> None:
+def test_the_spec_is_a_value_compared_by_its_fields() -> None:
     spec = LandlockSpec(writable=("/w",), devices=("/dev/null",), scope=False)
-    assert LandlockSpec.from_dict(spec.to_dict()) == spec
+    assert spec == LandlockSpec(("/w",), ("/dev/null",), True, False)
+    assert spec != spec._replace(restrict_tcp=False)
+    assert hash(spec) == hash(spec._replace())
+    assert repr(spec) == (
+        "LandlockSpec(devices=('/dev/null',), restrict_tcp=True, scope=False, "
+        "writable=('/w',))"
+    )
+    with pytest.raises(AttributeError, match="immutable"):
+        spec.scope = True

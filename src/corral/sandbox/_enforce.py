@@ -1,38 +1,45 @@
 """The enforcer: applies the in-sandbox kernel layers, then becomes the command.
 
 It runs inside the sandbox before every command, as
-``python -I -S -B _enforce.py CONFIG_JSON -- ARGV...``; `enforcer_argv` builds
-that line.  It reports one JSON line on the status fd and prints nothing else.
+``python -I -S -B _enforce_main.py OPTION... -- ARGV...``; `enforcer_argv`
+builds that line.  It reports one JSON line on the status fd and prints nothing else.
+Its imports are kept to builtin modules and corral's kernel layers: each
+millisecond of start-up here is paid by every command.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import sys
 
-if __name__ == "__main__":
-    # -I drops the script's directory and -S site-packages from sys.path, so the
-    # directory holding the corral package is put back by hand.
-    # os.path, not pathlib: importing pathlib would cost every command ~2 ms.
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # noqa: PTH100, PTH120
-    sys.path.insert(0, os.path.dirname(package))  # noqa: PTH120
-
-import json
-import signal
-from typing import TYPE_CHECKING, NamedTuple
-
+from corral._record import Record
 from corral.errors import CorralError, ExitCode, SandboxSetupError
 from corral.sandbox import _identity, _landlock, _seccomp
+from corral.sandbox._report import Reporter
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    # The same functions as _signal, which is what the interpreter runs.
+    import signal as _signal
     from collections.abc import Sequence
+    from typing import TypeVar
 
-__all__ = ["ENFORCER", "EXIT_CANNOT_EXECUTE", "EnforcerConfig", "enforcer_argv"]
+    _T = TypeVar("_T")
+else:
+    # signal.py builds enums of every signal, and importing enum costs ~3 ms.
+    import _signal
 
-ENFORCER = os.path.abspath(__file__)  # noqa: PTH100 (see above)
-"""This file, as the launcher must name it on the sandbox's command line."""
+__all__ = [
+    "ENFORCER",
+    "EXIT_CANNOT_EXECUTE",
+    "EnforcerConfig",
+    "enforcer_argv",
+    "main",
+]
+
+ENFORCER = os.path.join(os.path.dirname(__file__), "_enforce_main.py")  # noqa: PTH118, PTH120
+"""The script the launcher names on the sandbox's command line (os.path, not
+pathlib: importing pathlib would cost every command ~2 ms)."""
 
 EXIT_CANNOT_EXECUTE = 126
 """The command was found but could not be executed, as a shell reports it."""
@@ -41,16 +48,38 @@ _PYTHON_FLAGS = ("-I", "-S", "-B")
 """Isolated (no PYTHON* variables, no user site), no site-packages, no .pyc writes:
 the command's environment cannot change how the enforcer itself runs."""
 
-_RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+_RESTORED_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 """Python ignores these at start-up; a command must start with the default."""
 
+_OPTIONS = ("status-fd", "stderr-fd", "env-fd", "identity", "seccomp", "landlock")
+"""The options the enforcer's command line must give, each exactly once."""
+_LANDLOCK_OPTIONS = ("landlock-restrict-tcp", "landlock-scope")
+"""Given exactly once each with --landlock=on, never without it."""
+_LANDLOCK_PATHS = ("landlock-writable", "landlock-device")
+"""Repeated once per path with --landlock=on, never without it."""
 
-class EnforcerConfig(NamedTuple):
+_YES_NO = {"yes": True, "no": False}
+_ON_OFF = {"on": True, "off": False}
+_SECCOMP = {"off": None, "offline": False, "online": True}
+"""--seccomp: no filter, or a filter with inet sockets refused or allowed."""
+
+
+class EnforcerConfig(Record):
     """Which layers the enforcer applies, and where it reports.
 
     Every field must be given: an omitted layer is a decision, not a default.
+    On the command line it is one ``--name=value`` option per field (see
+    `to_args`), so that no path needs quoting or escaping.
     """
 
+    __slots__ = (
+        "env_fd",
+        "identity",
+        "landlock",
+        "seccomp_allow_inet",
+        "status_fd",
+        "stderr_fd",
+    )
     status_fd: int | None
     """Inherited fd for the one-line JSON status report; None: stderr on failure."""
     stderr_fd: int | None
@@ -62,63 +91,135 @@ class EnforcerConfig(NamedTuple):
     """None for no seccomp layer; otherwise whether inet sockets are allowed."""
     identity: bool
     """Set no_new_privs and drop every capability."""
-    env_fd: int | None = None
+    env_fd: int | None
     """Inherited fd holding the command's environment as NUL-separated NAME=VALUE
     entries; None execs with the enforcer's own.  The launcher passes it this way
     so that loader variables (LD_PRELOAD and kin) reach only the command, never
     bubblewrap or the enforcer, which run before the layers are in force."""
 
-    def to_json(self) -> str:
-        """Return the config as the one-line JSON the enforcer reads."""
-        return json.dumps(
-            {
-                "status_fd": self.status_fd,
-                "stderr_fd": self.stderr_fd,
-                "landlock": None if self.landlock is None else self.landlock.to_dict(),
-                "seccomp_allow_inet": self.seccomp_allow_inet,
-                "identity": self.identity,
-                "env_fd": self.env_fd,
-            },
-            separators=(",", ":"),
+    def __init__(
+        self,
+        *,
+        status_fd: int | None,
+        stderr_fd: int | None,
+        landlock: _landlock.LandlockSpec | None,
+        seccomp_allow_inet: bool | None,
+        identity: bool,
+        env_fd: int | None = None,
+    ) -> None:
+        self._init(
+            status_fd=status_fd,
+            stderr_fd=stderr_fd,
+            landlock=landlock,
+            seccomp_allow_inet=seccomp_allow_inet,
+            identity=identity,
+            env_fd=env_fd,
         )
 
+    def to_args(self) -> list[str]:
+        """Return the config as the enforcer's options, which `from_args` reads."""
+        seccomp = {value: name for name, value in _SECCOMP.items()}
+        args = [
+            f"--status-fd={_fd_text(self.status_fd)}",
+            f"--stderr-fd={_fd_text(self.stderr_fd)}",
+            f"--env-fd={_fd_text(self.env_fd)}",
+            f"--identity={'yes' if self.identity else 'no'}",
+            f"--seccomp={seccomp[self.seccomp_allow_inet]}",
+        ]
+        spec = self.landlock
+        if spec is None:
+            return [*args, "--landlock=off"]
+        return [
+            *args,
+            "--landlock=on",
+            f"--landlock-restrict-tcp={'yes' if spec.restrict_tcp else 'no'}",
+            f"--landlock-scope={'yes' if spec.scope else 'no'}",
+            *(f"--landlock-writable={os.fspath(path)}" for path in spec.writable),
+            *(f"--landlock-device={os.fspath(path)}" for path in spec.devices),
+        ]
+
     @classmethod
-    def from_json(cls, text: str) -> EnforcerConfig:
-        """Read what `to_json` writes; unknown, missing or ill-typed keys are refused.
+    def from_args(cls, args: Sequence[str]) -> EnforcerConfig:
+        """Read what `to_args` writes; unknown, repeated, missing or ill-formed
+        options are refused.
 
         Raises SandboxSetupError.
         """
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise _config_error(f"it is not JSON ({exc})") from exc
-        if not isinstance(data, dict) or set(data) != set(cls._fields):
-            raise _config_error(f"it needs exactly the keys {sorted(cls._fields)}")
-        status_fd, landlock = _fd(data, "status_fd"), data["landlock"]
-        seccomp_allow_inet, identity = data["seccomp_allow_inet"], data["identity"]
-        if landlock is not None and not isinstance(landlock, dict):
-            raise _config_error("landlock must be an object or null")
-        if seccomp_allow_inet is not None and not isinstance(seccomp_allow_inet, bool):
-            raise _config_error("seccomp_allow_inet must be true, false or null")
-        if not isinstance(identity, bool):
-            raise _config_error("identity must be true or false")
+        given = _options(args)
+        landlock = _choice(given, "landlock", _ON_OFF)
+        with_landlock = _LANDLOCK_OPTIONS + _LANDLOCK_PATHS
+        stray = [f"--{name}" for name in with_landlock if name in given]
+        if not landlock and stray:
+            raise _config_error(f"{', '.join(stray)} given with --landlock=off")
         return cls(
-            status_fd=status_fd,
-            stderr_fd=_fd(data, "stderr_fd"),
-            landlock=None
-            if landlock is None
-            else _landlock.LandlockSpec.from_dict(landlock),
-            seccomp_allow_inet=seccomp_allow_inet,
-            identity=identity,
-            env_fd=_fd(data, "env_fd"),
+            status_fd=_fd(given, "status-fd"),
+            stderr_fd=_fd(given, "stderr-fd"),
+            landlock=_landlock.LandlockSpec(
+                writable=_paths(given, "landlock-writable"),
+                devices=_paths(given, "landlock-device"),
+                restrict_tcp=_choice(given, "landlock-restrict-tcp", _YES_NO),
+                scope=_choice(given, "landlock-scope", _YES_NO),
+            )
+            if landlock
+            else None,
+            seccomp_allow_inet=_choice(given, "seccomp", _SECCOMP),
+            identity=_choice(given, "identity", _YES_NO),
+            env_fd=_fd(given, "env-fd"),
         )
 
 
-def _fd(data: dict[str, object], key: str) -> int | None:
-    value = data[key]
-    if value is None or (type(value) is int and value >= 0):
-        return value
-    raise _config_error(f"{key} must be a file descriptor or null")
+def _options(args: Sequence[str]) -> dict[str, list[str]]:
+    """Return each option's values; refuse unknown and repeated options."""
+    given: dict[str, list[str]] = {}
+    known = (*_OPTIONS, *_LANDLOCK_OPTIONS, *_LANDLOCK_PATHS)
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if not sep or not name.startswith("--") or name[2:] not in known:
+            raise _config_error(f"unknown option {arg!r}")
+        given.setdefault(name[2:], []).append(value)
+    for name, values in given.items():
+        if len(values) > 1 and name not in _LANDLOCK_PATHS:
+            raise _config_error(f"--{name} is given {len(values)} times")
+    return given
+
+
+def _value(given: dict[str, list[str]], name: str) -> str:
+    values = given.get(name)
+    if values is None:
+        raise _config_error(f"--{name} is missing")
+    return values[0]
+
+
+def _choice(given: dict[str, list[str]], name: str, choices: dict[str, _T]) -> _T:
+    value = _value(given, name)
+    if value not in choices:
+        raise _config_error(f"--{name} must be one of {', '.join(choices)}")
+    return choices[value]
+
+
+def _fd(given: dict[str, list[str]], name: str) -> int | None:
+    value = _value(given, name)
+    if value == "none":
+        return None
+    # isascii: int() would also read digits of other scripts.
+    if value.isascii() and value.isdigit():
+        return int(value)
+    raise _config_error(f"--{name} must be a file descriptor or none")
+
+
+def _fd_text(fd: int | None) -> str:
+    if fd is None:
+        return "none"
+    if fd < 0:
+        raise _config_error(f"{fd} is not a file descriptor")
+    return str(fd)
+
+
+def _paths(given: dict[str, list[str]], name: str) -> tuple[str, ...]:
+    paths = tuple(given.get(name, ()))
+    if "" in paths:
+        raise _config_error(f"--{name} needs a path")
+    return paths
 
 
 def _config_error(reason: str) -> SandboxSetupError:
@@ -138,62 +239,27 @@ def enforcer_argv(
     """
     if not argv:
         raise SandboxSetupError("no command given to run; this is a bug in corral")
-    return [python, *_PYTHON_FLAGS, ENFORCER, config.to_json(), "--", *argv]
-
-
-class _Reporter:
-    """Writes the enforcer's report: JSON to the status fd, or text to stderr."""
-
-    def __init__(self, status_fd: int | None) -> None:
-        self.status_fd = status_fd
-
-    def ok(self, landlock_abi: int | None, seccomp: bool, identity: bool) -> None:
-        """Report that every layer asked for is in force (nothing without a fd)."""
-        if self.status_fd is not None:
-            report = {
-                "ok": True,
-                "landlock_abi": landlock_abi,
-                "seccomp": seccomp,
-                "identity": identity,
-            }
-            _write_line(self.status_fd, json.dumps(report, separators=(",", ":")))
-
-    def failed(self, layer: str, message: str, err: int | None = None) -> None:
-        """Report a failure; a report that cannot be written is dropped."""
-        if self.status_fd is None:
-            line, fd = f"corral: {message}", 2
-        else:
-            report: dict[str, object] = {"ok": False, "layer": layer}
-            if err is not None:
-                report["errno"] = err
-            report["error"] = message
-            line, fd = json.dumps(report, separators=(",", ":")), self.status_fd
-        with contextlib.suppress(OSError):  # the exit status still says it failed
-            _write_line(fd, line)
-
-
-def _write_line(fd: int, line: str) -> None:
-    # One write(2) of one line: atomic on a pipe, never interleaved.
-    os.write(fd, (line + "\n").encode(errors="replace"))
+    return [python, *_PYTHON_FLAGS, ENFORCER, *config.to_args(), "--", *argv]
 
 
 def _parse(args: Sequence[str]) -> tuple[EnforcerConfig, list[str]]:
-    if len(args) < 3 or args[1] != "--":
+    if "--" not in args or args.index("--") == len(args) - 1:
         raise SandboxSetupError(
-            "usage: _enforce.py CONFIG_JSON -- COMMAND [ARG...]; this is a bug in "
+            "usage: _enforce.py OPTION... -- COMMAND [ARG...]; this is a bug in "
             "corral's launcher"
         )
-    return EnforcerConfig.from_json(args[0]), list(args[2:])
+    split = args.index("--")
+    return EnforcerConfig.from_args(args[:split]), list(args[split + 1 :])
 
 
 def main(args: Sequence[str]) -> int:
-    """Apply the layers `args[0]` asks for and exec `args[2:]`; return on failure.
+    """Apply the layers the options ask for and exec the command; return on failure.
 
-    `args` is ``[CONFIG_JSON, "--", ARGV...]``.  Exit statuses: 125 when a layer
-    or the configuration fails, 127 when the command is not found, 126 when it is
-    found but cannot be executed.
+    `args` is ``[OPTION..., "--", ARGV...]``, as `enforcer_argv` writes it.
+    Exit statuses: 125 when a layer or the configuration fails, 127 when the
+    command is not found, 126 when it is found but cannot be executed.
     """
-    reporter = _Reporter(None)
+    reporter = Reporter(None)
     layer = "config"
     try:
         config, argv = _parse(args)
@@ -201,7 +267,7 @@ def main(args: Sequence[str]) -> int:
             # Before anything can fail, so that every failure is reported there,
             # and so that the command never inherits it.
             os.set_inheritable(config.status_fd, False)
-            reporter = _Reporter(config.status_fd)
+            reporter = Reporter(config.status_fd)
         env = _read_environment(config.env_fd)
 
         if config.identity:
@@ -233,7 +299,7 @@ def main(args: Sequence[str]) -> int:
         return ExitCode.CORRAL_FAILED
 
     for signum in _RESTORED_SIGNALS:
-        signal.signal(signum, signal.SIG_DFL)
+        _signal.signal(signum, _signal.SIG_DFL)
     try:
         _execvp(argv, env)
     except OSError as exc:
@@ -271,12 +337,14 @@ def _execvp(argv: list[str], env: dict[str, str]) -> None:
     A file without a #! line runs under /bin/sh, as libc's execvp does it.
     """
     name = argv[0]
+    # What os.get_exec_path(env) returns, without the warnings module it imports.
+    search = env.get("PATH", os.defpath).split(os.pathsep)
     candidates = (
         [name]
         if "/" in name
         else [
-            os.path.join(directory, name)  # noqa: PTH118 (see sys.path above)
-            for directory in os.get_exec_path(env)
+            os.path.join(directory, name)  # noqa: PTH118 (pathlib costs start-up)
+            for directory in search
         ]
     )
     counted: OSError | None = None
@@ -296,7 +364,3 @@ def _exec(path: str, argv: list[str], env: dict[str, str]) -> None:
         if exc.errno != errno.ENOEXEC:
             raise
     os.execve("/bin/sh", ["/bin/sh", path, *argv[1:]], env)  # noqa: S606
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING, NamedTuple
 
 from corral import _linux
+from corral._record import Record
 from corral.errors import LayerUnavailableError, SandboxSetupError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from os import PathLike
 
 __all__ = [
@@ -92,61 +92,30 @@ DEFAULT_DEVICE_PATHS = (
 """Devices any ordinary command may open for writing."""
 
 
-class LandlockSpec(NamedTuple):
-    """What the Landlock layer lets a command do.
+class LandlockSpec(Record):
+    """What the Landlock layer lets a command do."""
 
-    A NamedTuple rather than a dataclass: importing dataclasses would cost the
-    enforcer, which runs before every command, several milliseconds.
-    """
-
+    __slots__ = ("devices", "restrict_tcp", "scope", "writable")
     writable: tuple[str | PathLike[str], ...]
     """The writable roots: directories (or files) given every handled right."""
-    devices: tuple[str | PathLike[str], ...] = DEFAULT_DEVICE_PATHS
+    devices: tuple[str | PathLike[str], ...]
     """Devices that may be written to, truncated and driven by ioctl; missing ones
     are skipped."""
-    restrict_tcp: bool = True
+    restrict_tcp: bool
     """Refuse every TCP bind and connect (ABI 4 and later)."""
-    scope: bool = True
+    scope: bool
     """Refuse abstract unix sockets and signals that leave the sandbox (ABI 6+)."""
 
-    def to_dict(self) -> dict[str, object]:
-        """Return the JSON-ready form that `from_dict` reads back."""
-        return {
-            "writable": [os.fspath(path) for path in self.writable],
-            "devices": [os.fspath(path) for path in self.devices],
-            "restrict_tcp": self.restrict_tcp,
-            "scope": self.scope,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> LandlockSpec:
-        """Read the form `to_dict` writes; every key must be present and well typed.
-
-        Raises SandboxSetupError for anything else.
-        """
-        if set(data) != set(cls._fields):
-            raise SandboxSetupError(
-                f"a Landlock spec needs exactly the keys {sorted(cls._fields)}, "
-                f"got {sorted(data)}; this is a bug in corral's launcher"
-            )
-        return cls(
-            writable=_str_tuple(data["writable"], "writable"),
-            devices=_str_tuple(data["devices"], "devices"),
-            restrict_tcp=_bool(data["restrict_tcp"], "restrict_tcp"),
-            scope=_bool(data["scope"], "scope"),
+    def __init__(
+        self,
+        writable: tuple[str | PathLike[str], ...],
+        devices: tuple[str | PathLike[str], ...] = DEFAULT_DEVICE_PATHS,
+        restrict_tcp: bool = True,
+        scope: bool = True,
+    ) -> None:
+        self._init(
+            writable=writable, devices=devices, restrict_tcp=restrict_tcp, scope=scope
         )
-
-
-def _str_tuple(value: object, key: str) -> tuple[str, ...]:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise SandboxSetupError(f"Landlock spec key {key!r} must be a list of paths")
-
-
-def _bool(value: object, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise SandboxSetupError(f"Landlock spec key {key!r} must be true or false")
 
 
 def landlock_abi() -> int:

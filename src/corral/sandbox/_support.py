@@ -25,7 +25,7 @@ __all__ = ["Tools", "find_bwrap", "find_tools", "make_support_files", "require_b
 
 logger = logging.getLogger(__name__)
 
-_ENFORCER = Path(__file__).with_name("_enforce.py")
+_ENFORCER = Path(__file__).with_name("_enforce_main.py")
 
 
 @dataclass(frozen=True)
