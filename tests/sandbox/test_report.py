@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corral.sandbox._report import Reporter, json_string
@@ -15,6 +15,7 @@ from corral.sandbox._report import Reporter, json_string
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))
 
 
+@settings(database=None)  # no example database: any user may run the suite
 @given(ANY_TEXT)
 def test_json_string_reads_back_as_the_same_text(text: str) -> None:
     literal = json_string(text)
