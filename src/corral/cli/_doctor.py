@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from typing import Any
 
 from corral.sandbox import find_tools, probe_layers
@@ -28,6 +27,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Probe every layer and print the report."""
+    # Here, not at the top: every `corral run` imports this module, and platform
+    # is needed only by this report.
+    import platform  # noqa: PLC0415
+
     tools = find_tools()
     statuses = probe_layers(tools)
     if args.json:
