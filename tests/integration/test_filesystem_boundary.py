@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from tests.conftest import Home
-from tests.support import CorralCLI, sh
+from tests.support import IS_ROOT, CorralCLI, sh
 
 
 def test_writes_inside_the_workspace_reach_the_host(
@@ -208,3 +210,93 @@ def test_a_repository_created_during_the_run_is_reported(
     later = corral.run(workspace, *sh("echo evil2 > sub/new/.git/hooks/pre-commit"))
     assert later.returncode != 0
     assert not (workspace / "sub" / "new" / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_the_parent_of_a_nested_repository_cannot_be_moved_to_swap_its_git_dir(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """Moving vendor/ away and putting a fresh vendor/lib/.git in its place fails."""
+    ran = corral.run(
+        workspace,
+        *sh(
+            "mv vendor vendor_old; mv vendor/lib vendor/lib_old; "
+            "mkdir -p vendor2/lib && cp -a vendor/lib/.git vendor2/lib/.git && "
+            "git -C vendor2/lib config core.fsmonitor 'echo pwned' && "
+            "rm -rf vendor; mv vendor2 vendor; true"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    config = (workspace / "vendor" / "lib" / ".git" / "config").read_text()
+    assert "pwned" not in config
+    assert not (workspace / "vendor_old").exists()
+
+
+def test_a_replaced_git_directory_is_reported_by_identity_not_by_name(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """A .git that reappears at a known path is still a new, unprotected one."""
+    (workspace / "sub").mkdir()
+    ran = corral.run(
+        workspace,
+        *sh("git init -q sub/a && mv sub/a sub/b && git init -q sub/a"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"{workspace}/sub/a/.git" in ran.stderr
+    assert f"{workspace}/sub/b/.git" in ran.stderr
+
+
+def test_a_directory_corral_cannot_list_stops_the_run_or_is_still_protected(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """corral must see every nested git directory; one it cannot see fails closed."""
+    hidden = workspace / "hid"
+    (hidden / "x").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(hidden / "x")], check=True)
+    hidden.chmod(0o311)
+    try:
+        ran = corral.run(workspace, *sh("echo pwned >> hid/x/.git/config"))
+    finally:
+        hidden.chmod(0o755)
+    assert "pwned" not in (hidden / "x" / ".git" / "config").read_text()
+    if not IS_ROOT:
+        assert ran.returncode == 125
+        assert f"cannot list {hidden}" in ran.stderr
+
+
+def test_a_run_with_another_state_directory_does_not_remove_placeholders_in_use(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    """Placeholders are held per workspace, whoever's state directory runs.
+
+    The first run creates the placeholders and ends while a second run, with
+    another state directory, still relies on them.
+    """
+
+    def start(state: str, script: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "corral",
+                "run",
+                "-C",
+                str(workspace),
+                "--",
+                "sh",
+                "-c",
+                script,
+            ],
+            env={**corral.env, "XDG_STATE_HOME": str(tmp_path / state)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    first = start("state-a", "sleep 1")
+    time.sleep(0.5)
+    second = start("state-b", "sleep 2.5; mkdir .vscode; echo x > .envrc; true")
+    assert first.wait(timeout=60) == 0
+    assert second.wait(timeout=60) == 0
+    vscode = workspace / ".vscode"
+    assert not vscode.exists() or not any(vscode.iterdir())
+    envrc = workspace / ".envrc"
+    assert not envrc.exists() or envrc.read_text() == ""

@@ -32,7 +32,10 @@ def append_event(path: Path, record: Mapping[str, object]) -> None:
         {"v": EVENT_SCHEMA_VERSION, **record}, sort_keys=True, separators=(",", ":")
     )
     data = (line + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    # O_NOFOLLOW: a link planted in place of the log must not redirect records
+    # into a file someone else reads (or runs).
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    fd = os.open(path, flags, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         written = os.write(fd, data)

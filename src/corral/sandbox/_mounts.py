@@ -43,6 +43,8 @@ class View:
     sockets: tuple[Path, ...]
     kept: tuple[Path, ...] = ()
     """corral's own files beneath a private directory, shown read-only through it."""
+    pinned: tuple[Path, ...] = ()
+    """Writable directories bound over themselves so they cannot be renamed."""
 
 
 def bwrap_argv(
@@ -83,6 +85,8 @@ def _namespaces(
         argv += ["--ro-bind", str(kept), str(kept)]
     for root in profile.writable_roots:
         argv += ["--bind", str(root), str(root)]
+    for directory in view.pinned:
+        argv += ["--bind", str(directory), str(directory)]
     for path in view.protected:
         argv += ["--ro-bind", str(path), str(path)]
     for hidden in view.hidden:

@@ -6,10 +6,14 @@ sandbox (so the command can neither create nor replace it), and removes it
 when the last concurrent run in that workspace ends.  A journal in corral's
 state directory lets a later run remove placeholders a crashed run left.
 
-Two locks per workspace order this: every run holds ``users`` shared for its
-whole life, so no placeholder is removed under a running sandbox (removing a
-mount point on the host would detach the mount inside); ``journal`` serialises
-changes to the journal.
+Two locks order this.  Every run holds a shared lock on the workspace
+directory itself for its whole life, so no placeholder is removed under a
+running sandbox (removing a mount point on the host would detach the mount
+inside), whoever's state directory that run uses; a lock beside the journal
+serialises changes to it.  Placeholders are removed only by a run using the
+state directory that created them, so with two state directories on one
+workspace at once, a placeholder can outlive the runs until that directory's
+next run there.
 """
 
 from __future__ import annotations
@@ -68,7 +72,15 @@ def lease_workspace(state: Path, workspace: Path) -> Iterator[WorkspaceLease]:
         journal_path=directory / f"{key}.json",
         journal_lock=directory / f"{key}.journal.lock",
     )
-    users_fd = _open_lock(directory / f"{key}.users.lock")
+    # The workspace directory itself is the lock every run holds, so runs with
+    # different state directories (another user, another XDG_STATE_HOME)
+    # still see each other.
+    try:
+        users_fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise WorkspaceError(
+            f"cannot open the workspace {workspace}: {exc.strerror}"
+        ) from exc
     try:
         fcntl.flock(users_fd, fcntl.LOCK_SH)
         yield lease
@@ -153,13 +165,18 @@ def _write_journal(path: Path, journal: dict[str, list[int]]) -> None:
         path.unlink(missing_ok=True)
         return
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(journal, sort_keys=True))
+    temporary.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(json.dumps(journal, sort_keys=True))
     temporary.replace(path)
 
 
 def _open_lock(path: Path) -> int:
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        return os.open(path, flags, 0o600)
     except OSError as exc:
         raise WorkspaceError(
             f"cannot open lock file {path}: {exc.strerror}; check corral's state "

@@ -7,6 +7,7 @@ which layers to enforce, what is writable, protected, hidden and masked.
 from __future__ import annotations
 
 import os
+import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,32 @@ from corral.sandbox._layers import Layer
 
 __all__ = [
     "PRIVATE_DIRS",
+    "SYSTEM_DIRS",
     "SandboxProfile",
-    "check_corral_outside",
+    "check_trusted_outside",
     "required_layers",
     "resolve_profile",
 ]
+
+# Directories whose files the machine itself runs or trusts: no workspace or
+# writable root may be one of them or lie beneath one.
+SYSTEM_DIRS: tuple[Path, ...] = tuple(
+    Path(name)
+    for name in (
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/proc",
+        "/sbin",
+        "/sys",
+        "/usr",
+    )
+)
 
 # Fresh, empty tmpfs inside every sandbox: nothing of the host's shows through.
 PRIVATE_DIRS: tuple[Path, ...] = (
@@ -114,14 +136,7 @@ def resolve_profile(
 def _checked_workspace(workspace: Path, environ: Mapping[str, str]) -> Path:
     if not workspace.is_dir():
         raise WorkspaceError(f"workspace {workspace} is not a directory")
-    real = workspace.resolve()
-    home = expand_user_path("~", environ).resolve()
-    if real == Path("/") or real in home.parents or real == home:
-        raise WorkspaceError(
-            f"workspace {real} contains your home directory's own files (shell "
-            "start-up files, credentials); choose a project directory with -C"
-        )
-    return real
+    return _checked_writable(workspace.resolve(), "workspace", environ)
 
 
 def _writable_root(text: str, environ: Mapping[str, str]) -> Path:
@@ -133,24 +148,57 @@ def _writable_root(text: str, environ: Mapping[str, str]) -> Path:
             f"writable root {path} does not exist; create it or remove it from "
             "sandbox.writable_roots"
         )
-    real = path.resolve()
-    if real == Path("/"):
-        raise WorkspaceError("writable root / would make the whole machine writable")
+    return _checked_writable(path.resolve(), "writable root", environ)
+
+
+def _checked_writable(real: Path, what: str, environ: Mapping[str, str]) -> Path:
+    """Refuse a directory whose writing would hand over the machine or the user."""
+    for home in _homes(environ):
+        if real == home or real in home.parents:
+            raise WorkspaceError(
+                f"{what} {real} contains the home directory {home} (shell start-up "
+                "files, credentials, corral's own policy); choose a project "
+                "directory with -C, or a narrower writable root"
+            )
+    for system in SYSTEM_DIRS:
+        if real == system or real.is_relative_to(system):
+            raise WorkspaceError(
+                f"{what} {real} lies in {system}, whose files the machine itself "
+                "runs or trusts; choose a directory outside the system's own"
+            )
     return real
 
 
-def check_corral_outside(roots: tuple[Path, ...], components: tuple[Path, ...]) -> None:
-    """Refuse when corral's own code lies beneath a writable root.
+def _homes(environ: Mapping[str, str]) -> set[Path]:
+    homes = {Path("/")}
+    for home in (environ.get("HOME", ""), _passwd_home()):
+        if home.startswith("/"):
+            homes.add(Path(home).resolve())
+    return homes
 
-    A command could otherwise rewrite corral itself, which runs outside the
-    sandbox.  Raises `WorkspaceError`.
+
+def _passwd_home() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_dir
+    except KeyError:
+        return ""
+
+
+def check_trusted_outside(roots: tuple[Path, ...], trusted: Mapping[Path, str]) -> None:
+    """Refuse when a file corral trusts lies beneath a writable root.
+
+    `trusted` maps each path (corral's own code, its state directory, the user
+    policy) to what it is.  A command could otherwise rewrite what corral runs,
+    records or obeys outside the sandbox.  Raises `WorkspaceError`.
     """
-    for component in components:
-        real = Path(os.path.realpath(component))
+    for path, what in trusted.items():
+        real = Path(os.path.realpath(path))
         for root in roots:
             if real.is_relative_to(root):
                 raise WorkspaceError(
-                    f"corral's own {component} lies beneath the writable root {root}, "
-                    "so a sandboxed command could rewrite corral itself; install "
-                    "corral outside the workspace (e.g. pipx or another venv)"
+                    f"{what} {path} lies beneath the writable root {root}, so a "
+                    "sandboxed command could rewrite it; move it outside every "
+                    "writable root (for corral's code: install corral elsewhere, "
+                    "e.g. with pipx; for its state or policy: set XDG_STATE_HOME "
+                    "or XDG_CONFIG_HOME elsewhere)"
                 )

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from corral.errors import WorkspaceError
 
-__all__ = ["MAX_SCANNED_DIRS", "ProtectedSet", "find_git_entries", "find_protected"]
+__all__ = [
+    "MAX_SCANNED_DIRS",
+    "ProtectedSet",
+    "find_git_entries",
+    "find_protected",
+    "pinned_ancestors",
+]
 
 # Every directory of the workspace is visited to find nested git directories.
 # Past this many, corral stops rather than guard a workspace it has not seen.
@@ -37,6 +43,27 @@ class ProtectedSet:
     """Paths that exist now: bound read-only over themselves."""
     absent: tuple[tuple[Path, bool], ...]
     """Policy paths that do not exist yet, with whether each is a directory."""
+
+
+def pinned_ancestors(
+    protected: Iterable[Path], writable_roots: Iterable[Path]
+) -> list[Path]:
+    """Return the directories between each protected path and its writable root.
+
+    A bind mount follows its directory when an ancestor is renamed, so a
+    command could move ``vendor/`` aside and put a fresh, writable
+    ``vendor/lib/.git`` where the protected one was.  Binding every such
+    ancestor over itself makes it a mount point, which cannot be renamed or
+    removed.  Shallowest first, as they must be mounted.
+    """
+    roots = tuple(writable_roots)
+    pinned: set[Path] = set()
+    for path in protected:
+        root = next((r for r in roots if path.is_relative_to(r) and path != r), None)
+        if root is None:
+            continue
+        pinned.update(a for a in path.parents if a.is_relative_to(root) and a != root)
+    return sorted(pinned, key=lambda ancestor: (len(ancestor.parts), str(ancestor)))
 
 
 def find_protected(
@@ -101,8 +128,14 @@ def find_git_entries(workspace: Path) -> Iterator[Path]:
         try:
             with os.scandir(directory) as it:
                 entries = list(it)
-        except OSError:
-            continue
+        except FileNotFoundError:
+            continue  # removed while corral looked: nothing left to protect there
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot list {directory}: {exc.strerror}; corral must see every "
+                "directory of the workspace to protect the git directories in it; "
+                f"make it readable (chmod u+rx {directory}) and retry"
+            ) from exc
         for entry in entries:
             if entry.name == ".git":
                 if entry.is_symlink():

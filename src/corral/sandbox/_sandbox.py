@@ -27,7 +27,12 @@ from corral.errors import (
     SandboxSetupError,
     WorkspaceError,
 )
-from corral.policy import NetworkMode, Policy
+from corral.policy import (
+    NetworkMode,
+    Policy,
+    project_policy_path,
+    user_policy_path,
+)
 from corral.sandbox import _availability
 from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
 from corral.sandbox._environment import build_environment
@@ -40,11 +45,15 @@ from corral.sandbox._placeholders import WorkspaceLease, lease_workspace
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
     SandboxProfile,
-    check_corral_outside,
+    check_trusted_outside,
     required_layers,
     resolve_profile,
 )
-from corral.sandbox._protected import find_git_entries, find_protected
+from corral.sandbox._protected import (
+    find_git_entries,
+    find_protected,
+    pinned_ancestors,
+)
 from corral.sandbox._refusals import Refusal, find_refusals
 from corral.sandbox._streams import Stream, Streams, open_streams
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
@@ -242,8 +251,9 @@ class Sandbox:
         with lease_workspace(self.state, profile.workspace) as lease:
             view = self._view(lease)
             streams = open_streams(stdin, stdout, stderr, capture)
+            known = {_identity(path) for path in view.protected}
             outcome = self._launch(argv, cwd, view, streams, timeout)
-            new_git_dirs = self._new_git_dirs(view)
+            new_git_dirs = self._new_git_dirs(known)
         status, start_error = _command_status(outcome, profile)
         return RunResult(
             argv=list(argv),
@@ -258,33 +268,52 @@ class Sandbox:
             new_git_dirs=[str(path) for path in new_git_dirs],
         )
 
-    def _new_git_dirs(self, view: View) -> list[Path]:
+    def _trusted(self) -> dict[Path, str]:
+        """Return what corral runs, records or obeys: out of every command's reach."""
+        trusted = dict.fromkeys(self.tools.components(), "corral's own code")
+        trusted[self.state] = "corral's state directory"
+        trusted[user_policy_path(self.environ)] = "the user policy"
+        project = project_policy_path(self.profile.workspace)
+        for source in self.policy.sources:
+            if Path(source) != project:  # inside .corral, itself protected
+                trusted[Path(source)] = "the policy file"
+        return trusted
+
+    def _new_git_dirs(self, known: set[tuple[int, int] | None]) -> list[Path]:
         """Return git directories that appeared during the run.
 
         A repository created inside the sandbox (``git init`` in a subdirectory)
         is writable until the next command protects it, and tools outside would
-        run its hooks; the caller is told so it can be inspected.
+        run its hooks; the caller is told so it can be inspected.  `known` holds
+        the identities of the paths protected when the command started: a .git
+        moved aside and replaced at the same path is a new one.
         """
         profile = self.profile
         if Layer.NAMESPACES not in profile.layers or not profile.writable_roots:
             return []
-        known = set(view.protected)
-        return [p for p in find_git_entries(profile.workspace) if p not in known]
+        return [
+            path
+            for path in find_git_entries(profile.workspace)
+            if _identity(path) not in known
+        ]
 
     def _view(self, lease: WorkspaceLease) -> View:
         """Resolve what can change between commands: protected paths and sockets."""
         profile = self.profile
-        check_corral_outside(profile.writable_roots, self.tools.components())
+        check_trusted_outside(profile.writable_roots, self._trusted())
         protected: tuple[Path, ...] = ()
+        pinned: tuple[Path, ...] = ()
         if Layer.NAMESPACES in profile.layers and profile.writable_roots:
             found = find_protected(
                 profile.workspace, profile.protected_entries, profile.writable_roots
             )
             protected = (*found.existing, *lease.create(found.absent))
+            pinned = tuple(pinned_ancestors(protected, profile.writable_roots))
         hidden = [h for h in profile.hidden if not _beneath(h.path, PRIVATE_DIRS)]
         covered = (*PRIVATE_DIRS, *(h.path for h in hidden if h.is_dir))
         return View(
             protected=protected,
+            pinned=pinned,
             hidden=tuple(hidden),
             sockets=tuple(find_host_sockets(covered)),
             kept=tuple(
@@ -382,6 +411,14 @@ class Sandbox:
                 f"cannot write the event record to {events_path(self.state)}: {exc}; "
                 "corral does not run commands it cannot record"
             ) from exc
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _environment_file(env: Mapping[str, str]) -> int:
