@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 
 from corral.sandbox._landlock import (
+    ABI_RESOLVE_UNIX,
     ABI_SCOPE,
     ABI_TCP,
     FS_IOCTL_DEV,
     FS_REFER,
+    FS_RESOLVE_UNIX,
     FS_TRUNCATE,
     FS_WRITE_FILE,
     LandlockSpec,
+    granted_rights,
     landlock_abi,
     ruleset_rights,
 )
@@ -231,7 +234,7 @@ def test_abstract_unix_sockets_outside_are_refused_when_scoped(
 
 def test_reading_and_executing_are_never_handled() -> None:
     spec = LandlockSpec(writable=())
-    for abi in range(1, 9):
+    for abi in range(1, 11):
         fs, _, _ = ruleset_rights(spec, abi)
         assert fs & 0b1101 == 0  # EXECUTE, READ_FILE, READ_DIR
         assert fs & FS_WRITE_FILE
@@ -249,6 +252,61 @@ def test_rights_follow_the_abi() -> None:
     assert ruleset_rights(spec, 6)[2] == 0b11
     relaxed = LandlockSpec(writable=(), restrict_tcp=False, scope=False)
     assert ruleset_rights(relaxed, 7)[1:] == (0, 0)
+
+
+def test_unix_socket_resolution_is_handled_from_abi_9_and_granted_nowhere() -> None:
+    """Handled with no rule: only sockets created inside the sandbox are reachable."""
+    assert FS_RESOLVE_UNIX == 1 << 16
+    spec = LandlockSpec(writable=())
+    relaxed = LandlockSpec(writable=(), restrict_tcp=False, scope=False)
+    for abi in range(1, 11):
+        for each in (spec, relaxed):
+            fs, _, _ = ruleset_rights(each, abi)
+            assert bool(fs & FS_RESOLVE_UNIX) == (abi >= ABI_RESOLVE_UNIX)
+            assert not granted_rights(fs) & FS_RESOLVE_UNIX
+            assert granted_rights(fs) == fs & ~FS_RESOLVE_UNIX
+    below, at = ruleset_rights(spec, 8)[0], ruleset_rights(spec, 9)[0]
+    assert at == below | FS_RESOLVE_UNIX
+
+
+@pytest.fixture
+def host_unix_listener(tmp_path: Path) -> Iterator[str]:
+    """A pathname unix socket bound outside any Landlock domain."""
+    path = str(tmp_path / "host.sock")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(path)
+        server.listen()
+        yield path
+
+
+@pytest.mark.skipif(
+    ABI < ABI_RESOLVE_UNIX,
+    reason=f"refusing unix-socket connects needs Landlock ABI {ABI_RESOLVE_UNIX}, "
+    f"this kernel offers {ABI}",
+)
+def test_host_unix_sockets_are_refused_and_the_sandboxs_own_are_not(
+    writable: Path, host_unix_listener: str
+) -> None:
+    inside = str(writable / "own.sock")
+    in_root = str(writable / "host-in-root.sock")
+    with socket.socket(socket.AF_UNIX) as host_in_root:
+        host_in_root.bind(in_root)
+        host_in_root.listen()
+        ops = {
+            "host": f"socket.socket(socket.AF_UNIX).connect({host_unix_listener!r})",
+            "host-in-writable-root": (
+                f"socket.socket(socket.AF_UNIX).connect({in_root!r})"
+            ),
+            "own": (
+                f"s = socket.socket(socket.AF_UNIX); s.bind({inside!r}); s.listen(); "
+                f"socket.socket(socket.AF_UNIX).connect({inside!r})"
+            ),
+        }
+        assert probe(ops, spec_for(writable)) == {
+            "host": "EACCES",
+            "host-in-writable-root": "EACCES",
+            "own": "ok",
+        }
 
 
 def test_the_spec_is_a_value_compared_by_its_fields() -> None:

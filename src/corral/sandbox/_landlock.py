@@ -1,8 +1,9 @@
 """The Landlock layer: writes only beneath the writable roots, whatever the mounts say.
 
 Only write-ish filesystem rights are handled; reading and executing are left to
-the mount layer.  On newer kernels TCP bind/connect and abstract unix sockets and
-signals leaving the sandbox are refused too.
+the mount layer.  On newer kernels TCP bind/connect, abstract unix sockets and
+signals leaving the sandbox, and connecting to pathname unix sockets created
+outside it are refused too.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ if TYPE_CHECKING:
     from os import PathLike
 
 __all__ = [
+    "ABI_RESOLVE_UNIX",
     "ABI_SCOPE",
     "ABI_TCP",
     "DEFAULT_DEVICE_PATHS",
     "LandlockSpec",
     "apply_landlock",
+    "granted_rights",
     "landlock_abi",
     "ruleset_rights",
 ]
@@ -42,6 +45,7 @@ FS_MAKE_SYM = 1 << 12
 FS_REFER = 1 << 13  # ABI 2: link or rename into another directory
 FS_TRUNCATE = 1 << 14  # ABI 3: truncate(2), O_TRUNC
 FS_IOCTL_DEV = 1 << 15  # ABI 5: ioctl(2) on character and block devices
+FS_RESOLVE_UNIX = 1 << 16  # ABI 9: connect(2)/sendmsg(2) to a pathname unix socket
 
 NET_BIND_TCP = 1 << 0  # ABI 4
 NET_CONNECT_TCP = 1 << 1  # ABI 4
@@ -53,8 +57,11 @@ ABI_TCP = 4
 """The first ABI that can refuse TCP bind and connect."""
 ABI_SCOPE = 6
 """The first ABI that can scope abstract unix sockets and signals to the sandbox."""
+ABI_RESOLVE_UNIX = 9
+"""The first ABI that can refuse connecting to pathname unix sockets: below it,
+only the mount layer's covers over the sockets bound at start hold them."""
 
-_FS_WRITE_RIGHTS_BY_ABI = (
+_FS_RIGHTS_BY_ABI = (
     (
         1,
         FS_WRITE_FILE
@@ -71,7 +78,12 @@ _FS_WRITE_RIGHTS_BY_ABI = (
     (2, FS_REFER),
     (3, FS_TRUNCATE),
     (5, FS_IOCTL_DEV),
+    (ABI_RESOLVE_UNIX, FS_RESOLVE_UNIX),
 )
+
+_NEVER_GRANTED = FS_RESOLVE_UNIX
+"""Handled but given to no path: a command reaches only the unix sockets created
+inside its own Landlock domain, wherever a host socket lives or appears."""
 
 _FILE_RIGHTS = FS_WRITE_FILE | FS_TRUNCATE | FS_IOCTL_DEV
 """The write-ish rights that apply to a file itself; the rest only to directories."""
@@ -129,7 +141,7 @@ def landlock_abi() -> int:
 def ruleset_rights(spec: LandlockSpec, abi: int) -> tuple[int, int, int]:
     """Return the (filesystem, network, scope) masks the ruleset handles at `abi`."""
     fs = 0
-    for since, rights in _FS_WRITE_RIGHTS_BY_ABI:
+    for since, rights in _FS_RIGHTS_BY_ABI:
         if abi >= since:
             fs |= rights
     net = NET_BIND_TCP | NET_CONNECT_TCP if spec.restrict_tcp and abi >= ABI_TCP else 0
@@ -139,6 +151,11 @@ def ruleset_rights(spec: LandlockSpec, abi: int) -> tuple[int, int, int]:
         else 0
     )
     return fs, net, scoped
+
+
+def granted_rights(handled_fs: int) -> int:
+    """Return the rights a writable root is given out of the `handled_fs` mask."""
+    return handled_fs & ~_NEVER_GRANTED
 
 
 def apply_landlock(spec: LandlockSpec) -> int:
@@ -157,7 +174,7 @@ def apply_landlock(spec: LandlockSpec) -> int:
     ruleset_fd = _linux.landlock_create_ruleset(handled_fs, handled_net, scoped)
     try:
         for root in spec.writable:
-            if not _allow(ruleset_fd, root, handled_fs):
+            if not _allow(ruleset_fd, root, granted_rights(handled_fs)):
                 raise SandboxSetupError(
                     f"writable root {root} does not exist; create it or remove it "
                     f"from the policy's writable roots"
@@ -165,7 +182,8 @@ def apply_landlock(spec: LandlockSpec) -> int:
         for device in spec.devices:
             _allow(ruleset_fd, device, handled_fs & _DEVICE_RIGHTS)
 
-        # TCP is refused by handling it with no port rule at all.
+        # TCP (and unix-socket resolution) is refused by handling it with no
+        # port (or path) rule at all.
         _linux.set_no_new_privs()
         _linux.landlock_restrict_self(ruleset_fd)
     finally:
