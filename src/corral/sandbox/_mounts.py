@@ -1,8 +1,9 @@
 """The bubblewrap command line: the namespaces layer's filesystem view, in order.
 
 Order matters: later mounts cover earlier ones.  The root goes read-only
-first, then private directories, then writable roots, then protected paths
-over them, then hidden paths and host sockets over everything.
+first, then private directories (with the host files restored through them),
+then writable roots, then protected paths over them, then hidden paths and
+host sockets over everything.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class View:
     """corral's own files beneath a private directory, shown read-only through it."""
     pinned: tuple[Path, ...] = ()
     """Writable directories bound over themselves so they cannot be renamed."""
+    restored: tuple[tuple[Path, Path], ...] = ()
+    """Host files bound read-only beneath a private directory: (host, inside)."""
 
 
 def bwrap_argv(
@@ -83,6 +86,9 @@ def _namespaces(
         argv += ["--tmpfs", str(private)]
     for kept in view.kept:
         argv += ["--ro-bind", str(kept), str(kept)]
+    for source, destination in view.restored:
+        # -try: the host may replace the file (rename over it) at any moment.
+        argv += ["--ro-bind-try", str(source), str(destination)]
     for root in profile.writable_roots:
         argv += ["--bind", str(root), str(root)]
     for directory in view.pinned:

@@ -46,11 +46,17 @@ SYSTEM_DIRS: tuple[Path, ...] = tuple(
     )
 )
 
-# Fresh, empty tmpfs inside every sandbox: nothing of the host's shows through.
+_VAR_RUN = Path("/var/run")
+"""Usually a link to /run; on some systems a directory of its own."""
+
+# Fresh, empty tmpfs inside every sandbox: nothing of the host's shows through,
+# neither its files nor the unix sockets bound there, before or after the start.
 PRIVATE_DIRS: tuple[Path, ...] = (
     Path("/tmp"),  # noqa: S108 - mounted as a fresh tmpfs, never the host's
     Path("/var/tmp"),  # noqa: S108 - likewise
     Path("/dev/shm"),  # noqa: S108 - likewise
+    Path("/run"),  # system daemons' sockets, and each user's in /run/user/UID
+    *((_VAR_RUN,) if _VAR_RUN.is_dir() and not _VAR_RUN.is_symlink() else ()),
 )
 
 

@@ -55,6 +55,7 @@ from corral.sandbox._protected import (
     pinned_ancestors,
 )
 from corral.sandbox._refusals import Refusal, find_refusals
+from corral.sandbox._restored import RESTORED_LINKS, find_restored
 from corral.sandbox._streams import Stream, Streams, open_streams
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
 
@@ -321,6 +322,7 @@ class Sandbox:
                 for path in self.tools.enforcer_paths()
                 if _beneath(path, PRIVATE_DIRS)
             ),
+            restored=find_restored(RESTORED_LINKS, PRIVATE_DIRS),
         )
 
     def _launch(
