@@ -1,11 +1,13 @@
 """Find what a command must not read or reach: hidden paths and the host's unix sockets.
 
 A read-only mount does not stop ``connect()`` on a unix socket, so every
-socket bound on the host is covered as well, wherever it lives.
+socket bound on the host when a command starts is covered as well, wherever
+it lives.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["HiddenPath", "expand_user_path", "find_hidden", "find_host_sockets"]
+
+logger = logging.getLogger(__name__)
 
 # The kernel's list of bound unix sockets in this network namespace.
 _PROC_NET_UNIX = Path("/proc/net/unix")
@@ -52,9 +56,18 @@ def find_hidden(entries: Iterable[str], environ: Mapping[str, str]) -> list[Hidd
 
 
 def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
-    """Return every bound unix socket path on the host not beneath a `covered` path."""
+    """Return every bound unix socket path on the host not beneath a `covered` path.
+
+    A snapshot of this network namespace's /proc/net/unix, which cannot show a
+    socket bound later, one bound in another network namespace, one bound by a
+    relative path (listed so, relative to a directory nobody knows), one whose
+    directory was renamed since, nor a hard link's other names.  Landlock ABI 9
+    refuses all of them in the kernel; below it only the private directories
+    and the hidden paths hold them.
+    """
     covered_paths = tuple(covered)
     sockets: set[Path] = set()
+    seen: set[Path] = set()
     try:
         lines = _PROC_NET_UNIX.read_text(errors="replace").splitlines()[1:]
     except OSError:
@@ -64,16 +77,32 @@ def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
         if len(fields) <= _UNIX_FIELDS_BEFORE_PATH:
             continue
         path = Path(fields[_UNIX_FIELDS_BEFORE_PATH])
-        if not path.is_absolute() or path in sockets:
+        if not path.is_absolute() or path in seen:
             continue
-        if any(path.is_relative_to(prefix) for prefix in covered_paths):
+        seen.add(path)
+        if _beneath(path, covered_paths):
             continue
         try:
-            if stat.S_ISSOCK(path.lstat().st_mode) and _reachable(path):
+            # Bound through a linked directory (/var/run/...): cover the real one.
+            path = Path(os.path.realpath(path.parent)) / path.name
+            info = path.lstat()
+            if _beneath(path, covered_paths) or not stat.S_ISSOCK(info.st_mode):
+                continue
+            if _reachable(path):
                 sockets.add(path)
         except OSError:
             continue
+        if info.st_nlink > 1:
+            logger.warning(
+                "the host socket %s has %d other names, which cannot be found to cover",
+                path,
+                info.st_nlink - 1,
+            )
     return sorted(sockets)
+
+
+def _beneath(path: Path, prefixes: tuple[Path, ...]) -> bool:
+    return any(path.is_relative_to(prefix) for prefix in prefixes)
 
 
 def _reachable(path: Path) -> bool:
