@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from corral.sandbox import find_tools
+from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from tests.conftest import Home
 
 
@@ -80,6 +81,8 @@ def test_doctor_reports_every_layer_and_what_it_lacks(home: Home) -> None:
     assert set(layers) == {"namespaces", "landlock", "seccomp", "network", "identity"}
     assert all(entry["available"] for entry in layers.values())
     assert layers["landlock"]["detail"].startswith("ABI ")
+    held = "kernel" if landlock_abi() >= ABI_RESOLVE_UNIX else "snapshot"
+    assert layers["landlock"]["unix_sockets"] == held
 
     lacking = _inside_no_userns(home, ["doctor"])
     assert lacking.returncode == 1

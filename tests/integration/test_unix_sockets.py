@@ -8,6 +8,7 @@ never saw counts here.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -245,3 +246,14 @@ def test_a_link_into_a_private_directory_reads_the_hosts_file(
         assert (host_dir / "resolv.conf").read_text() == "nameserver 127.0.0.53\n"
     finally:
         shutil.rmtree(host_dir)
+
+
+def test_the_run_says_what_holds_host_unix_sockets(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral("run", "-C", str(workspace), "--json", "--", "true")
+    assert ran.returncode == 0, ran.stderr
+    profile = json.loads(ran.stdout)["profile"]
+    assert profile["unix_sockets"] == (
+        "kernel" if ABI >= ABI_RESOLVE_UNIX else "snapshot"
+    )

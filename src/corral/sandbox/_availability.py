@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from corral.errors import LayerUnavailableError
-from corral.sandbox._landlock import landlock_abi
+from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from corral.sandbox._layers import Layer
 from corral.sandbox._seccomp import seccomp_available
 from corral.sandbox._support import Tools, find_bwrap
@@ -31,22 +31,42 @@ class LayerStatus:
     available: bool
     detail: str
     """Version or ABI when available, the reason when not."""
+    unix_sockets: str | None = None
+    """For Landlock: ``"kernel"`` when it refuses host unix sockets itself,
+    ``"snapshot"`` when only the sockets bound at a command's start are covered."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        report: dict[str, object] = {
             "layer": str(self.layer),
             "available": self.available,
             "detail": self.detail,
         }
+        if self.unix_sockets is not None:
+            report["unix_sockets"] = self.unix_sockets
+        return report
+
+
+def _landlock_status(abi: int) -> LayerStatus:
+    if abi < ABI_RESOLVE_UNIX:
+        hold = "snapshot"
+        sockets = (
+            "host unix sockets: those bound at a command's start, and all in /tmp "
+            f"and /run, are covered (ABI {ABI_RESOLVE_UNIX} refuses all of them)"
+        )
+    else:
+        hold = "kernel"
+        sockets = "host unix sockets: refused by the kernel"
+    if abi < 1:
+        return LayerStatus(
+            Layer.LANDLOCK, False, "the kernel offers no Landlock ABI", hold
+        )
+    return LayerStatus(Layer.LANDLOCK, True, f"ABI {abi}; {sockets}", hold)
 
 
 def _cheap_status(layer: Layer, tools: Tools) -> LayerStatus | None:
     """Return a layer's status when a cheap check decides it, else None."""
     if layer is Layer.LANDLOCK:
-        abi = landlock_abi()
-        if abi < 1:
-            return LayerStatus(layer, False, "the kernel offers no Landlock ABI")
-        return LayerStatus(layer, True, f"ABI {abi}")
+        return _landlock_status(landlock_abi())
     if layer is Layer.SECCOMP:
         if not seccomp_available():
             return LayerStatus(layer, False, "the kernel has no seccomp filter support")

@@ -15,6 +15,7 @@ from pathlib import Path
 from corral.errors import WorkspaceError
 from corral.policy import NetworkMode, Policy, SandboxMode
 from corral.sandbox._hidden import HiddenPath, expand_user_path, find_hidden
+from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from corral.sandbox._layers import Layer
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "check_trusted_outside",
     "required_layers",
     "resolve_profile",
+    "unix_socket_hold",
 ]
 
 # Directories whose files the machine itself runs or trusts: no workspace or
@@ -87,7 +89,23 @@ class SandboxProfile:
             "layers": sorted(str(layer) for layer in self.layers),
             "missing_accepted": sorted(str(layer) for layer in self.missing),
             "writable_roots": [str(root) for root in self.writable_roots],
+            "unix_sockets": unix_socket_hold(self.layers, landlock_abi()),
         }
+
+
+def unix_socket_hold(layers: frozenset[Layer], abi: int) -> str | None:
+    """Say what keeps host unix sockets out of reach with `layers` at Landlock `abi`.
+
+    ``"kernel"``: Landlock refuses every pathname socket not created inside the
+    sandbox.  ``"snapshot"``: the mount layer alone, which covers the private
+    directories, the hidden paths and the sockets bound when the command
+    starts.  None: nothing does.
+    """
+    if Layer.LANDLOCK in layers and abi >= ABI_RESOLVE_UNIX:
+        return "kernel"
+    if Layer.NAMESPACES in layers:
+        return "snapshot"
+    return None
 
 
 def required_layers(policy: Policy) -> frozenset[Layer]:
