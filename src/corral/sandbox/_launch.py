@@ -11,13 +11,14 @@ import contextlib
 import json
 import logging
 import os
-import select
 import selectors
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from corral.sandbox._outlet import Outlet
 
 __all__ = ["Carried", "Launch", "Outcome", "launch"]
 
@@ -26,8 +27,12 @@ logger = logging.getLogger(__name__)
 _READ_CHUNK = 1 << 16
 # How much of a carried stream is kept for refusal hints and callers' tails.
 TAIL_BYTES = 1 << 16
-# After the command ends, output still buffered in pipes is drained for this long.
+# After the command ends, output still buffered in pipes is drained for this long
+# (counted from the last time corral waited for a slow reader).
 _DRAIN_SECONDS = 2.0
+# A reader this far behind pauses the pipe it is fed from, so the command waits
+# for the reader as it would with no corral in between.
+_BACKLOG_BYTES = 1 << 20
 
 
 @dataclass
@@ -38,11 +43,11 @@ class Carried:
     keep_all: bool = False
     data: bytearray = field(default_factory=bytearray)
     size: int = 0
+    open_line: bool = False
+    """Whether the last byte forwarded was other than a newline."""
 
     def feed(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        if self.forward_fd is not None:
-            _write_all(self.forward_fd, chunk)
         self.data += chunk
         if not self.keep_all and len(self.data) > TAIL_BYTES:
             del self.data[: len(self.data) - TAIL_BYTES]
@@ -116,7 +121,13 @@ def launch(spec: Launch) -> Outcome:
         timed_out = watcher.run(process, deadline)
     finally:
         watcher.end_tree(process)
+        dropped = watcher.finish_forwarding()
         watcher.close()
+    # Logged only now: corral's own stderr may be the stream nobody reads.
+    if timed_out:
+        logger.info("time limit reached; the sandbox was ended")
+    if dropped:
+        logger.info("%d bytes of output were not delivered before the end", dropped)
     return Outcome(
         returncode=process.returncode,
         timed_out=timed_out,
@@ -128,13 +139,33 @@ def launch(spec: Launch) -> Outcome:
 
 
 class _Watcher:
-    """Reads every watched pipe until the process ends, then drains them."""
+    """Reads every watched pipe until the process ends, then drains them.
+
+    Carried output goes out through an `Outlet` per destination, so a reader
+    that does not read delays neither the deadline nor the end of the tree; a
+    source whose outlet falls `_BACKLOG_BYTES` behind is paused until it drains.
+    """
 
     def __init__(self, spec: Launch) -> None:
         self.spec = spec
         self.selector = selectors.DefaultSelector()
         self.buffers: dict[int, bytearray] = {}
         self.sandbox_pidfd: int | None = None
+        self.outlets: dict[int, Outlet] = {}
+        """Keyed by the destination descriptor each forwards to."""
+        self.routes: dict[int, Outlet] = {}
+        """Keyed by the source pipe each carried stream is read from."""
+        self.paused: set[int] = set()
+        try:
+            for source, carried in spec.carried.items():
+                target = carried.forward_fd
+                if target is not None:
+                    if target not in self.outlets:
+                        self.outlets[target] = Outlet(target)
+                    self.routes[source] = self.outlets[target]
+        except BaseException:
+            self._close_outlets()
+            raise
         for fd in (spec.status_r, spec.json_r, spec.errors_r, *spec.carried):
             if fd is not None:
                 os.set_blocking(fd, False)
@@ -149,9 +180,8 @@ class _Watcher:
         self.selector.register(exited, selectors.EVENT_READ)
         try:
             while True:
-                remaining = None if deadline is None else deadline - time.monotonic()
+                remaining = _until(deadline)
                 if remaining is not None and remaining <= 0:
-                    logger.info("time limit reached; ending the sandbox")
                     return True
                 if self._pump(remaining, exited):
                     break
@@ -159,10 +189,37 @@ class _Watcher:
             self.selector.unregister(exited)
             os.close(exited)
         process.wait()
-        drain_until = time.monotonic() + _DRAIN_SECONDS
-        while self.selector.get_map() and time.monotonic() < drain_until:
-            self._pump(drain_until - time.monotonic())
+        self._drain(deadline)
         return False
+
+    def _drain(self, deadline: float | None) -> None:
+        """Read what the pipes still hold after the exit, and deliver it.
+
+        A pipe still open after `_DRAIN_SECONDS` without corral waiting for a
+        reader is held by a straggler and given up; delivery stops at the deadline.
+        """
+        quiet_until = time.monotonic() + _DRAIN_SECONDS
+        while self._reading():
+            now = time.monotonic()
+            if self.paused:
+                quiet_until = now + _DRAIN_SECONDS
+            limit = quiet_until if deadline is None else min(quiet_until, deadline)
+            if now >= limit:
+                break
+            self._pump(limit - now)
+        for fd in self.buffers:
+            if fd not in self.paused and fd in self.selector.get_map():
+                self.selector.unregister(fd)
+        self.paused.clear()
+        while any(outlet.pending for outlet in self.outlets.values()):
+            remaining = _until(deadline)
+            if remaining is not None and remaining <= 0:
+                break
+            self._pump(remaining)
+
+    def _reading(self) -> bool:
+        registered = self.selector.get_map()
+        return bool(self.paused) or any(fd in registered for fd in self.buffers)
 
     def _pump(self, wait: float | None, exited: int = -1) -> bool:
         """Move what is ready on the pipes; return whether `exited` became readable."""
@@ -171,22 +228,59 @@ class _Watcher:
             fd = int(key.fd)
             if fd == exited:
                 done = True
-                continue
-            try:
-                chunk = os.read(fd, _READ_CHUNK)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                self.selector.unregister(fd)
-                continue
-            carried = self.spec.carried.get(fd)
-            if carried is not None:
-                carried.feed(chunk)
+            elif isinstance(key.data, Outlet):
+                self._deliver(key.data)
             else:
-                self.buffers[fd] += chunk
-                if fd == self.spec.json_r:
-                    self._watch_sandbox_init()
+                self._read(fd)
         return done
+
+    def _read(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, _READ_CHUNK)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.selector.unregister(fd)
+            return
+        carried = self.spec.carried.get(fd)
+        if carried is None:
+            self.buffers[fd] += chunk
+            if fd == self.spec.json_r:
+                self._watch_sandbox_init()
+            return
+        carried.feed(chunk)
+        outlet = self.routes.get(fd)
+        if outlet is not None:
+            outlet.add(chunk)
+            self._deliver(outlet)
+
+    def _deliver(self, outlet: Outlet) -> None:
+        """Write what `outlet` takes; wait for room, pause or resume its sources."""
+        outlet.write_some()
+        registered = self.selector.get_map()
+        if outlet.pending and outlet.fd not in registered:
+            self.selector.register(outlet.fd, selectors.EVENT_WRITE, outlet)
+        elif not outlet.pending and outlet.fd in registered:
+            self.selector.unregister(outlet.fd)
+        behind = len(outlet.pending) > _BACKLOG_BYTES
+        for source, route in self.routes.items():
+            if route is not outlet:
+                continue
+            if behind and source in registered:
+                self.selector.unregister(source)
+                self.paused.add(source)
+            elif not behind and source in self.paused:
+                self.paused.discard(source)
+                self.selector.register(source, selectors.EVENT_READ)
+
+    def finish_forwarding(self) -> int:
+        """Drop what was not delivered (returning how much); note how streams end."""
+        dropped = sum(outlet.drop() for outlet in self.outlets.values())
+        for fd, carried in self.spec.carried.items():
+            outlet = self.routes.get(fd)
+            if outlet is not None:
+                carried.open_line = outlet.last_byte not in (None, ord("\n"))
+        return dropped
 
     def _watch_sandbox_init(self) -> None:
         """Hold a pidfd on the sandbox's pid 1, so ending it can never hit another."""
@@ -217,6 +311,11 @@ class _Watcher:
             os.close(fd)
         if self.sandbox_pidfd is not None:
             os.close(self.sandbox_pidfd)
+        self._close_outlets()
+
+    def _close_outlets(self) -> None:
+        for outlet in self.outlets.values():
+            outlet.close()
 
 
 def _json_lines(data: bytearray) -> list[dict[str, object]]:
@@ -229,14 +328,5 @@ def _json_lines(data: bytearray) -> list[dict[str, object]]:
     return lines
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            select.select([], [fd], [])
-            continue
-        except BrokenPipeError:
-            return
-        view = view[written:]
+def _until(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
