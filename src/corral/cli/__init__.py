@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from corral.cli import _doctor, _policy, _run
+from corral.cli._output import claim_standard_fds, say
 from corral.errors import CorralError, ExitCode
 
 __all__ = ["main"]
@@ -46,6 +47,7 @@ def _configure_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the corral command line and return its exit status."""
+    claim_standard_fds()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.subcommand is None:
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except CorralError as exc:
-        print(f"corral: {exc}", file=sys.stderr)
+        say(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 128 + 2

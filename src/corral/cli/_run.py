@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from corral._home import check_home
 from corral._workspace import resolve_workspace
+from corral.cli._output import say, write_result
 from corral.errors import ExitCode
 from corral.policy import NetworkMode, SandboxMode, load_policy
 from corral.sandbox import Layer, RunResult, Sandbox
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         return _usage("--timeout takes a positive number of seconds")
 
+    check_home(os.environ)
     workspace = resolve_workspace(args.directory)
     policy = load_policy(workspace, user_policy=args.policy, overrides=_overrides(args))
     sandbox = Sandbox(workspace, policy)
@@ -84,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
 
     stdin = os.open(os.devnull, os.O_RDONLY) if args.no_input else None
     try:
-        result = sandbox.run(command, cwd=args.directory.resolve(), stdin=stdin)
+        result = sandbox.run(
+            command,
+            cwd=args.directory.resolve(),
+            stdin=stdin,
+            carry_stdout=args.json,
+        )
     finally:
         if stdin is not None:
             os.close(stdin)
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _usage(message: str) -> int:
-    print(f"corral: {message}", file=sys.stderr)
+    say(message)
     return int(ExitCode.USAGE)
 
 
@@ -110,38 +117,33 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def _warn_weaker(mode: SandboxMode, missing: frozenset[Layer]) -> None:
     if mode is SandboxMode.FULL_ACCESS:
-        print(
-            "corral: warning: full-access: this command runs with no sandbox at all; "
-            "the run is recorded as such",
-            file=sys.stderr,
+        say(
+            "warning: full-access: this command runs with no sandbox at all; "
+            "the run is recorded as such"
         )
     for layer in sorted(missing):
-        print(
-            f"corral: warning: running without the {layer} layer, as the policy "
-            "accepts (sandbox.accept_missing)",
-            file=sys.stderr,
+        say(
+            f"warning: running without the {layer} layer, as the policy "
+            "accepts (sandbox.accept_missing)"
         )
 
 
 def _report(result: RunResult, *, as_json: bool) -> None:
     """Say after the command's own output what corral saw; end with JSON if asked."""
     if result.start_error is not None:
-        print(f"corral: {result.start_error}", file=sys.stderr)
+        say(result.start_error)
     if result.timed_out:
-        print(
-            "corral: the command ran past its time limit; its whole process tree "
-            "was killed",
-            file=sys.stderr,
-        )
+        say("the command ran past its time limit; its whole process tree was killed")
     for refusal in result.refusals:
-        print(f"corral: sandbox refused: {refusal.message}", file=sys.stderr)
+        say(f"sandbox refused: {refusal.message}")
     for path in result.new_git_dirs:
-        print(
-            f"corral: warning: the command created the git directory {path}; its "
+        say(
+            f"warning: the command created the git directory {path}; its "
             "hooks and config were writable during this run; inspect them before "
-            "running git there (later commands protect it)",
-            file=sys.stderr,
+            "running git there (later commands protect it)"
         )
     if as_json:
-        sys.stdout.flush()
-        print(json.dumps(result.to_json(), sort_keys=True))
+        write_result(
+            json.dumps(result.to_json(), sort_keys=True),
+            fresh_line=result.stdout_open_line,
+        )

@@ -9,7 +9,6 @@ launches, records the event and explains what the sandbox refused.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import logging
 import os
 import socket
@@ -18,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corral._home import check_home, user_name
 from corral._state import state_dir
 from corral.audit import append_event, events_path
 from corral.errors import (
@@ -56,7 +56,12 @@ from corral.sandbox._protected import (
 )
 from corral.sandbox._refusals import Refusal, find_refusals
 from corral.sandbox._restored import RESTORED_LINKS, find_restored
-from corral.sandbox._streams import Stream, Streams, open_streams
+from corral.sandbox._streams import (
+    Stream,
+    Streams,
+    hold_standard_fds,
+    open_streams,
+)
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
 
 __all__ = ["RunResult", "Sandbox"]
@@ -99,6 +104,8 @@ class RunResult:
     """Why the program could not be started inside the sandbox, when it could not."""
     new_git_dirs: list[str] = field(default_factory=list)
     """Git directories the command created; their hooks were not yet protected."""
+    stdout_open_line: bool = False
+    """Whether carried stdout ended with a byte other than a newline."""
 
     def to_json(self) -> dict[str, object]:
         """Return the run as the documented ``--json`` object."""
@@ -135,6 +142,7 @@ class Sandbox:
         record_events: bool = True,
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
+        check_home(self.environ)
         self.policy = policy
         self.state = state_dir(self.environ)
         self.tools = find_tools()
@@ -163,14 +171,19 @@ class Sandbox:
         stdout: Stream = None,
         stderr: Stream = None,
         capture: bool = False,
+        carry_stdout: bool = False,
         timeout: float | None = None,
         explain_refusals: bool = True,
     ) -> RunResult:
         """Run `argv` inside the boundary and return its result.
 
         With `capture`, stdout and stderr are collected into the result instead
-        of passed through.  Raises `SandboxSetupError` when a layer fails to
-        apply; the command does not run then.
+        of passed through.  With `carry_stdout`, stdout (unless a terminal)
+        passes through corral, so `RunResult.stdout_open_line` tells how it
+        ended.  A default stream whose descriptor is closed is /dev/null.
+        Raises `SandboxSetupError` when a layer fails to apply; the command
+        does not run then.  Every run recorded as started is recorded as
+        finished or, whatever was raised, as an error.
         """
         if not argv:
             raise CorralError("no command given; pass it after --")
@@ -185,22 +198,24 @@ class Sandbox:
                 stdout=stdout,
                 stderr=stderr,
                 capture=capture,
+                carry_stdout=carry_stdout,
                 timeout=limit,
             )
 
-        self._record("command.started", argv=list(argv), cwd=str(directory))
-        try:
+        with hold_standard_fds():
+            self._record("command.started", argv=list(argv), cwd=str(directory))
             try:
-                result = attempt()
-            except LayerUnavailableError as exc:
-                if not self._fall_back_from(exc):
-                    raise
-                result = attempt()
-        except CorralError as exc:
-            self._record("command.error", argv=list(argv), error=str(exc))
-            raise
-        if explain_refusals:
-            result.refusals = find_refusals(result.stderr or b"", self.profile)
+                try:
+                    result = attempt()
+                except LayerUnavailableError as exc:
+                    if not self._fall_back_from(exc):
+                        raise
+                    result = attempt()
+                if explain_refusals:
+                    result.refusals = find_refusals(result.stderr or b"", self.profile)
+            except BaseException as exc:
+                self._record_error(argv, exc)
+                raise
         self._record(
             "command.finished",
             argv=list(argv),
@@ -246,12 +261,13 @@ class Sandbox:
         stdout: Stream,
         stderr: Stream,
         capture: bool,
+        carry_stdout: bool,
         timeout: float | None,
     ) -> RunResult:
         profile = self.profile
         with lease_workspace(self.state, profile.workspace) as lease:
             view = self._view(lease)
-            streams = open_streams(stdin, stdout, stderr, capture)
+            streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
             known = {_identity(path) for path in view.protected}
             outcome = self._launch(argv, cwd, view, streams, timeout)
             new_git_dirs = self._new_git_dirs(known)
@@ -267,6 +283,8 @@ class Sandbox:
             landlock_abi=_landlock_abi(outcome),
             start_error=start_error,
             new_git_dirs=[str(path) for path in new_git_dirs],
+            stdout_open_line=streams.passed_out is not None
+            and streams.passed_out.open_line,
         )
 
     def _trusted(self) -> dict[Path, str]:
@@ -398,7 +416,8 @@ class Sandbox:
         record = {
             "event": event,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "user": getpass.getuser(),
+            "user": user_name(),
+            "uid": os.geteuid(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "workspace": str(self.profile.workspace),
@@ -413,6 +432,16 @@ class Sandbox:
                 f"cannot write the event record to {events_path(self.state)}: {exc}; "
                 "corral does not run commands it cannot record"
             ) from exc
+
+    def _record_error(self, argv: Sequence[str], exc: BaseException) -> None:
+        """Close the started record for a run that raised; keep `exc` the error."""
+        error = (
+            str(exc) if isinstance(exc, CorralError) else f"{type(exc).__name__}: {exc}"
+        )
+        try:
+            self._record("command.error", argv=list(argv), error=error)
+        except CorralError as lost:
+            logger.warning("%s", lost)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

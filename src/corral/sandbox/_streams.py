@@ -2,20 +2,27 @@
 
 A terminal passes straight through, so TTY programs keep working.  Otherwise
 corral carries stderr through a pipe, forwarding every byte at once, so that
-it can explain afterwards what the sandbox refused.  bubblewrap's own errors
-always come to corral on a separate pipe; the enforcer puts the command's
-stderr back on descriptor 2 just before exec.
+it can explain afterwards what the sandbox refused (and stdout, when asked, to
+know how it ended).  bubblewrap's own errors always come to corral on a
+separate pipe; the enforcer puts the command's stderr back on descriptor 2
+just before exec.  A default stream whose descriptor is closed is /dev/null:
+the number may otherwise belong to one of corral's own files by then.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 from corral.sandbox._launch import Carried
 
-__all__ = ["Stream", "Streams", "open_streams"]
+__all__ = ["Stream", "Streams", "hold_standard_fds", "open_streams"]
+
+_STANDARD_FDS = (0, 1, 2)
 
 Stream = int | IO[bytes] | IO[str] | None
 
@@ -32,14 +39,53 @@ class Streams:
     launcher_errors_r: int
     carried: dict[int, Carried] = field(default_factory=dict)
     out: Carried | None = None
+    """Captured stdout."""
     err: Carried | None = None
+    passed_out: Carried | None = None
+    """Stdout carried to the caller's, to know how it ended."""
     close_after_spawn: list[int] = field(default_factory=list)
     """Descriptors the child inherits and the parent closes once it has."""
 
 
-def _fileno(stream: Stream, default: int) -> int:
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            return False
+        raise
+    return True
+
+
+@contextlib.contextmanager
+def hold_standard_fds() -> Iterator[None]:
+    """Keep /dev/null on each of descriptors 0-2 that is closed, for the duration.
+
+    Whatever corral opens meanwhile (locks, pipes, the event log) then takes
+    another number, and never reaches the command as one of its streams.
+    """
+    held: list[int] = []
+    try:
+        for fd in _STANDARD_FDS:
+            if not _is_open(fd):
+                null = os.open(os.devnull, os.O_RDWR)
+                if null != fd:
+                    os.dup2(null, fd, inheritable=False)
+                    os.close(null)
+                held.append(fd)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def _fileno(stream: Stream, default: int, opened: list[int]) -> int:
     if stream is None:
-        return default
+        if _is_open(default):
+            return default
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        opened.append(null)
+        return null
     if isinstance(stream, int):
         return stream
     stream.flush()
@@ -47,25 +93,37 @@ def _fileno(stream: Stream, default: int) -> int:
 
 
 def open_streams(
-    stdin: Stream, stdout: Stream, stderr: Stream, capture: bool
+    stdin: Stream,
+    stdout: Stream,
+    stderr: Stream,
+    capture: bool,
+    carry_stdout: bool = False,
 ) -> Streams:
     """Create the pipes for one run around the caller's streams."""
+    opened: list[int] = []
+    stdin_fd = _fileno(stdin, 0, opened)
+    stdout_fd = _fileno(stdout, 1, opened)
+    target = _fileno(stderr, 2, opened)
     errors_r, errors_w = os.pipe()
     streams = Streams(
-        stdin=_fileno(stdin, 0),
-        stdout=_fileno(stdout, 1),
+        stdin=stdin_fd,
+        stdout=stdout_fd,
         command_stderr_fd=-1,
         launcher_stderr=errors_w,
         launcher_errors_r=errors_r,
-        close_after_spawn=[errors_w],
+        close_after_spawn=[errors_w, *opened],
     )
-    if capture:
+    if capture or (carry_stdout and not os.isatty(stdout_fd)):
         out_r, out_w = os.pipe()
-        streams.out = streams.carried[out_r] = Carried(forward_fd=None, keep_all=True)
+        carried = Carried(forward_fd=None if capture else stdout_fd, keep_all=capture)
+        streams.carried[out_r] = carried
+        if capture:
+            streams.out = carried
+        else:
+            streams.passed_out = carried
         streams.stdout = out_w
         streams.close_after_spawn.append(out_w)
 
-    target = _fileno(stderr, 2)
     if not capture and os.isatty(target):
         streams.command_stderr_fd = os.dup(target)
     else:

@@ -1,0 +1,272 @@
+"""What corral carries and records around a command, whatever its caller's streams do.
+
+The time limit holds while the reader of corral's output never reads; a closed
+standard descriptor is never filled with one of corral's own files; ``--json``
+starts on a line of its own; every started command gets its closing event.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from corral import Sandbox, load_policy
+from tests.conftest import Home
+from tests.support import CorralCLI
+
+
+def _events(home: Home) -> list[dict[str, object]]:
+    path = home.state / "corral" / "events.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _running(marker: str) -> list[str]:
+    found = subprocess.run(
+        ["pgrep", "-f", marker], capture_output=True, text=True, check=False
+    )
+    return found.stdout.split()
+
+
+def _wait_for(condition: object, seconds: float) -> bool:
+    assert callable(condition)
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return bool(condition())
+
+
+def _start(
+    corral: CorralCLI, workspace: Path, *args: str, stdout: int, stderr: int
+) -> subprocess.Popen[bytes]:
+    """Start ``corral run -C WORKSPACE ARGS...`` with the given output descriptors."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "corral", "run", "-C", str(workspace), *args],
+        env=corral.env,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def test_the_time_limit_holds_while_the_reader_of_stderr_never_reads(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """A blocked reader neither stalls the deadline nor keeps the tree alive."""
+    marker = f"{uuid.uuid4().int % 10**6}.{os.getpid()}"
+    reader, writer = os.pipe()
+    started = time.monotonic()
+    process = _start(
+        corral,
+        workspace,
+        *("--timeout", "1", "--", "sh", "-c", 'yes "err$0" >&2', marker),
+        stdout=subprocess.DEVNULL,
+        stderr=writer,
+    )
+    os.close(writer)
+    try:
+        finished = _wait_for(
+            lambda: any(e["event"] == "command.finished" for e in _events(home)), 15
+        )
+        assert finished, "no command.finished while the reader was not reading"
+        assert time.monotonic() - started < 15
+        assert _wait_for(lambda: _running(f"err{marker}") == [], 3)
+        assert _events(home)[-1]["timed_out"] is True
+    finally:
+        os.close(reader)
+        process.wait(timeout=30)
+    assert process.returncode == 124
+
+
+def test_the_time_limit_holds_while_the_reader_of_stdout_never_reads(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """With --json stdout is carried too, and a blocked reader stalls nothing."""
+    reader, writer = os.pipe()
+    process = _start(
+        corral,
+        workspace,
+        *("--json", "--timeout", "1", "--", "yes", "out"),
+        stdout=writer,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(writer)
+    try:
+        assert _wait_for(
+            lambda: any(e["event"] == "command.finished" for e in _events(home)), 15
+        )
+    finally:
+        os.close(reader)
+        process.wait(timeout=30)
+    assert process.returncode == 124
+
+
+def test_a_slow_reader_still_gets_every_byte(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """Without a time limit, corral waits for the reader as a pipe would."""
+    script = "import sys; sys.stderr.write('e' * 3_000_000)"
+    process = _start(
+        corral,
+        workspace,
+        *("--", "python3", "-c", script),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    with process.stderr:
+        time.sleep(3)  # longer than corral drains pipes after the command's exit
+        received = process.stderr.read()
+    assert process.wait(timeout=30) == 0
+    assert received.count(b"e") == 3_000_000
+
+
+def _corral_with_closed(
+    fds: str, corral: CorralCLI, workspace: Path, *command: str
+) -> subprocess.CompletedProcess[str]:
+    """Run corral from a shell that closes the descriptors in `fds` (e.g. 0<&-)."""
+    argv = [sys.executable, "-m", "corral", "run", "-C", str(workspace), *command]
+    script = " ".join(f"'{arg}'" for arg in argv) + f" {fds}"
+    return subprocess.run(
+        ["sh", "-c", script],
+        env=corral.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_closed_stdin_or_stdout_reaches_the_command_as_dev_null(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """corral's own files never take the numbers of closed standard descriptors."""
+    script = 'echo "$(readlink /proc/$$/fd/0) $(readlink /proc/$$/fd/1)" >&2'
+    ran = _corral_with_closed("0<&- 1>&-", corral, workspace, "--", "sh", "-c", script)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.splitlines()[0] == "/dev/null /dev/null"
+
+
+def test_a_closed_stderr_reaches_the_command_as_nothing_of_corrals(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """The command's stderr is corral's pipe (forwarded to /dev/null), not a file."""
+    ran = _corral_with_closed(
+        "2>&-", corral, workspace, "--", "readlink", "/proc/self/fd/2"
+    )
+    assert ran.returncode == 0
+    assert ran.stdout.startswith("pipe:"), ran.stdout
+
+
+def test_json_with_stdout_closed_does_not_crash(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = _corral_with_closed("1>&-", corral, workspace, "--json", "--", "true")
+    assert ran.returncode == 0, ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_a_library_caller_with_closed_stdin_gives_the_command_dev_null(
+    home: Home, workspace: Path
+) -> None:
+    script = (
+        "import sys\n"
+        "from corral import Sandbox, load_policy\n"
+        "from pathlib import Path\n"
+        "ws = Path(sys.argv[1])\n"
+        "sandbox = Sandbox(ws, load_policy(ws))\n"
+        "result = sandbox.run(['readlink', '/proc/self/fd/0'], capture=True)\n"
+        "sys.stderr.write(result.stdout.decode())\n"
+    )
+    ran = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -c "$0" "$1" 0<&-', script, str(workspace)],
+        env=home.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.strip() == "/dev/null"
+
+
+def test_json_starts_on_a_fresh_line_after_output_without_a_newline(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral("run", "-C", str(workspace), "--json", "--", "printf", "no-newline")
+    assert ran.returncode == 0, ran.stderr
+    first, last = ran.stdout.split("\n", 1)
+    assert first == "no-newline"
+    assert json.loads(last)["exit_status"] == 0
+
+
+def test_json_adds_no_blank_line_after_output_ending_in_a_newline(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral("run", "-C", str(workspace), "--json", "--", "printf", "a\\nb\\n")
+    assert ran.stdout.splitlines()[:2] == ["a", "b"]
+    assert json.loads(ran.stdout.splitlines()[2])["argv"][0] == "printf"
+
+
+def test_the_event_names_the_effective_user_not_what_the_environment_claims(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    corral.run(workspace, "true", env={"USER": "mallory", "LOGNAME": "mallory"})
+    for event in _events(home):
+        assert event["user"] == pwd.getpwuid(os.geteuid()).pw_name
+        assert event["uid"] == os.geteuid()
+
+
+def test_an_interrupted_command_is_recorded_as_an_error(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    process = _start(
+        corral,
+        workspace,
+        *("--", "sleep", "30"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert _wait_for(lambda: len(_events(home)) == 1, 15)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    assert [e["event"] for e in _events(home)] == ["command.started", "command.error"]
+    assert "KeyboardInterrupt" in str(_events(home)[-1]["error"])
+
+
+def test_a_failure_that_is_not_corrals_own_is_recorded_as_an_error(
+    home: Home, workspace: Path
+) -> None:
+    """An unusable stream from a library caller still closes the event pair."""
+    env = home.env()
+    sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+    with pytest.raises(io.UnsupportedOperation):
+        sandbox.run(["true"], stdout=io.BytesIO())
+    kinds = [e["event"] for e in _events(home)]
+    assert kinds == ["command.started", "command.error"]
+    assert "UnsupportedOperation" in str(_events(home)[-1]["error"])
+
+
+def test_a_relative_or_empty_home_is_refused_up_front(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    for value in ("home", ""):
+        ran = corral.run(workspace, "true", env={"HOME": value})
+        assert ran.returncode == 125
+        assert ran.stderr.startswith("corral: HOME is"), ran.stderr
+        assert "set HOME" in ran.stderr
+    assert _events(home) == []
