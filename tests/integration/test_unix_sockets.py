@@ -8,6 +8,7 @@ never saw counts here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from corral.policy import load_policy
-from corral.sandbox import Sandbox
+from corral.sandbox import Layer, Sandbox
 from corral.sandbox import _sandbox as sandbox_module
 from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from tests.conftest import Home
@@ -257,3 +258,18 @@ def test_the_run_says_what_holds_host_unix_sockets(
     assert profile["unix_sockets"] == (
         "kernel" if ABI >= ABI_RESOLVE_UNIX else "snapshot"
     )
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="creating a directory in /run needs root")
+def test_landlock_without_the_mount_layer_keeps_the_hosts_run_read_only(
+    workspace: Path, home: Home, run_dir: Path
+) -> None:
+    """Without a private /run, Landlock must not open the host's to writes."""
+    env = home.env()
+    sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+    sandbox.profile = dataclasses.replace(
+        sandbox.profile, layers=frozenset({Layer.LANDLOCK, Layer.IDENTITY})
+    )
+    result = sandbox.run(["touch", str(run_dir / "written")], capture=True)
+    assert result.exit_status != 0
+    assert not (run_dir / "written").exists()

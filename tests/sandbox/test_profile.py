@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from corral.sandbox._layers import Layer
-from corral.sandbox._profile import PRIVATE_DIRS, unix_socket_hold
+from corral.sandbox._profile import (
+    PRIVATE_DIRS,
+    unix_socket_hold,
+    writable_private_dirs,
+)
 
 EVERY = frozenset(Layer)
 
@@ -25,3 +31,15 @@ def test_without_either_layer_nothing_holds_them() -> None:
 
 def test_run_is_private_like_tmp() -> None:
     assert {"/tmp", "/var/tmp", "/dev/shm", "/run"} <= {str(p) for p in PRIVATE_DIRS}
+
+
+def test_with_the_mount_layer_every_private_dir_is_writable_for_landlock() -> None:
+    assert writable_private_dirs(EVERY) == PRIVATE_DIRS
+
+
+def test_without_it_the_hosts_run_is_never_writable() -> None:
+    """The host's own /run holds daemons' files; only a sticky /tmp is shared."""
+    writable = writable_private_dirs(EVERY - {Layer.NAMESPACES})
+    assert Path("/run") not in writable
+    assert Path("/var/run") not in writable
+    assert Path("/tmp") in writable

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "required_layers",
     "resolve_profile",
     "unix_socket_hold",
+    "writable_private_dirs",
 ]
 
 # Directories whose files the machine itself runs or trusts: no workspace or
@@ -60,6 +62,26 @@ PRIVATE_DIRS: tuple[Path, ...] = (
     Path("/run"),  # system daemons' sockets, and each user's in /run/user/UID
     *((_VAR_RUN,) if _VAR_RUN.is_dir() and not _VAR_RUN.is_symlink() else ()),
 )
+
+
+def writable_private_dirs(layers: frozenset[Layer]) -> tuple[Path, ...]:
+    """Return the private directories the Landlock layer lets a command write in.
+
+    With the namespaces layer each is a fresh tmpfs.  Without it they are the
+    host's own, and only those any user may write to anyway (a sticky,
+    world-writable /tmp) stay writable: never the host's /run.
+    """
+    if Layer.NAMESPACES in layers:
+        return PRIVATE_DIRS
+    return tuple(path for path in PRIVATE_DIRS if _is_shared_scratch(path))
+
+
+def _is_shared_scratch(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_ISVTX and mode & stat.S_IWOTH)
 
 
 @dataclass(frozen=True)

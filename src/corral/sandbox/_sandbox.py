@@ -48,6 +48,7 @@ from corral.sandbox._profile import (
     check_trusted_outside,
     required_layers,
     resolve_profile,
+    writable_private_dirs,
 )
 from corral.sandbox._protected import (
     find_git_entries,
@@ -404,7 +405,7 @@ class Sandbox:
     def _landlock_spec(self) -> LandlockSpec:
         profile = self.profile
         return LandlockSpec(
-            writable=(*profile.writable_roots, *PRIVATE_DIRS),
+            writable=(*profile.writable_roots, *writable_private_dirs(profile.layers)),
             devices=tuple(Path(device) for device in _DEVICES),
             restrict_tcp=profile.network is not NetworkMode.ONLINE,
             scope=Layer.NAMESPACES in profile.layers,
