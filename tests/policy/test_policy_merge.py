@@ -116,10 +116,27 @@ def test_allow_list_mode_with_nothing_allowed_is_an_error() -> None:
         merge(user="[network]\nmode = 'allow-list'\n")
 
 
-@pytest.mark.parametrize("name", ["PATH", "LD_PRELOAD", "PYTHONPATH", "GIT_DIR"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("PATH", "LD_PRELOAD", "PYTHONPATH", "GIT_DIR", "GCONV_PATH", "GETCONF_DIR"),
+        *("HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "NLSPATH", "MALLOC_CHECK_"),
+        *("GLIBC_TUNABLES", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS"),
+        *("LESSOPEN", "LESSCLOSE", "LESS", "PROMPT_COMMAND", "PS4", "SHELLOPTS"),
+        *("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "NPM_CONFIG_REGISTRY"),
+        *("npm_config_registry", "PIP_INDEX_URL", "CARGO_HOME", "GOFLAGS"),
+        *("GOPROXY", "GOTOOLCHAIN", "RUSTC_WRAPPER", "PERLLIB", "OPENSSL_CONF"),
+        *("EDITOR", "PAGER", "https_proxy", "CC", "MAKEFLAGS", "BUNDLE_GEMFILE"),
+    ],
+)
 def test_project_may_not_set_variables_that_pick_programs(name: str) -> None:
     with pytest.raises(PolicyError, match=rf"env\.set cannot set {name}"):
         merge(project=f"[env]\nset = {{ {name} = 'x' }}\n")
+
+
+@pytest.mark.parametrize("name", ["FOO", "APP_DEBUG", "APP_MODE", "GOOGLE_X"])
+def test_project_may_set_variables_that_pick_nothing(name: str) -> None:
+    assert merge(project=f"[env]\nset = {{ {name} = 'x' }}\n").env_set == {name: "x"}
 
 
 def test_project_may_not_override_a_variable_the_user_sets() -> None:

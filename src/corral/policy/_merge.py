@@ -7,7 +7,6 @@ may only tighten; lists only grow.  The rules are spelled out in `merge_layers`.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -27,6 +26,7 @@ from corral.policy._defaults import (
     DEFAULT_PROTECTED_PATHS,
     DEFAULT_SECRET_PATTERNS,
 )
+from corral.policy._env_deny import forbidden_reason
 from corral.policy._model import NetworkMode, Policy, SandboxMode, stricter_of
 from corral.policy._schema import LayerKind, PolicyLayer
 
@@ -36,23 +36,6 @@ _Mode = TypeVar("_Mode", SandboxMode, NetworkMode)
 
 BUILT_IN = "built-in"
 """The origin of a value no policy layer set."""
-
-# Variables that decide which program runs or what it loads at start.  A
-# repository setting them could turn a command a person approved into another.
-_PROJECT_ENV_SET_FORBIDDEN = (
-    "PATH",
-    "HOME",
-    "SHELL",
-    "ENV",
-    "BASH_ENV",
-    "LD_*",
-    "PYTHON*",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-    "PERL5*",
-    "RUBY*",
-    "GIT_*",
-)
 
 
 @dataclass
@@ -279,10 +262,11 @@ def _add_env_set(draft: _Draft, layer: PolicyLayer) -> None:
 def _add_project_env_set(draft: _Draft, project: PolicyLayer) -> None:
     """A project may set variables, but none that pick programs or override yours."""
     for name, value in project.env_set.items():
-        if any(fnmatch.fnmatchcase(name, p) for p in _PROJECT_ENV_SET_FORBIDDEN):
+        reason = forbidden_reason(name)
+        if reason is not None:
             raise PolicyError(
                 f"{project.origin}: env.set cannot set {name} in a project policy: "
-                "it decides which program runs or what it loads, so the repository "
+                f"it decides what runs or loads ({reason}), so the repository "
                 "could change what an approved command does; set it in your user "
                 "policy if you want it"
             )
