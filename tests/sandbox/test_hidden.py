@@ -1,4 +1,4 @@
-"""Which host unix sockets the mount layer covers, read from /proc/net/unix."""
+"""Which host unix sockets the mount layer covers, and which hidden paths it finds."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from corral.sandbox._hidden import find_host_sockets
+from corral._home import passwd_home
+from corral.sandbox._hidden import HiddenPath, find_hidden, find_host_sockets
 
 
 @contextmanager
@@ -66,3 +67,42 @@ def test_a_socket_bound_by_a_relative_path_cannot_be_placed(tmp_path: Path) -> N
         os.chdir(cwd)
     assert tmp_path / "relative.sock" not in found
     assert Path("relative.sock") not in found
+
+
+def _under_passwd_home(tmp_path: Path) -> str:
+    home = passwd_home()
+    if home is None or not tmp_path.resolve().is_relative_to(home.resolve()):
+        pytest.skip("the test directory is not beneath the passwd entry's home")
+    return str(tmp_path.resolve().relative_to(home.resolve()))
+
+
+def test_a_tilde_entry_is_hidden_under_the_passwd_home_whatever_home_says(
+    tmp_path: Path,
+) -> None:
+    relative = _under_passwd_home(tmp_path)
+    (tmp_path / "store").mkdir()
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+
+    found = find_hidden([f"~/{relative}/store"], {"HOME": str(other)})
+
+    assert HiddenPath((tmp_path / "store").resolve(), is_dir=True) in found
+
+
+def test_a_tilde_entry_is_hidden_under_home_too(tmp_path: Path) -> None:
+    (tmp_path / ".aws").mkdir()
+    found = find_hidden(["~/.aws"], {"HOME": str(tmp_path)})
+    assert HiddenPath((tmp_path / ".aws").resolve(), is_dir=True) in found
+
+
+def test_paths_are_given_by_their_real_location_never_through_a_link(
+    tmp_path: Path,
+) -> None:
+    """A home reached through a symbolic link yields the real paths only."""
+    real = tmp_path / "real"
+    (real / ".ssh").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+
+    found = find_hidden(["~/.ssh"], {"HOME": str(tmp_path / "link")})
+
+    assert [hidden.path for hidden in found] == [(real / ".ssh").resolve()]

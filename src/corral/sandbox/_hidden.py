@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral._home import passwd_home
+
 __all__ = ["HiddenPath", "expand_user_path", "find_hidden", "find_host_sockets"]
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class HiddenPath:
 
     path: Path
     is_dir: bool
+    aliases: tuple[Path, ...] = ()
+    """Other names it was found by (through links), for explaining refusals."""
 
 
 def expand_user_path(text: str, environ: Mapping[str, str]) -> Path:
@@ -42,17 +46,35 @@ def expand_user_path(text: str, environ: Mapping[str, str]) -> Path:
     return Path(text)
 
 
+def _expansions(text: str, environ: Mapping[str, str]) -> set[Path]:
+    """Expand a leading ``~`` under ``$HOME`` and under the passwd entry's home.
+
+    A caller can point HOME anywhere; the credential stores in the home the
+    system knows for this uid are hidden all the same.
+    """
+    paths = {expand_user_path(text, environ)}
+    home = passwd_home()
+    if home is not None and (text == "~" or text.startswith("~/")):
+        paths.add(Path(str(home) + text[1:]))
+    return paths
+
+
 def find_hidden(entries: Iterable[str], environ: Mapping[str, str]) -> list[HiddenPath]:
-    """Return the hidden entries that exist, by their real paths (links followed)."""
-    found: dict[Path, HiddenPath] = {}
+    """Return the hidden entries that exist, by their real paths (links followed).
+
+    Only real paths: a mount over a path through a symbolic link would fail
+    (bubblewrap cannot create its parents), and the link leads to the real one.
+    """
+    found: dict[Path, set[Path]] = {}
     for entry in entries:
-        path = expand_user_path(entry, environ)
-        if not os.path.lexists(path):
-            continue
-        for candidate in {path, path.resolve()}:
-            if candidate.exists() and not candidate.is_symlink():
-                found[candidate] = HiddenPath(candidate, candidate.is_dir())
-    return sorted(found.values(), key=lambda hidden: str(hidden.path))
+        for path in _expansions(entry, environ):
+            real = path.resolve()
+            if real.exists():
+                found.setdefault(real, set()).update({path} - {real})
+    return [
+        HiddenPath(real, real.is_dir(), tuple(sorted(found[real], key=str)))
+        for real in sorted(found, key=str)
+    ]
 
 
 def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
