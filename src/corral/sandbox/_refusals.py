@@ -8,6 +8,7 @@ system" into advice an agent can act on.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,14 +112,13 @@ def _paths_in(line: str) -> Iterable[str]:
 def _judge_path(text: str, profile: SandboxProfile, *, write: bool) -> Refusal | None:
     path = Path(text)
     absolute = path if path.is_absolute() else profile.workspace / path
-    for hidden in profile.hidden:
-        if absolute == hidden.path or absolute.is_relative_to(hidden.path):
-            return Refusal(
-                "hidden-read",
-                text,
-                f"{text} is hidden from sandboxed commands (it holds credentials "
-                "or corral's own records); do the task without it, or ask a person",
-            )
+    if _is_hidden(path, absolute, profile):
+        return Refusal(
+            "hidden-read",
+            text,
+            f"{text} is hidden from sandboxed commands (it holds credentials "
+            "or corral's own records); do the task without it, or ask a person",
+        )
     protected = _protected_name(absolute, profile)
     if protected is not None:
         return _protected_refusal(text, protected)
@@ -131,6 +131,34 @@ def _judge_path(text: str, profile: SandboxProfile, *, write: bool) -> Refusal |
         text,
         f"{qualifier}{text} is outside the writable roots ({roots}); write inside "
         "the workspace or /tmp instead, or ask a person to add a writable root",
+    )
+
+
+def _is_hidden(path: Path, absolute: Path, profile: SandboxProfile) -> bool:
+    """Tell whether a printed path names a hidden one, however it was spelled.
+
+    The program may have reached it through a link (compared once resolved on
+    the host) or printed it relative to a directory of its own, such as the
+    home directory (a relative path that is nothing in the workspace matches
+    a hidden path ending with its first components).
+    """
+    candidates = {absolute, Path(os.path.realpath(absolute))}
+    elsewhere = not path.is_absolute() and not os.path.lexists(absolute)
+    for hidden in profile.hidden:
+        for name in (hidden.path, *hidden.aliases):
+            if any(c == name or c.is_relative_to(name) for c in candidates):
+                return True
+            if elsewhere and _starts_where_ends(path, name):
+                return True
+    return False
+
+
+def _starts_where_ends(relative: Path, name: Path) -> bool:
+    """Tell whether `relative` begins with the last components of `name`."""
+    parts = relative.parts
+    return any(
+        parts[:count] == name.parts[-count:]
+        for count in range(1, min(len(parts), len(name.parts) - 1) + 1)
     )
 
 
