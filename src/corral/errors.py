@@ -75,7 +75,7 @@ class LayerUnavailableError(CorralError):
         super().__init__(
             f"the {layer} layer cannot be enforced on this machine: {reason}; "
             f"run 'corral doctor' for details, or accept the weaker boundary "
-            f"explicitly with sandbox.accept_missing = [\"{layer}\"] in your policy"
+            f'explicitly with sandbox.accept_missing = ["{layer}"] in your policy'
         )
         self.layer = layer
         self.reason = reason

@@ -15,7 +15,7 @@ class Layer(enum.StrEnum):
     """One kernel-enforced layer of the sandbox."""
 
     NAMESPACES = "namespaces"
-    """User, mount, pid, ipc and uts namespaces through bubblewrap: the filesystem view."""
+    """User, mount, pid, ipc and uts namespaces (bubblewrap): the filesystem view."""
     LANDLOCK = "landlock"
     """Writes only beneath the writable roots, whatever the mount table says."""
     SECCOMP = "seccomp"

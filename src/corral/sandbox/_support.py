@@ -46,7 +46,12 @@ class Tools:
 
     def components(self) -> tuple[Path, ...]:
         """Return corral's own files, which no writable root may contain."""
-        paths = [Path(self.python), self.enforcer.parent.parent, Path(sys.prefix)]
+        paths = [
+            Path(self.python),
+            self.enforcer.parent.parent,
+            Path(sys.prefix),
+            Path(os.__file__).parent,  # the standard library the enforcer imports
+        ]
         if self.bwrap is not None:
             paths.append(Path(self.bwrap))
         return tuple(paths)
