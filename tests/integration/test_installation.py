@@ -31,7 +31,7 @@ def test_corral_installed_beneath_tmp_still_runs_commands(
 ) -> None:
     env = home.env()
     sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
-    enforcer = package_in_tmp / "sandbox" / "_enforce.py"
+    enforcer = package_in_tmp / "sandbox" / "_enforce_main.py"
     sandbox.tools = dataclasses.replace(sandbox.tools, enforcer=enforcer)
     result = sandbox.run(["sh", "-c", "echo hi; ls /tmp"], capture=True)
     assert result.exit_status == 0, result.stderr
@@ -47,7 +47,7 @@ def test_corral_installed_inside_the_workspace_refuses_to_run(
     env = home.env()
     sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
     sandbox.tools = dataclasses.replace(
-        sandbox.tools, enforcer=target / "sandbox" / "_enforce.py"
+        sandbox.tools, enforcer=target / "sandbox" / "_enforce_main.py"
     )
     with pytest.raises(
         WorkspaceError, match=r"corral's own code .* lies beneath the writable root"

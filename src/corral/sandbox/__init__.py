@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from corral.sandbox._layers import ALL_LAYERS, Layer
     from corral.sandbox._profile import SandboxProfile
     from corral.sandbox._refusals import Refusal
-    from corral.sandbox._sandbox import RunResult, Sandbox
+    from corral.sandbox._result import RunResult
+    from corral.sandbox._sandbox import Sandbox
     from corral.sandbox._support import find_tools
 
 _LAZY = {
@@ -23,7 +24,7 @@ _LAZY = {
     "LayerStatus": "corral.sandbox._availability",
     "probe_layers": "corral.sandbox._availability",
     "Refusal": "corral.sandbox._refusals",
-    "RunResult": "corral.sandbox._sandbox",
+    "RunResult": "corral.sandbox._result",
     "Sandbox": "corral.sandbox._sandbox",
     "SandboxProfile": "corral.sandbox._profile",
     "find_tools": "corral.sandbox._support",

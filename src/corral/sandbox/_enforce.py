@@ -230,16 +230,21 @@ def _config_error(reason: str) -> SandboxSetupError:
 
 
 def enforcer_argv(
-    python: str, config: EnforcerConfig, argv: Sequence[str]
+    python: str,
+    config: EnforcerConfig,
+    argv: Sequence[str],
+    *,
+    script: str = ENFORCER,
 ) -> list[str]:
     """Return the command line that runs `argv` behind the layers in `config`.
 
-    `python` must be an interpreter inside the sandbox that can read this file.
+    `python` must be an interpreter inside the sandbox that can read `script`
+    (this installation's entry script unless another copy is named).
     Raises SandboxSetupError for an empty `argv`.
     """
     if not argv:
         raise SandboxSetupError("no command given to run; this is a bug in corral")
-    return [python, *_PYTHON_FLAGS, ENFORCER, *config.to_args(), "--", *argv]
+    return [python, *_PYTHON_FLAGS, script, *config.to_args(), "--", *argv]
 
 
 def _parse(args: Sequence[str]) -> tuple[EnforcerConfig, list[str]]:

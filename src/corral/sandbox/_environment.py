@@ -7,11 +7,12 @@ their name looks like a credential; the policy's own values are set last.
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Iterable, Mapping
 
 from corral.policy import Policy
 
-__all__ = ["build_environment", "is_secret_name"]
+__all__ = ["build_environment", "environment_file", "is_secret_name"]
 
 # Inside the sandbox /tmp is private; a host TMPDIR would point elsewhere.
 _FORCED = {"TMPDIR": "/tmp"}  # noqa: S108 - the sandbox's own private tmpfs
@@ -37,3 +38,16 @@ def build_environment(
     environment.update(_FORCED)
     environment["CORRAL_SANDBOX"] = sandbox_marker
     return environment
+
+
+def environment_file(env: Mapping[str, str]) -> int:
+    """Return a sealed-size memory file holding `env` for the enforcer to exec with."""
+    fd = os.memfd_create("corral-env", os.MFD_CLOEXEC)
+    data = b"".join(
+        os.fsencode(name) + b"=" + os.fsencode(value) + b"\0"
+        for name, value in env.items()
+    )
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return fd

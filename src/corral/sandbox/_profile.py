@@ -7,12 +7,12 @@ which layers to enforce, what is writable, protected, hidden and masked.
 from __future__ import annotations
 
 import os
-import pwd
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corral._home import passwd_home
 from corral.errors import WorkspaceError
 from corral.policy import NetworkMode, Policy, SandboxMode
 from corral.sandbox._hidden import HiddenPath, expand_user_path, find_hidden
@@ -217,17 +217,13 @@ def _checked_writable(real: Path, what: str, environ: Mapping[str, str]) -> Path
 
 def _homes(environ: Mapping[str, str]) -> set[Path]:
     homes = {Path("/")}
-    for home in (environ.get("HOME", ""), _passwd_home()):
-        if home.startswith("/"):
-            homes.add(Path(home).resolve())
+    home = environ.get("HOME", "")
+    if home.startswith("/"):
+        homes.add(Path(home).resolve())
+    passwd = passwd_home()
+    if passwd is not None:
+        homes.add(passwd.resolve())
     return homes
-
-
-def _passwd_home() -> str:
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_dir
-    except KeyError:
-        return ""
 
 
 def check_trusted_outside(roots: tuple[Path, ...], trusted: Mapping[Path, str]) -> None:

@@ -14,7 +14,6 @@ import os
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral._home import check_home, user_name
@@ -24,7 +23,6 @@ from corral.errors import (
     CorralError,
     ExitCode,
     LayerUnavailableError,
-    SandboxSetupError,
     WorkspaceError,
 )
 from corral.policy import (
@@ -35,7 +33,7 @@ from corral.policy import (
 )
 from corral.sandbox import _availability
 from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
-from corral.sandbox._environment import build_environment
+from corral.sandbox._environment import build_environment, environment_file
 from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
 from corral.sandbox._launch import Launch, Outcome, launch
@@ -44,7 +42,6 @@ from corral.sandbox._mounts import View, bwrap_argv
 from corral.sandbox._placeholders import WorkspaceLease, lease_workspace
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
-    SandboxProfile,
     check_trusted_outside,
     required_layers,
     resolve_profile,
@@ -55,8 +52,9 @@ from corral.sandbox._protected import (
     find_protected,
     pinned_ancestors,
 )
-from corral.sandbox._refusals import Refusal, find_refusals
+from corral.sandbox._refusals import find_refusals
 from corral.sandbox._restored import RESTORED_LINKS, find_restored
+from corral.sandbox._result import RunResult, command_status, landlock_abi_of
 from corral.sandbox._streams import (
     Stream,
     Streams,
@@ -65,16 +63,16 @@ from corral.sandbox._streams import (
 )
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
 
-__all__ = ["RunResult", "Sandbox"]
+__all__ = ["Sandbox"]
 
 logger = logging.getLogger(__name__)
 
-# Device files a command may write and use as terminals, under every profile.
 # bubblewrap and the enforcer run before any layer is in force, so nothing of
 # the command's environment reaches them (a loader variable would run code
 # there); the command gets its own environment from the enforcer.
 _LAUNCHER_ENV: Mapping[str, str] = {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
 
+# Device files a command may write and use as terminals, under every profile.
 _DEVICES = (
     "/dev/null",
     "/dev/zero",
@@ -85,45 +83,6 @@ _DEVICES = (
     "/dev/ptmx",
     "/dev/pts",
 )
-
-
-@dataclass
-class RunResult:
-    """The outcome of one sandboxed command."""
-
-    argv: list[str]
-    exit_status: int
-    """The command's own status (128 + N when a signal N ended it)."""
-    duration: float
-    timed_out: bool
-    profile: dict[str, object]
-    refusals: list[Refusal] = field(default_factory=list)
-    stdout: bytes | None = None
-    stderr: bytes | None = None
-    landlock_abi: int | None = None
-    start_error: str | None = None
-    """Why the program could not be started inside the sandbox, when it could not."""
-    new_git_dirs: list[str] = field(default_factory=list)
-    """Git directories the command created; their hooks were not yet protected."""
-    stdout_open_line: bool = False
-    """Whether carried stdout ended with a byte other than a newline."""
-
-    def to_json(self) -> dict[str, object]:
-        """Return the run as the documented ``--json`` object."""
-        return {
-            "argv": self.argv,
-            "exit_status": self.exit_status,
-            "duration_ms": round(self.duration * 1000, 3),
-            "timed_out": self.timed_out,
-            "profile": self.profile,
-            "landlock_abi": self.landlock_abi,
-            "start_error": self.start_error,
-            "new_git_dirs": self.new_git_dirs,
-            "refusals": [
-                {"kind": r.kind, "path": r.path, "message": r.message}
-                for r in self.refusals
-            ],
-        }
 
 
 class Sandbox:
@@ -140,7 +99,6 @@ class Sandbox:
         policy: Policy,
         *,
         environ: Mapping[str, str] | None = None,
-        record_events: bool = True,
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         check_home(self.environ)
@@ -148,7 +106,6 @@ class Sandbox:
         self.state = state_dir(self.environ)
         self.tools = find_tools()
         self.support = make_support_files(self.state)
-        self.record_events = record_events
         layers, missing = _availability.choose_layers(
             required_layers(policy), policy.accept_missing, self.tools
         )
@@ -272,7 +229,7 @@ class Sandbox:
             known = {_identity(path) for path in view.protected}
             outcome = self._launch(argv, cwd, view, streams, timeout)
             new_git_dirs = self._new_git_dirs(known)
-        status, start_error = _command_status(outcome, profile)
+        status, start_error = command_status(outcome, profile)
         return RunResult(
             argv=list(argv),
             exit_status=ExitCode.TIMEOUT if outcome.timed_out else status,
@@ -281,7 +238,7 @@ class Sandbox:
             profile=profile.summary(),
             stdout=bytes(streams.out.data) if streams.out is not None else None,
             stderr=bytes(streams.err.data) if streams.err is not None else None,
-            landlock_abi=_landlock_abi(outcome),
+            landlock_abi=landlock_abi_of(outcome),
             start_error=start_error,
             new_git_dirs=[str(path) for path in new_git_dirs],
             stdout_open_line=streams.passed_out is not None
@@ -338,7 +295,7 @@ class Sandbox:
             sockets=tuple(find_host_sockets(covered)),
             kept=tuple(
                 path
-                for path in self.tools.enforcer_paths()
+                for path in self.tools.visible_paths()
                 if _beneath(path, PRIVATE_DIRS)
             ),
             restored=find_restored(RESTORED_LINKS, PRIVATE_DIRS),
@@ -354,7 +311,7 @@ class Sandbox:
     ) -> Outcome:
         profile = self.profile
         status_r, status_w = os.pipe()
-        env_fd = _environment_file(profile.env)
+        env_fd = environment_file(profile.env)
         config = EnforcerConfig(
             status_fd=status_w,
             stderr_fd=streams.command_stderr_fd,
@@ -369,7 +326,9 @@ class Sandbox:
             identity=Layer.IDENTITY in profile.layers,
             env_fd=env_fd,
         )
-        command = enforcer_argv(self.tools.python, config, argv)
+        command = enforcer_argv(
+            self.tools.python, config, argv, script=str(self.tools.enforcer)
+        )
         pass_fds = [status_w, env_fd, streams.command_stderr_fd]
         json_r: int | None = None
         if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
@@ -412,8 +371,6 @@ class Sandbox:
         )
 
     def _record(self, event: str, **fields: object) -> None:
-        if not self.record_events:
-            return
         record = {
             "event": event,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -453,74 +410,5 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
-def _environment_file(env: Mapping[str, str]) -> int:
-    """Return a sealed-size memory file holding `env` for the enforcer to exec with."""
-    fd = os.memfd_create("corral-env", os.MFD_CLOEXEC)
-    data = b"".join(
-        os.fsencode(name) + b"=" + os.fsencode(value) + b"\0"
-        for name, value in env.items()
-    )
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    return fd
-
-
 def _beneath(path: Path, prefixes: Sequence[Path]) -> bool:
     return any(path.is_relative_to(prefix) for prefix in prefixes)
-
-
-def _landlock_abi(outcome: Outcome) -> int | None:
-    for line in outcome.status_lines:
-        abi = line.get("landlock_abi")
-        if isinstance(abi, int):
-            return abi
-    return None
-
-
-def _command_status(
-    outcome: Outcome, profile: SandboxProfile
-) -> tuple[int, str | None]:
-    """Return the command's status and why it could not start, or raise.
-
-    Raises `SandboxSetupError` when a layer failed to apply, and
-    `LayerUnavailableError` when bubblewrap could not create namespaces.
-    """
-    for line in outcome.status_lines:
-        if line.get("ok") is False:
-            layer = str(line.get("layer", "sandbox"))
-            error = str(line.get("error", "unknown failure"))
-            if layer == "exec":
-                status = ExitCode.NOT_FOUND if line.get("errno") == 2 else 126
-                return int(status), error
-            raise SandboxSetupError(
-                f"the {layer} layer failed to apply: {error}; the command did not run"
-            )
-    if not outcome.status_lines and not outcome.timed_out:
-        _raise_launcher_failure(outcome, profile)
-    for line in outcome.bwrap_status:
-        code = line.get("exit-code")
-        if isinstance(code, int):
-            return code, None
-    code = outcome.returncode
-    return (128 - code if code < 0 else code), None
-
-
-_NAMESPACE_FAILURES = (
-    "No permissions to create",
-    "Creating new namespace failed",
-    "setting up uid map",
-    "unshare",
-    "Operation not permitted",
-)
-
-
-def _raise_launcher_failure(outcome: Outcome, profile: SandboxProfile) -> None:
-    message = outcome.errors.decode(errors="replace").strip()
-    message = message.removeprefix("bwrap: ") or f"exit status {outcome.returncode}"
-    if any(failure in message for failure in _NAMESPACE_FAILURES):
-        raise LayerUnavailableError("namespaces", f"bubblewrap said: {message}")
-    raise SandboxSetupError(
-        f"the sandbox could not be set up: bubblewrap said: {message}; "
-        "the command did not run"
-    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from corral._state import ensure_private_dir
 from corral.errors import LayerUnavailableError
+from corral.sandbox._enforce import ENFORCER
 from corral.sandbox._mounts import SupportFiles
 
 try:
@@ -25,7 +26,7 @@ __all__ = ["Tools", "find_bwrap", "find_tools", "make_support_files", "require_b
 
 logger = logging.getLogger(__name__)
 
-_ENFORCER = Path(__file__).with_name("_enforce_main.py")
+_ENFORCER = Path(ENFORCER)
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,18 @@ class Tools:
     python: str
     enforcer: Path
 
-    def enforcer_paths(self) -> tuple[Path, ...]:
-        """Return what the enforcer needs to run inside the sandbox."""
+    def visible_paths(self) -> tuple[Path, ...]:
+        """Return corral's installation as the sandbox must see it, read-only.
+
+        The enforcer needs the corral package, the interpreter and its standard
+        library; the environment corral runs from stays visible as well, as it
+        is wherever it lies outside the sandbox's private directories.
+        """
         return (
             self.enforcer.parent.parent,
             Path(self.python),
             Path(sys.base_prefix).resolve(),
+            Path(sys.prefix),
         )
 
     def components(self) -> tuple[Path, ...]:
