@@ -11,6 +11,9 @@ from pathlib import Path
 
 IS_ROOT = os.geteuid() == 0
 
+CORRAL = (sys.executable, "-m", "corral")
+"""The real ``corral`` command line, run by the interpreter running the tests."""
+
 
 @dataclass
 class Ran:
@@ -35,7 +38,7 @@ class CorralCLI:
         timeout: float = 60,
     ) -> Ran:
         done = subprocess.run(
-            [sys.executable, "-m", "corral", *args],
+            [*CORRAL, *args],
             env={**self.env, **(env or {})},
             input=stdin,
             capture_output=True,

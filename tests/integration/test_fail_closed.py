@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from corral.sandbox import find_tools
 from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from tests.conftest import Home
+from tests.support import CORRAL
 
 
 def _inside_no_userns(home: Home, args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -28,9 +28,7 @@ def _inside_no_userns(home: Home, args: list[str]) -> subprocess.CompletedProces
             "/",
             "/",
             "--",
-            sys.executable,
-            "-m",
-            "corral",
+            *CORRAL,
             *args,
         ],
         env=home.env(),
@@ -70,7 +68,7 @@ def test_policy_can_accept_running_without_namespaces_and_it_is_recorded(
 
 def test_doctor_reports_every_layer_and_what_it_lacks(home: Home) -> None:
     ok = subprocess.run(
-        [sys.executable, "-m", "corral", "doctor", "--json"],
+        [*CORRAL, "doctor", "--json"],
         env=home.env(),
         capture_output=True,
         text=True,

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from corral.sandbox import find_tools
 from tests.conftest import Home
-from tests.support import IS_ROOT, CorralCLI, sh
+from tests.support import CORRAL, IS_ROOT, CorralCLI, sh
 
 
 def test_writes_inside_the_workspace_reach_the_host(
@@ -283,9 +282,7 @@ def test_a_run_with_another_state_directory_does_not_remove_placeholders_in_use(
     def start(state: str, script: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "corral",
+                *CORRAL,
                 "run",
                 "-C",
                 str(workspace),

@@ -22,7 +22,7 @@ import pytest
 
 from corral import Sandbox, load_policy
 from tests.conftest import Home
-from tests.support import CorralCLI
+from tests.support import CORRAL, CorralCLI
 
 
 def _events(home: Home) -> list[dict[str, object]]:
@@ -54,7 +54,7 @@ def _start(
 ) -> subprocess.Popen[bytes]:
     """Start ``corral run -C WORKSPACE ARGS...`` with the given output descriptors."""
     return subprocess.Popen(
-        [sys.executable, "-m", "corral", "run", "-C", str(workspace), *args],
+        [*CORRAL, "run", "-C", str(workspace), *args],
         env=corral.env,
         stdin=subprocess.DEVNULL,
         stdout=stdout,
@@ -138,7 +138,7 @@ def _corral_with_closed(
     fds: str, corral: CorralCLI, workspace: Path, *command: str
 ) -> subprocess.CompletedProcess[str]:
     """Run corral from a shell that closes the descriptors in `fds` (e.g. 0<&-)."""
-    argv = [sys.executable, "-m", "corral", "run", "-C", str(workspace), *command]
+    argv = [*CORRAL, "run", "-C", str(workspace), *command]
     script = " ".join(f"'{arg}'" for arg in argv) + f" {fds}"
     return subprocess.run(
         ["sh", "-c", script],

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Home
-from tests.support import CorralCLI, sh
+from tests.support import CORRAL, CorralCLI, sh
 
 
 def _running(marker: str) -> list[str]:
@@ -240,9 +240,7 @@ def _run_in_pty(
 def test_a_terminal_passes_through(home: Home, workspace: Path) -> None:
     code, output = _run_in_pty(
         [
-            sys.executable,
-            "-m",
-            "corral",
+            *CORRAL,
             "run",
             "-C",
             str(workspace),
@@ -273,9 +271,7 @@ else:
 def test_tiocsti_on_the_terminal_is_refused(home: Home, workspace: Path) -> None:
     _, output = _run_in_pty(
         [
-            sys.executable,
-            "-m",
-            "corral",
+            *CORRAL,
             "run",
             "-C",
             str(workspace),

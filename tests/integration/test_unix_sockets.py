@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +27,7 @@ from corral.sandbox import Layer, Sandbox
 from corral.sandbox import _sandbox as sandbox_module
 from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from tests.conftest import Home
-from tests.support import IS_ROOT, CorralCLI
+from tests.support import CORRAL, IS_ROOT, CorralCLI
 
 ABI = landlock_abi()
 
@@ -108,7 +107,7 @@ def connect_after_start(
     Returns what the command printed and the (closed) listener.
     """
     ready, go = workspace / "ready", workspace / "go"
-    argv = [sys.executable, "-m", "corral", "run", "-C", str(workspace)]
+    argv = [*CORRAL, "run", "-C", str(workspace)]
     argv += ["--network", network, "--", "python3", "-c", LATE_CONNECT]
     argv += [str(socket_path), str(ready), str(go)]
     process = subprocess.Popen(

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from corral._workspace import resolve_workspace
+from corral.cli._options import add_policy_options, policy_overrides
 from corral.errors import ExitCode
 from corral.policy import (
-    NetworkMode,
     Policy,
-    SandboxMode,
     load_policy,
     policy_digest,
     policy_to_json,
@@ -36,30 +35,7 @@ def add_parser(subparsers: Any) -> None:
         description="Show the effective policy for a workspace: the managed "
         "requirements, your policy and the project's, merged strictest-wins.",
     )
-    parser.add_argument(
-        "-C",
-        dest="directory",
-        type=Path,
-        default=None,
-        help="workspace directory (its git top level is used; default: .)",
-    )
-    parser.add_argument("--policy", type=Path, help="use FILE as the user policy")
-    parser.add_argument(
-        "--sandbox",
-        choices=[m.value for m in SandboxMode],
-        help="show the policy as 'corral run --sandbox MODE' would use it",
-    )
-    parser.add_argument(
-        "--network",
-        choices=[m.value for m in NetworkMode],
-        help="show the policy as 'corral run --network MODE' would use it",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="show the policy as 'corral run --timeout SECONDS' would use it",
-    )
+    add_policy_options(parser, preview=True)
     parser.add_argument(
         "--json", action="store_true", help="print the policy as one JSON object"
     )
@@ -68,16 +44,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the effective policy; raises CorralError for a bad policy or workspace."""
-    workspace = resolve_workspace(args.directory or Path.cwd())
-    overrides = {
-        "sandbox.mode": args.sandbox,
-        "network.mode": args.network,
-        "sandbox.timeout": args.timeout,
-    }
+    workspace = resolve_workspace(args.directory)
     policy = load_policy(
-        workspace,
-        user_policy=args.policy,
-        overrides={k: v for k, v in overrides.items() if v is not None},
+        workspace, user_policy=args.policy, overrides=policy_overrides(args)
     )
 
     if args.json:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from corral._home import check_home
 from corral._workspace import resolve_workspace
+from corral.cli._options import add_policy_options, policy_overrides
 from corral.cli._output import say, write_result
 from corral.errors import ExitCode
-from corral.policy import NetworkMode, SandboxMode, load_policy
+from corral.policy import SandboxMode, load_policy
 from corral.sandbox import Layer, RunResult, Sandbox
 
 __all__ = ["add_parser", "run"]
@@ -32,28 +32,7 @@ def add_parser(subparsers: Any) -> None:
         epilog="exit status: the command's own; 124 timeout; 125 corral could not "
         "run it; 126 refused by policy; 127 program not found",
     )
-    parser.add_argument(
-        "-C",
-        dest="directory",
-        type=Path,
-        default=Path.cwd(),
-        help="workspace directory (its git top level is used)",
-    )
-    parser.add_argument("--policy", type=Path, help="use FILE as the user policy")
-    parser.add_argument(
-        "--sandbox",
-        choices=[m.value for m in SandboxMode],
-        help="sandbox mode (full-access only when named here)",
-    )
-    parser.add_argument(
-        "--network", choices=[m.value for m in NetworkMode], help="network mode"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="kill the command's whole process tree after SECONDS",
-    )
+    add_policy_options(parser, preview=False)
     parser.add_argument(
         "--no-input",
         action="store_true",
@@ -80,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_home(os.environ)
     workspace = resolve_workspace(args.directory)
-    policy = load_policy(workspace, user_policy=args.policy, overrides=_overrides(args))
+    policy = load_policy(
+        workspace, user_policy=args.policy, overrides=policy_overrides(args)
+    )
     sandbox = Sandbox(workspace, policy)
     _warn_weaker(policy.sandbox_mode, sandbox.profile.missing)
 
@@ -102,17 +83,6 @@ def run(args: argparse.Namespace) -> int:
 def _usage(message: str) -> int:
     say(message)
     return int(ExitCode.USAGE)
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    overrides: dict[str, object] = {}
-    if args.sandbox:
-        overrides["sandbox.mode"] = args.sandbox
-    if args.network:
-        overrides["network.mode"] = args.network
-    if args.timeout is not None:
-        overrides["sandbox.timeout"] = args.timeout
-    return overrides
 
 
 def _warn_weaker(mode: SandboxMode, missing: frozenset[Layer]) -> None:
