@@ -30,11 +30,14 @@ def add_policy_options(parser: argparse.ArgumentParser, *, preview: bool) -> Non
     parser.add_argument(
         "-C",
         dest="directory",
+        metavar="DIR",
         type=Path,
         default=Path.cwd(),
         help="workspace directory (its git top level is used; default: .)",
     )
-    parser.add_argument("--policy", type=Path, help="use FILE as the user policy")
+    parser.add_argument(
+        "--policy", metavar="FILE", type=Path, help="use FILE as the user policy"
+    )
     parser.add_argument(
         "--sandbox",
         choices=[mode.value for mode in SandboxMode],
