@@ -270,3 +270,43 @@ def test_a_relative_or_empty_home_is_refused_up_front(
         assert ran.stderr.startswith("corral: HOME is"), ran.stderr
         assert "set HOME" in ran.stderr
     assert _events(home) == []
+
+
+def test_a_failing_scan_after_the_command_keeps_its_status_and_record(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """A command that leaves the workspace unscannable still gets its own result."""
+    forged = '{"exit_status": 0, "new_git_dirs": [], "refusals": []}'
+    ran = corral(
+        "run",
+        "-C",
+        str(workspace),
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        f"mkdir x && ln -s /nonexistent x/.git; echo '{forged}'; exit 3",
+    )
+    assert ran.returncode == 3, ran.stderr
+    described = json.loads(ran.stdout.splitlines()[-1])
+    assert described["exit_status"] == 3
+    assert "x/.git" in described["scan_error"]
+    assert "could not look for git directories" in ran.stderr
+    events = [
+        json.loads(line)
+        for line in (home.state / "corral" / "events.jsonl").read_text().splitlines()
+    ]
+    assert events[-1]["event"] == "command.finished"
+    assert events[-1]["exit_status"] == 3
+    assert events[-1]["scan_error"]
+
+
+def test_json_ends_with_an_object_when_corral_cannot_run_the_command(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    (workspace / ".vscode").symlink_to(workspace / "src")
+    ran = corral("run", "-C", str(workspace), "--json", "--", "echo", "hi")
+    assert ran.returncode == 125
+    described = json.loads(ran.stdout.splitlines()[-1])
+    assert described["exit_status"] == 125
+    assert "symbolic link" in described["error"]

@@ -16,7 +16,7 @@ from corral._home import check_home
 from corral._workspace import resolve_workspace
 from corral.cli._options import add_policy_options, policy_overrides
 from corral.cli._output import say, write_result
-from corral.errors import ExitCode
+from corral.errors import CorralError, ExitCode
 from corral.policy import SandboxMode, load_policy
 from corral.sandbox import Layer, RunResult, Sandbox
 
@@ -57,6 +57,24 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         return _usage("--timeout takes a positive number of seconds")
 
+    try:
+        result = _run(args, command)
+    except CorralError as exc:
+        if args.json:
+            # --json always ends stdout with an object, so that a reader never
+            # takes a line the command printed for corral's answer.
+            described = {
+                "argv": command,
+                "exit_status": exc.exit_code,
+                "error": str(exc),
+            }
+            write_result(json.dumps(described, sort_keys=True))
+        raise
+    _report(result, as_json=args.json)
+    return result.exit_status
+
+
+def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
     check_home(os.environ)
     workspace = resolve_workspace(args.directory)
     policy = load_policy(
@@ -76,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if stdin is not None:
             os.close(stdin)
-    _report(result, as_json=args.json)
-    return result.exit_status
+    return result
 
 
 def _usage(message: str) -> int:
@@ -106,6 +123,12 @@ def _report(result: RunResult, *, as_json: bool) -> None:
         say("the command ran past its time limit; its whole process tree was killed")
     for refusal in result.refusals:
         say(f"sandbox refused: {refusal.message}")
+    if result.scan_error is not None:
+        say(
+            "warning: after the command, corral could not look for git "
+            f"directories it may have created: {result.scan_error}; inspect the "
+            "workspace before running git in it"
+        )
     for path in result.new_git_dirs:
         say(
             f"warning: the command created the git directory {path}; its "

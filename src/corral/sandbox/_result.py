@@ -36,6 +36,8 @@ class RunResult:
     """Why the program could not be started inside the sandbox, when it could not."""
     new_git_dirs: list[str] = field(default_factory=list)
     """Git directories the command created; their hooks were not yet protected."""
+    scan_error: str | None = None
+    """Why corral could not look for new git directories after the command."""
     stdout_open_line: bool = False
     """Whether carried stdout ended with a byte other than a newline."""
 
@@ -50,6 +52,7 @@ class RunResult:
             "landlock_abi": self.landlock_abi,
             "start_error": self.start_error,
             "new_git_dirs": self.new_git_dirs,
+            "scan_error": self.scan_error,
             "refusals": [
                 {"kind": r.kind, "path": r.path, "message": r.message}
                 for r in self.refusals

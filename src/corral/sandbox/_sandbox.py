@@ -182,6 +182,7 @@ class Sandbox:
             duration_ms=round(result.duration * 1000, 3),
             refusals=[r.kind for r in result.refusals],
             new_git_dirs=result.new_git_dirs,
+            scan_error=result.scan_error,
         )
         if not capture:
             result.stderr = None
@@ -228,7 +229,12 @@ class Sandbox:
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
             known = {_identity(path) for path in view.protected}
             outcome = self._launch(argv, cwd, view, streams, timeout)
-            new_git_dirs = self._new_git_dirs(known)
+            # The command has run: a failing scan must not turn its result
+            # into corral's error, nor lose its record.
+            try:
+                new_git_dirs, scan_error = self._new_git_dirs(known), None
+            except WorkspaceError as exc:
+                new_git_dirs, scan_error = [], str(exc)
         status, start_error = command_status(outcome, profile)
         return RunResult(
             argv=list(argv),
@@ -241,6 +247,7 @@ class Sandbox:
             landlock_abi=landlock_abi_of(outcome),
             start_error=start_error,
             new_git_dirs=[str(path) for path in new_git_dirs],
+            scan_error=scan_error,
             stdout_open_line=streams.passed_out is not None
             and streams.passed_out.open_line,
         )
