@@ -1,8 +1,9 @@
 """``corral run``: run one command inside the boundary the policy asks for.
 
 The exit status is the command's own; 124 after a timeout, 125 when corral
-could not run it, 126 when policy refused it, 127 when the program was not
-found.  With ``--json`` one JSON object describing the run ends stdout.
+could not run it, 126 when policy refused it or the program could not be
+executed, 127 when the program was not found.  With ``--json`` one JSON object
+describing the run ends stdout, whatever the exit status.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
         help="run a command inside the sandbox",
         description="Run COMMAND inside a kernel-enforced boundary.",
         epilog="exit status: the command's own; 124 timeout; 125 corral could not "
-        "run it; 126 refused by policy; 127 program not found",
+        "run it; 126 refused by policy or not executable; 127 program not found",
     )
     add_policy_options(parser, preview=False)
     parser.add_argument(

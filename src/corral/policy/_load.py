@@ -65,7 +65,7 @@ def project_policy_path(workspace: Path) -> Path:
 
 
 def load_policy(
-    workspace: Path,
+    workspace: Path | str,
     *,
     user_policy: Path | None = None,
     requirements_path: Path = REQUIREMENTS_PATH,
@@ -82,7 +82,7 @@ def load_policy(
     a requirements file an administrator does not own.
     """
     env = os.environ if environ is None else environ
-    workspace = workspace.absolute()
+    workspace = Path(workspace).absolute()
     managed = _read_requirements(requirements_path)
     if user_policy is not None:
         user = _read_layer(user_policy, LayerKind.USER, required=True)

@@ -41,7 +41,7 @@ def build_environment(
 
 
 def environment_file(env: Mapping[str, str]) -> int:
-    """Return a sealed-size memory file holding `env` for the enforcer to exec with."""
+    """Return a memory file holding `env`, for the enforcer to exec the command with."""
     fd = os.memfd_create("corral-env", os.MFD_CLOEXEC)
     data = b"".join(
         os.fsencode(name) + b"=" + os.fsencode(value) + b"\0"
