@@ -143,7 +143,8 @@ class _Watcher:
 
     Carried output goes out through an `Outlet` per destination, so a reader
     that does not read delays neither the deadline nor the end of the tree; a
-    source whose outlet falls `_BACKLOG_BYTES` behind is paused until it drains.
+    source whose outlet falls `_BACKLOG_BYTES` behind is paused until it drains,
+    and one whose destination is gone is closed.
     """
 
     def __init__(self, spec: Launch) -> None:
@@ -226,6 +227,8 @@ class _Watcher:
         done = False
         for key, _ in self.selector.select(None if wait is None else max(wait, 0)):
             fd = int(key.fd)
+            if fd not in self.selector.get_map():
+                continue  # closed by an earlier event of this round
             if fd == exited:
                 done = True
             elif isinstance(key.data, Outlet):
@@ -257,6 +260,9 @@ class _Watcher:
     def _deliver(self, outlet: Outlet) -> None:
         """Write what `outlet` takes; wait for room, pause or resume its sources."""
         outlet.write_some()
+        if outlet.gone:
+            self._close_sources_of(outlet)
+            return
         registered = self.selector.get_map()
         if outlet.pending and outlet.fd not in registered:
             self.selector.register(outlet.fd, selectors.EVENT_WRITE, outlet)
@@ -272,6 +278,23 @@ class _Watcher:
             elif not behind and source in self.paused:
                 self.paused.discard(source)
                 self.selector.register(source, selectors.EVENT_READ)
+
+    def _close_sources_of(self, outlet: Outlet) -> None:
+        """Close corral's end of each pipe whose output can no longer be delivered.
+
+        The command's next write to it then fails (EPIPE, SIGPIPE) as it would
+        with its reader attached directly, instead of being read and dropped
+        for as long as the command keeps writing.
+        """
+        if outlet.fd in self.selector.get_map():
+            self.selector.unregister(outlet.fd)
+        for source in [fd for fd, route in self.routes.items() if route is outlet]:
+            if source in self.selector.get_map():
+                self.selector.unregister(source)
+            self.paused.discard(source)
+            del self.routes[source]
+            del self.buffers[source]
+            os.close(source)
 
     def finish_forwarding(self) -> int:
         """Drop what was not delivered (returning how much); note how streams end."""

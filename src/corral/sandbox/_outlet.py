@@ -34,6 +34,8 @@ class Outlet:
         self.pending = bytearray()
         self.last_byte: int | None = None
         """The last byte delivered, if any was."""
+        self.gone = False
+        """Whether the destination's reader has gone (EPIPE): nothing more arrives."""
         self._socket: socket.socket | None = None
         self._chunk = _WRITE_CHUNK
         self.fd = self._private_fd(target)
@@ -65,7 +67,7 @@ class Outlet:
         """Write what the destination takes now; keep the rest pending.
 
         A destination that is gone (EPIPE) or failing drops what is pending:
-        the command's output has nowhere left to go.
+        the command's output has nowhere left to go.  A gone one is marked so.
         """
         while self.pending:
             chunk = bytes(self.pending[: self._chunk])
@@ -78,7 +80,8 @@ class Outlet:
             except BlockingIOError:
                 return
             except OSError as exc:
-                if exc.errno != errno.EPIPE:
+                self.gone = exc.errno == errno.EPIPE
+                if not self.gone:
                     logger.warning("cannot forward the command's output: %s", exc)
                 self.drop()
                 return
