@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from corral.errors import SandboxSetupError
 from corral.sandbox._outlet import Outlet
 
 __all__ = ["Carried", "Launch", "Outcome", "launch"]
@@ -94,7 +95,8 @@ class Outcome:
 def launch(spec: Launch) -> Outcome:
     """Run `spec` to completion and return its outcome; the process tree is gone after.
 
-    Every descriptor named in `spec` is closed when this returns.
+    Every descriptor named in `spec` is closed when this returns.  Raises
+    `SandboxSetupError` when the launcher cannot be started.
     """
     started = time.monotonic()
     deadline = None if spec.timeout is None else started + spec.timeout
@@ -110,6 +112,13 @@ def launch(spec: Launch) -> Outcome:
             pass_fds=spec.pass_fds,
             close_fds=True,
         )
+    except OSError as exc:
+        watcher.close()
+        raise SandboxSetupError(
+            f"cannot start the sandbox launcher {spec.argv[0]}: {exc.strerror}; "
+            "the command did not run; check that corral's installation is intact, "
+            "and for an argument list too long, shorten the command's arguments"
+        ) from exc
     except BaseException:
         watcher.close()
         raise

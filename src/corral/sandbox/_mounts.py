@@ -13,18 +13,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral.errors import SandboxSetupError
 from corral.policy import NetworkMode
 from corral.sandbox._hidden import HiddenPath
 from corral.sandbox._layers import Layer
 from corral.sandbox._profile import PRIVATE_DIRS, SandboxProfile
 
-__all__ = ["SupportFiles", "View", "bwrap_argv"]
+__all__ = ["SupportFiles", "View", "bwrap_command", "bwrap_options"]
 
 # Writable by a uid-0 process even without capabilities, and able to
 # reconfigure or reboot the host: always covered read-only.
 _PROC_COVERS = ("/proc/sys", "/proc/sysrq-trigger")
 
 SANDBOX_HOSTNAME = "corral"
+
+# bubblewrap refuses more arguments than this in all, its command line and
+# --args files together (MAX_ARGS in bubblewrap 0.11).
+_BWRAP_MAX_ARGS = 9000
 
 
 @dataclass(frozen=True)
@@ -50,28 +55,57 @@ class View:
     """Host files bound read-only beneath a private directory: (host, inside)."""
 
 
-def bwrap_argv(
-    bwrap: str,
+def bwrap_options(
     profile: SandboxProfile,
     view: View,
     support: SupportFiles,
     *,
     cwd: Path,
     json_status_fd: int,
-    inner: Sequence[str],
 ) -> list[str]:
-    """Return the bubblewrap command line that runs `inner` inside `profile`."""
-    argv = [bwrap, "--die-with-parent", "--json-status-fd", str(json_status_fd)]
-    argv += ["--unshare-user", "--cap-drop", "ALL"]
+    """Return bubblewrap's options (everything before the command) for `profile`."""
+    options = ["--die-with-parent", "--json-status-fd", str(json_status_fd)]
+    options += ["--unshare-user", "--cap-drop", "ALL"]
     if Layer.NETWORK in profile.layers and profile.network is not NetworkMode.ONLINE:
-        argv.append("--unshare-net")
+        options.append("--unshare-net")
     if Layer.NAMESPACES in profile.layers:
-        argv += _namespaces(profile, view, support)
+        options += _namespaces(profile, view, support)
     else:
-        argv += ["--dev-bind", "/", "/"]
-    argv += ["--chdir", str(cwd), "--"]
-    argv += inner
-    return argv
+        options += ["--dev-bind", "/", "/"]
+    options += ["--chdir", str(cwd)]
+    return options
+
+
+def bwrap_command(
+    bwrap: str, options: Sequence[str], inner: Sequence[str]
+) -> tuple[list[str], int]:
+    """Return the command line running `inner` and the descriptor holding `options`.
+
+    The options go NUL-separated into a memfd read through ``--args``: one bind
+    per protected path can outgrow what the kernel lets a command line hold
+    (ARG_MAX), and a file has no such bound.  bubblewrap reads it from its start
+    and closes it, so it never reaches the command.  Raises `SandboxSetupError`
+    when there are more arguments than bubblewrap takes.
+    """
+    argv = [bwrap, "--args", "", "--", *inner]
+    if len(options) + len(argv) > _BWRAP_MAX_ARGS:
+        raise SandboxSetupError(
+            f"the sandbox needs {len(options) + len(argv)} bubblewrap arguments, "
+            f"more than the {_BWRAP_MAX_ARGS} it takes; the command did not run; "
+            "the workspace holds too many protected paths (nested git directories), "
+            "choose a smaller workspace with -C"
+        )
+    fd = os.memfd_create("corral-bwrap-args", os.MFD_CLOEXEC)
+    try:
+        data = memoryview(b"".join(os.fsencode(arg) + b"\0" for arg in options))
+        while data:
+            data = data[os.write(fd, data) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    argv[2] = str(fd)
+    return argv, fd
 
 
 def _namespaces(

@@ -38,7 +38,7 @@ from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
 from corral.sandbox._launch import Launch, Outcome, launch
 from corral.sandbox._layers import Layer
-from corral.sandbox._mounts import View, bwrap_argv
+from corral.sandbox._mounts import View, bwrap_command, bwrap_options
 from corral.sandbox._placeholders import WorkspaceLease, lease_workspace
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
@@ -340,16 +340,13 @@ class Sandbox:
         json_r: int | None = None
         if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
             json_r, json_w = os.pipe()
-            pass_fds.append(json_w)
-            command = bwrap_argv(
-                require_bwrap(self.tools),
-                profile,
-                view,
-                self.support,
-                cwd=cwd,
-                json_status_fd=json_w,
-                inner=command,
+            options = bwrap_options(
+                profile, view, self.support, cwd=cwd, json_status_fd=json_w
             )
+            command, options_fd = bwrap_command(
+                require_bwrap(self.tools), options, command
+            )
+            pass_fds += [json_w, options_fd]
         return launch(
             Launch(
                 argv=command,
