@@ -23,6 +23,10 @@ from corral.sandbox import Layer, RunResult, Sandbox
 
 __all__ = ["add_parser", "run"]
 
+# New git directories named one warning line each; the rest are counted, so a
+# command that creates thousands does not bury its own output.
+_NAMED_GIT_DIRS = 5
+
 
 def add_parser(subparsers: Any) -> None:
     """Register ``corral run``."""
@@ -130,11 +134,17 @@ def _report(result: RunResult, *, as_json: bool) -> None:
             f"directories it may have created: {result.scan_error}; inspect the "
             "workspace before running git in it"
         )
-    for path in result.new_git_dirs:
+    for path in result.new_git_dirs[:_NAMED_GIT_DIRS]:
         say(
             f"warning: the command created the git directory {path}; its "
             "hooks and config were writable during this run; inspect them before "
             "running git there (later commands protect it)"
+        )
+    unnamed = len(result.new_git_dirs) - _NAMED_GIT_DIRS
+    if unnamed > 0:
+        say(
+            f"warning: and {unnamed} more new git directories; the full list is "
+            "new_git_dirs in --json and in the command.finished event record"
         )
     if as_json:
         write_result(
