@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from corral.cli import _doctor, _policy, _run
 from corral.cli._output import claim_standard_fds, say
+from corral.cli._signals import Terminated, terminate_by_exception
 from corral.errors import CorralError, ExitCode
 
 __all__ = ["main"]
@@ -55,9 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     _configure_logging(args.verbose)
     try:
-        return int(args.handler(args))
+        with terminate_by_exception():
+            return int(args.handler(args))
     except CorralError as exc:
         say(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        return 128 + 2
+        return 128 + signal.SIGINT
+    except Terminated as exc:
+        return 128 + exc.signum

@@ -101,35 +101,36 @@ def launch(spec: Launch) -> Outcome:
     started = time.monotonic()
     deadline = None if spec.timeout is None else started + spec.timeout
     watcher = _Watcher(spec)
-    try:
-        process = subprocess.Popen(
-            list(spec.argv),
-            env=dict(spec.env),
-            cwd=spec.cwd,
-            stdin=spec.stdin,
-            stdout=spec.stdout,
-            stderr=spec.stderr,
-            pass_fds=spec.pass_fds,
-            close_fds=True,
-        )
-    except OSError as exc:
-        watcher.close()
-        raise SandboxSetupError(
-            f"cannot start the sandbox launcher {spec.argv[0]}: {exc.strerror}; "
-            "the command did not run; check that corral's installation is intact, "
-            "and for an argument list too long, shorten the command's arguments"
-        ) from exc
-    except BaseException:
-        watcher.close()
-        raise
-    finally:
-        for fd in spec.close_after_spawn:
-            os.close(fd)
+    process: subprocess.Popen[bytes] | None = None
     timed_out = False
+    # One try around both steps: an exception (a signal turned into one) that
+    # arrives once the process exists still ends its tree.
     try:
+        try:
+            process = subprocess.Popen(
+                list(spec.argv),
+                env=dict(spec.env),
+                cwd=spec.cwd,
+                stdin=spec.stdin,
+                stdout=spec.stdout,
+                stderr=spec.stderr,
+                pass_fds=spec.pass_fds,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise SandboxSetupError(
+                f"cannot start the sandbox launcher {spec.argv[0]}: {exc.strerror}; "
+                "the command did not run; check that corral's installation is "
+                "intact, and for an argument list too long, shorten the command's "
+                "arguments"
+            ) from exc
+        finally:
+            for fd in spec.close_after_spawn:
+                os.close(fd)
         timed_out = watcher.run(process, deadline)
     finally:
-        watcher.end_tree(process)
+        if process is not None:
+            watcher.end_tree(process)
         dropped = watcher.finish_forwarding()
         watcher.close()
     # Logged only now: corral's own stderr may be the stream nobody reads.
