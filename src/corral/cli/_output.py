@@ -41,8 +41,20 @@ def claim_standard_fds() -> None:
 
 
 def say(message: str) -> None:
-    """Write one of corral's own messages (``corral: ...``) to stderr."""
-    _write(sys.stderr, f"corral: {message}\n")
+    """Write one of corral's own messages (``corral: ...``) to stderr, as one line."""
+    _write(sys.stderr, f"corral: {_escaped(message)}\n")
+
+
+def _escaped(text: str) -> str:
+    """Return `text` with control characters spelled out (a newline as ``\\n``).
+
+    Messages carry paths and argv chosen by the command; a newline or terminal
+    escape there must not start a line that looks like corral's own.
+    """
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
 
 
 def write_result(text: str, *, fresh_line: bool = False) -> None:
