@@ -17,6 +17,7 @@ from corral._home import check_home
 from corral._workspace import resolve_workspace
 from corral.cli._options import add_policy_options, policy_overrides
 from corral.cli._output import say, write_result
+from corral.cli._terminal import terminal_kept
 from corral.errors import CorralError, ExitCode
 from corral.policy import SandboxMode, load_policy
 from corral.sandbox import Layer, RunResult, Sandbox
@@ -90,12 +91,13 @@ def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
 
     stdin = os.open(os.devnull, os.O_RDONLY) if args.no_input else None
     try:
-        result = sandbox.run(
-            command,
-            cwd=args.directory.resolve(),
-            stdin=stdin,
-            carry_stdout=args.json,
-        )
+        with terminal_kept():
+            result = sandbox.run(
+                command,
+                cwd=args.directory.resolve(),
+                stdin=stdin,
+                carry_stdout=args.json,
+            )
     finally:
         if stdin is not None:
             os.close(stdin)
