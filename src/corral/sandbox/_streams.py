@@ -7,6 +7,11 @@ know how it ended).  bubblewrap's own errors always come to corral on a
 separate pipe; the enforcer puts the command's stderr back on descriptor 2
 just before exec.  A default stream whose descriptor is closed is /dev/null:
 the number may otherwise belong to one of corral's own files by then.
+
+stdout and stderr going to the same pipe, socket or file (``2>&1``) share one
+path, so they keep the order the command wrote them in: stderr passes straight
+through with stdout, which leaves no refusal hints for that run, or both are
+carried through one pipe when stdout is carried.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -79,6 +85,18 @@ def hold_standard_fds() -> Iterator[None]:
             os.close(fd)
 
 
+def _same_place(first: int, second: int) -> bool:
+    """Whether `first` and `second` lead to one pipe, socket or file.
+
+    Only there does the order of writes through two paths show; /dev/null and
+    other devices do not keep it.
+    """
+    one, other = os.fstat(first), os.fstat(second)
+    ordered = stat.S_ISFIFO(one.st_mode) or stat.S_ISSOCK(one.st_mode)
+    ordered = ordered or stat.S_ISREG(one.st_mode)
+    return ordered and (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+
+
 def _fileno(stream: Stream, default: int, opened: list[int]) -> int:
     if stream is None:
         if _is_open(default):
@@ -113,6 +131,7 @@ def open_streams(
         launcher_errors_r=errors_r,
         close_after_spawn=[errors_w, *opened],
     )
+    together = not capture and _same_place(stdout_fd, target)
     if capture or (carry_stdout and not os.isatty(stdout_fd)):
         out_r, out_w = os.pipe()
         carried = Carried(forward_fd=None if capture else stdout_fd, keep_all=capture)
@@ -124,7 +143,12 @@ def open_streams(
         streams.stdout = out_w
         streams.close_after_spawn.append(out_w)
 
-    if not capture and os.isatty(target):
+    if together and streams.passed_out is not None:
+        # One pipe for both: the refusal scan reads stderr within stdout.
+        streams.err = streams.passed_out
+        streams.command_stderr_fd = os.dup(streams.stdout)
+    elif together or (not capture and os.isatty(target)):
+        # Straight through: nothing of stderr reaches the refusal scan.
         streams.command_stderr_fd = os.dup(target)
     else:
         err_r, err_w = os.pipe()
