@@ -305,3 +305,25 @@ def test_a_run_with_another_state_directory_does_not_remove_placeholders_in_use(
     assert not vscode.exists() or not any(vscode.iterdir())
     envrc = workspace / ".envrc"
     assert not envrc.exists() or envrc.read_text() == ""
+
+
+def test_a_bare_repository_created_during_the_run_is_reported_and_then_protected(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral.run(
+        workspace,
+        *sh(
+            "git init -q --bare x.git && mkdir -p y/objects y/refs && "
+            "echo 'ref: refs/heads/main' > y/HEAD"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"created the git directory {workspace}/x.git" in ran.stderr
+    assert f"created the git directory {workspace}/y;" in ran.stderr
+    later = corral.run(
+        workspace,
+        *sh("echo evil > x.git/hooks/pre-commit; git -C y config core.fsmonitor x"),
+    )
+    assert later.returncode != 0
+    assert not (workspace / "x.git" / "hooks" / "pre-commit").exists()
+    assert not (workspace / "y" / "config").exists()

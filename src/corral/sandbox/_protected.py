@@ -33,6 +33,11 @@ MAX_SCANNED_DIRS = 200_000
 _GIT_DATA_DIRS = frozenset({"objects", "lfs"})
 
 _GITFILE_PREFIX = "gitdir:"
+# git takes a directory for a git directory when it holds HEAD and, in it or in
+# the common directory its ``commondir`` file names, objects and refs.
+_HEAD = "HEAD"
+_COMMONDIR = "commondir"
+_OBJECT_STORES = frozenset({"objects", "refs"})
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,12 @@ def _refuse_symlinked_components(workspace: Path, path: Path) -> None:
 
 
 def find_git_entries(workspace: Path) -> Iterator[Path]:
-    """Yield every ``.git`` (directory or file) in `workspace`, the top one included."""
+    """Yield every git directory and ``.git`` file in `workspace`, the top included.
+
+    Besides entries named ``.git``, any directory git would use as a git
+    directory (a bare repository) counts; none of them is searched further.
+    Raises `WorkspaceError` when a directory cannot be listed.
+    """
     pending = [workspace]
     visited = 0
     while pending:
@@ -136,6 +146,9 @@ def find_git_entries(workspace: Path) -> Iterator[Path]:
                 "directory of the workspace to protect the git directories in it; "
                 f"make it readable (chmod u+rx {directory}) and retry"
             ) from exc
+        if _is_git_directory({entry.name for entry in entries}):
+            yield directory
+            continue
         for entry in entries:
             if entry.name == ".git":
                 if entry.is_symlink():
@@ -146,6 +159,11 @@ def find_git_entries(workspace: Path) -> Iterator[Path]:
                 yield Path(entry.path)
             elif entry.is_dir(follow_symlinks=False):
                 pending.append(Path(entry.path))
+
+
+def _is_git_directory(names: set[str]) -> bool:
+    """Tell whether a directory listing `names` is one git would take for a git dir."""
+    return _HEAD in names and (_COMMONDIR in names or names >= _OBJECT_STORES)
 
 
 def _gitfile_targets(path: Path) -> list[Path]:
