@@ -307,6 +307,50 @@ def test_a_run_with_another_state_directory_does_not_remove_placeholders_in_use(
     assert not envrc.exists() or envrc.read_text() == ""
 
 
+def _worktree_through(workspace: Path, gitdir: str) -> Path:
+    """Give ``wt/`` a .git file naming `gitdir`, as a worktree or submodule has."""
+    tree = workspace / "wt"
+    tree.mkdir()
+    (tree / ".git").write_text(f"gitdir: {gitdir}\n")
+    return tree
+
+
+def test_a_git_directory_named_through_a_workspace_link_refuses_the_run(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """Repointing the link would hand the host's git a planted git directory."""
+    subprocess.run(
+        ["git", "init", "-q", "--bare", str(workspace / "store" / "real.git")],
+        check=True,
+    )
+    (workspace / "link").symlink_to("store")
+    _worktree_through(workspace, "../link/real.git")
+    ran = corral.run(
+        workspace,
+        *sh(
+            "mkdir evil && cp -a store/real.git evil/ && "
+            "printf '#!/bin/sh\\ntouch pwned\\n' > evil/real.git/hooks/pre-commit && "
+            "chmod +x evil/real.git/hooks/pre-commit && ln -sfn evil link"
+        ),
+    )
+    assert ran.returncode == 125
+    assert f"{workspace}/wt/.git" in ran.stderr
+    assert f"{workspace}/link" in ran.stderr
+    assert not (workspace / "evil").exists()
+    assert (workspace / "link").readlink() == Path("store")
+
+
+def test_a_git_directory_that_does_not_exist_yet_refuses_the_run(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """The command could create it, hooks included, for the host's git to use."""
+    _worktree_through(workspace, f"{workspace}/store/real.git")
+    ran = corral.run(workspace, "git", "init", "-q", "--bare", "store/real.git")
+    assert ran.returncode == 125
+    assert "does not exist" in ran.stderr
+    assert not (workspace / "store").exists()
+
+
 def test_a_bare_repository_created_during_the_run_is_reported_and_then_protected(
     corral: CorralCLI, workspace: Path
 ) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from corral.errors import WorkspaceError
 from corral.sandbox._protected import (
     find_git_entries,
     find_protected,
@@ -20,6 +23,111 @@ def _git_dir(path: Path) -> Path:
     """Make `path` a bare git directory, as ``git init --bare`` does."""
     subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
     return path
+
+
+def _gitfile(directory: Path, gitdir: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    gitfile = directory / ".git"
+    gitfile.write_text(f"gitdir: {gitdir}\n")
+    return gitfile
+
+
+def test_a_gitfile_reaching_its_git_directory_through_a_workspace_link_refuses(
+    tmp_path: Path,
+) -> None:
+    """A command could repoint the link at a git directory it planted."""
+    _git_dir(tmp_path / "store" / "real.git")
+    (tmp_path / "link").symlink_to("store")
+    gitfile = _gitfile(tmp_path / "wt", "../link/real.git")
+    with pytest.raises(WorkspaceError, match="symbolic link") as raised:
+        find_protected(tmp_path, [], [tmp_path])
+    assert str(gitfile) in str(raised.value)
+    assert str(tmp_path / "link") in str(raised.value)
+
+
+def test_a_gitfile_naming_an_absent_git_directory_in_the_workspace_refuses(
+    tmp_path: Path,
+) -> None:
+    """A command could create the git directory the host's git would use."""
+    gitfile = _gitfile(tmp_path / "wt", f"{tmp_path}/store/real.git")
+    with pytest.raises(WorkspaceError, match="does not exist") as raised:
+        find_protected(tmp_path, [], [tmp_path])
+    assert str(gitfile) in str(raised.value)
+
+
+def test_a_gitfile_whose_path_runs_through_a_workspace_file_refuses(
+    tmp_path: Path,
+) -> None:
+    """A command could replace the file with a directory holding a git directory."""
+    (tmp_path / "store").write_text("not a directory\n")
+    _gitfile(tmp_path / "wt", "../store/real.git")
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        find_protected(tmp_path, [], [tmp_path])
+
+
+def test_a_gitfile_path_is_read_as_git_reads_it(tmp_path: Path) -> None:
+    """Only the line end is stripped: a trailing space names another directory."""
+    _git_dir(tmp_path / "store" / "real.git")
+    (tmp_path / "wt").mkdir()
+    (tmp_path / "wt" / ".git").write_text("gitdir: ../store/real.git \n")
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        find_protected(tmp_path, [], [tmp_path])
+
+
+def test_a_gitfile_outside_every_writable_root_may_point_anywhere(
+    tmp_path: Path,
+) -> None:
+    """Paths outside the writable roots are read-only already."""
+    outside = tmp_path / "outside"
+    _git_dir(outside / "store" / "real.git")
+    (outside / "link").symlink_to("store")
+    workspace = tmp_path / "ws"
+    _gitfile(workspace / "wt", f"{outside}/link/real.git")
+    _gitfile(workspace / "gone", f"{outside}/absent.git")
+    found = find_protected(workspace, [], [workspace])
+    assert workspace / "wt" / ".git" in found.existing
+    assert outside / "store" / "real.git" not in found.existing
+
+
+def test_a_link_outside_the_roots_into_the_workspace_is_judged_past_it(
+    tmp_path: Path,
+) -> None:
+    """Following a read-only link does not excuse a writable link after it."""
+    workspace = tmp_path / "ws"
+    _git_dir(workspace / "store" / "real.git")
+    (workspace / "link").symlink_to("store")
+    (tmp_path / "outside").symlink_to(workspace)
+    _gitfile(workspace / "wt", f"{tmp_path}/outside/link/real.git")
+    with pytest.raises(WorkspaceError, match=str(workspace / "link")):
+        find_protected(workspace, [], [workspace])
+
+
+def test_a_gitfile_target_and_its_common_directory_are_protected(
+    tmp_path: Path,
+) -> None:
+    common = _git_dir(tmp_path / "store" / "main.git")
+    admin = common / "worktrees" / "wt"
+    admin.mkdir(parents=True)
+    (admin / "HEAD").write_text("ref: refs/heads/main\n")
+    (admin / "commondir").write_text("../..\n")
+    _gitfile(tmp_path / "wt", str(admin))
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert admin in found.existing
+    assert common in found.existing
+
+
+def test_a_common_directory_reached_through_a_workspace_link_refuses(
+    tmp_path: Path,
+) -> None:
+    _git_dir(tmp_path / "store" / "main.git")
+    (tmp_path / "link").symlink_to("store")
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    (admin / "HEAD").write_text("ref: refs/heads/main\n")
+    (admin / "commondir").write_text(f"{tmp_path}/link/main.git\n")
+    _gitfile(tmp_path / "wt", str(admin))
+    with pytest.raises(WorkspaceError, match="commondir"):
+        find_protected(tmp_path, [], [tmp_path])
 
 
 def test_a_bare_repository_is_a_git_directory_and_is_not_searched(

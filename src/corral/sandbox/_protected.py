@@ -32,12 +32,18 @@ MAX_SCANNED_DIRS = 200_000
 # they are still read-only, but are not searched for hard links.
 _GIT_DATA_DIRS = frozenset({"objects", "lfs"})
 
-_GITFILE_PREFIX = "gitdir:"
+# What a ``.git`` file starts with; git reads the rest, up to the line end, as a path.
+_GITFILE_PREFIX = b"gitdir: "
+
 # git takes a directory for a git directory when it holds HEAD and, in it or in
 # the common directory its ``commondir`` file names, objects and refs.
 _HEAD = "HEAD"
 _COMMONDIR = "commondir"
 _OBJECT_STORES = frozenset({"objects", "refs"})
+
+# The kernel follows at most this many links in one lookup, so no path git can
+# use needs more; past it corral stops rather than guess.
+_MAX_LINKS = 40
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,12 @@ def find_protected(
         else:
             absent.append((path, entry.endswith("/")))
 
-    for git_path in find_git_entries(workspace):
-        existing[git_path] = None
-
-    for path in list(existing):
-        for target in _gitfile_targets(path):
-            if any(target.is_relative_to(root) for root in roots):
-                existing[target] = None
+    git_paths = list(find_git_entries(workspace))
+    existing.update(dict.fromkeys(git_paths))
+    protected = tuple(existing)
+    for git_path in git_paths:
+        for target in _git_reaches(git_path, roots, protected):
+            existing[target] = None
 
     for path in existing:
         _refuse_hard_links(path)
@@ -166,27 +171,133 @@ def _is_git_directory(names: set[str]) -> bool:
     return _HEAD in names and (_COMMONDIR in names or names >= _OBJECT_STORES)
 
 
-def _gitfile_targets(path: Path) -> list[Path]:
-    """Return the git directory a ``.git`` file points to, and its common directory."""
-    if path.name != ".git" or not path.is_file():
-        return []
+def _git_reaches(
+    git_path: Path, roots: tuple[Path, ...], protected: tuple[Path, ...]
+) -> list[Path]:
+    """Return what git reads through `git_path` that lies inside a writable root.
+
+    That is the git directory a ``.git`` file names, then the ``commondir``
+    file of the git directory and the common directory it names.  Raises
+    `WorkspaceError` when a command could change where either leads.
+    """
+    reached: list[Path] = []
+    gitdir = git_path
+    if git_path.name == ".git" and git_path.is_file():
+        written = _read_path(git_path, _GITFILE_PREFIX)
+        if not written:
+            return reached  # git refuses a .git file without a path
+        target = _follow(git_path.parent, written, git_path, roots, protected)
+        if target is None:
+            return reached
+        gitdir = target
+        reached.append(target)
+
+    commondir = gitdir / _COMMONDIR
+    if not os.path.lexists(commondir):
+        return [path for path in reached if _inside(path, roots)]
+    commondir_file = _follow(gitdir, _COMMONDIR, commondir, roots, protected)
+    if commondir_file is not None and commondir_file.is_file():
+        reached.append(commondir_file)
+        written = _read_path(commondir_file, b"")
+        if written:
+            common = _follow(gitdir, written, commondir, roots, protected)
+            if common is not None:
+                reached.append(common)
+    return [path for path in reached if _inside(path, roots)]
+
+
+def _read_path(file: Path, prefix: bytes) -> str:
+    """Return the path `file` holds after `prefix`, cut as git cuts it ("" if none)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        data = file.read_bytes()
     except OSError:
-        return []
-    if not text.startswith(_GITFILE_PREFIX):
-        return []
-    gitdir = (path.parent / text[len(_GITFILE_PREFIX) :].strip()).resolve()
-    targets = [gitdir]
-    commondir = gitdir / "commondir"
-    if commondir.is_file():
+        return ""  # git cannot read it either, and stops
+    if not data.startswith(prefix):
+        return ""
+    # git strips only line ends, and reads the path as a C string.
+    data = data[len(prefix) :].rstrip(b"\r\n").split(b"\0", 1)[0]
+    return os.fsdecode(data)
+
+
+def _follow(
+    base: Path,
+    written: str,
+    source: Path,
+    roots: tuple[Path, ...],
+    protected: tuple[Path, ...],
+) -> Path | None:
+    """Return the real path `written` (relative to `base`) leads to, or None if absent.
+
+    The path is walked as the kernel walks it.  Raises `WorkspaceError` when a
+    command could change where it leads: a symbolic link on the way, or the
+    place where it is absent, lies inside a writable root and outside every
+    protected path.
+    """
+    pending = list(reversed(Path(written).parts))
+    current = base
+    links = 0
+    while pending:
+        part = pending.pop()
+        if part.startswith("/"):  # the anchor of an absolute path
+            current = Path("/")
+            continue
+        if part == "..":
+            current = current.parent
+            continue
+        candidate = current / part
         try:
-            common = commondir.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            common = ""
-        if common:
-            targets.append((gitdir / common).resolve())
-    return [target for target in targets if target.exists()]
+            info = candidate.lstat()
+        except OSError as exc:
+            if _changeable(current, roots, protected):
+                raise _unreachable(source, written, candidate, exc) from exc
+            return None
+        if not stat.S_ISLNK(info.st_mode):
+            current = candidate
+            continue
+        links += 1
+        if _changeable(candidate, roots, protected) or links > _MAX_LINKS:
+            raise _linked(source, written, candidate)
+        try:
+            pending.extend(reversed(candidate.readlink().parts))
+        except OSError as exc:  # removed while corral looked
+            raise _unreachable(source, written, candidate, exc) from exc
+    return current
+
+
+def _inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
+def _changeable(
+    path: Path, roots: tuple[Path, ...], protected: tuple[Path, ...]
+) -> bool:
+    """Tell whether a command may change or create `path` (inside a root, unguarded)."""
+    return _inside(path, roots) and not _inside(path, protected)
+
+
+def _linked(source: Path, written: str, link: Path) -> WorkspaceError:
+    return WorkspaceError(
+        f"{source} names {written}, which goes through the symbolic link {link} "
+        f"(to {os.path.realpath(link)}); a command could repoint it at a git "
+        "directory of its own, and the host's git would run its hooks; write the "
+        f"path without the link in {source} and retry"
+    )
+
+
+def _unreachable(
+    source: Path, written: str, missing: Path, exc: OSError
+) -> WorkspaceError:
+    why = (
+        "does not exist"
+        if isinstance(exc, FileNotFoundError | NotADirectoryError)
+        else f"cannot be checked ({exc.strerror})"
+    )
+    return WorkspaceError(
+        f"{source} names the git directory {written}, but {missing} {why}; a "
+        "command could create it, hooks included, for the host's git to use; "
+        f"restore that git directory, or remove {source} if it is gone (for a "
+        "worktree: git worktree prune), and retry"
+    )
 
 
 def _refuse_hard_links(path: Path) -> None:
