@@ -371,3 +371,40 @@ def test_a_bare_repository_created_during_the_run_is_reported_and_then_protected
     assert later.returncode != 0
     assert not (workspace / "x.git" / "hooks" / "pre-commit").exists()
     assert not (workspace / "y" / "config").exists()
+
+
+def test_a_protected_path_whose_parent_is_missing_stays_uncreatable(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """The first missing directory is held, so the protected path cannot appear."""
+    (workspace / ".corral").mkdir()
+    (workspace / ".corral" / "policy.toml").write_text(
+        "[sandbox]\nprotected_paths = ['deploy/secrets/']\n"
+    )
+    ran = corral.run(
+        workspace,
+        *sh("mkdir -p deploy/secrets && echo x > deploy/secrets/key; true"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert not (workspace / "deploy" / "secrets").exists()
+
+
+def test_a_placeholder_corral_cannot_create_is_reported_with_its_directory(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """The error names the directory corral could not write, not the workspace."""
+    (workspace / ".corral").mkdir()
+    (workspace / ".corral" / "policy.toml").write_text(
+        "[sandbox]\nprotected_paths = ['locked/key']\n"
+    )
+    locked = workspace / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        ran = corral.run(workspace, "true")
+    finally:
+        locked.chmod(0o755)
+    if IS_ROOT:  # root writes there regardless of the mode
+        assert ran.returncode == 0, ran.stderr
+    else:
+        assert ran.returncode == 125
+        assert f"corral creates it in {locked}: make that directory" in ran.stderr

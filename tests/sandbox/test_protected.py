@@ -180,3 +180,22 @@ def test_a_bare_repository_in_the_workspace_has_its_parents_pinned(
         tmp_path / "a" / "b",
     ]
     assert bare in found.existing
+
+
+def test_a_protected_path_under_a_missing_directory_holds_the_first_missing_one(
+    tmp_path: Path,
+) -> None:
+    """Holding ``deploy/`` keeps ``deploy/secrets/`` from being created."""
+    found = find_protected(tmp_path, ["deploy/secrets/", "deploy/keys"], [tmp_path])
+    assert found.absent == ((tmp_path / "deploy", True),)
+
+
+def test_an_absent_protected_path_under_an_existing_directory_is_held_itself(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "deploy").mkdir()
+    found = find_protected(tmp_path, ["deploy/secrets/", "deploy/key"], [tmp_path])
+    assert found.absent == (
+        (tmp_path / "deploy" / "secrets", True),
+        (tmp_path / "deploy" / "key", False),
+    )

@@ -121,8 +121,10 @@ def _make_placeholder(path: Path, is_dir: bool) -> os.stat_result:
         pass
     except OSError as exc:
         raise WorkspaceError(
-            f"cannot create a placeholder for protected path {path}: {exc.strerror}; "
-            "corral needs the workspace to be writable by you"
+            f"cannot create {path}, the placeholder that keeps this absent protected "
+            f"path from being created: {exc.strerror}; corral creates it in "
+            f"{path.parent}: make that directory writable by you, or create {path} "
+            "yourself, and retry"
         ) from exc
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode):

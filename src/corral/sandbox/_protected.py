@@ -87,15 +87,18 @@ def find_protected(
     """
     roots = tuple(writable_roots)
     existing: dict[Path, None] = {}
-    absent: list[tuple[Path, bool]] = []
+    absent: dict[Path, bool] = {}
 
     for entry in entries:
         path = workspace / entry.rstrip("/")
-        _refuse_symlinked_components(workspace, path)
-        if os.path.lexists(path):
+        missing = _first_missing(workspace, path)
+        if missing is None:
             existing[path] = None
         else:
-            absent.append((path, entry.endswith("/")))
+            # A missing parent is held instead: while it cannot be created,
+            # neither can anything beneath it.
+            is_dir = missing != path or entry.endswith("/")
+            absent[missing] = absent.get(missing, False) or is_dir
 
     git_paths = list(find_git_entries(workspace))
     existing.update(dict.fromkeys(git_paths))
@@ -106,10 +109,11 @@ def find_protected(
 
     for path in existing:
         _refuse_hard_links(path)
-    return ProtectedSet(existing=tuple(existing), absent=tuple(absent))
+    return ProtectedSet(existing=tuple(existing), absent=tuple(absent.items()))
 
 
-def _refuse_symlinked_components(workspace: Path, path: Path) -> None:
+def _first_missing(workspace: Path, path: Path) -> Path | None:
+    """Return the first component of `path` that does not exist, refusing links."""
     current = workspace
     for part in path.relative_to(workspace).parts:
         current = current / part
@@ -119,7 +123,8 @@ def _refuse_symlinked_components(workspace: Path, path: Path) -> None:
                 "redirect it; replace it with the real directory or file and retry"
             )
         if not current.exists():
-            return
+            return current
+    return None
 
 
 def find_git_entries(workspace: Path) -> Iterator[Path]:
