@@ -13,6 +13,7 @@ from tests.support import CORRAL, CorralCLI, sh
 
 _LINES = 300
 _INTERLEAVED = sh(f"for i in $(seq {_LINES}); do echo out$i; echo err$i >&2; done")
+_WRITE_HOOK = sh("echo x > .git/hooks/pre-commit")
 _EXPECTED = [f"{kind}{i}" for i in range(1, _LINES + 1) for kind in ("out", "err")]
 
 
@@ -58,3 +59,27 @@ def test_stdout_and_stderr_into_one_file_keep_their_order(
             check=True,
         )
     assert log.read_text().splitlines() == _EXPECTED
+
+
+def test_refusal_hints_survive_stdout_and_stderr_into_one_pipe(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """The way an agent captures a command (``$(corral run ... 2>&1)``)."""
+    done = subprocess.run(
+        [
+            *CORRAL,
+            "run",
+            "-C",
+            str(workspace),
+            "--",
+            *list(sh("echo x > .git/hooks/pre-commit")),
+        ],
+        env=corral.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "corral: sandbox refused: " in done.stdout.decode()

@@ -9,9 +9,10 @@ just before exec.  A default stream whose descriptor is closed is /dev/null:
 the number may otherwise belong to one of corral's own files by then.
 
 stdout and stderr going to the same pipe, socket or file (``2>&1``) share one
-path, so they keep the order the command wrote them in: stderr passes straight
-through with stdout, which leaves no refusal hints for that run, or both are
-carried through one pipe when stdout is carried.
+path, so they keep the order the command wrote them in: to a pipe or socket
+(or when stdout is carried anyway) both are carried through one pipe; to a
+file, where the command may expect a file, stderr passes straight through with
+stdout, which leaves no refusal hints for that run.
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ def open_streams(
         close_after_spawn=[errors_w, *opened],
     )
     together = not capture and _same_place(stdout_fd, target)
+    if together and not stat.S_ISREG(os.fstat(stdout_fd).st_mode):
+        carry_stdout = True
     if capture or (carry_stdout and not os.isatty(stdout_fd)):
         out_r, out_w = os.pipe()
         carried = Carried(forward_fd=None if capture else stdout_fd, keep_all=capture)
