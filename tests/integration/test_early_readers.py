@@ -25,12 +25,12 @@ def _run_into_closed_pipe(
 ) -> int:
     """Run corral with `stream` going to a pipe whose reader takes one line."""
     reader, writer = os.pipe()
-    target = {"stdout": writer} if stream == "stdout" else {"stderr": writer}
     process = subprocess.Popen(
         [*CORRAL, "run", "-C", str(workspace), *args],
         env=corral.env,
         stdin=subprocess.DEVNULL,
-        **{"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **target},
+        stdout=writer if stream == "stdout" else subprocess.DEVNULL,
+        stderr=writer if stream == "stderr" else subprocess.DEVNULL,
     )
     os.close(writer)
     with os.fdopen(reader, "rb") as lines:
