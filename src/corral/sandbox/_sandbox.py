@@ -39,7 +39,7 @@ from corral.sandbox._landlock import LandlockSpec
 from corral.sandbox._launch import Launch, Outcome, launch
 from corral.sandbox._layers import Layer
 from corral.sandbox._mounts import View, bwrap_command, bwrap_options
-from corral.sandbox._placeholders import WorkspaceLease, lease_workspace
+from corral.sandbox._placeholders import PlaceholderLease, lease_placeholders
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
     check_trusted_outside,
@@ -224,7 +224,7 @@ class Sandbox:
         timeout: float | None,
     ) -> RunResult:
         profile = self.profile
-        with lease_workspace(self.state, profile.workspace) as lease:
+        with lease_placeholders(self.state) as lease:
             view = self._view(lease)
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
             known = {_identity(path) for path in view.protected}
@@ -281,7 +281,7 @@ class Sandbox:
             if _identity(path) not in known
         ]
 
-    def _view(self, lease: WorkspaceLease) -> View:
+    def _view(self, lease: PlaceholderLease) -> View:
         """Resolve what can change between commands: protected paths and sockets."""
         profile = self.profile
         check_trusted_outside(profile.writable_roots, self._trusted())
@@ -291,7 +291,7 @@ class Sandbox:
             found = find_protected(
                 profile.workspace, profile.protected_entries, profile.writable_roots
             )
-            protected = (*found.existing, *lease.create(found.absent))
+            protected = lease.hold(found.existing, found.absent)
             pinned = tuple(pinned_ancestors(protected, profile.writable_roots))
         hidden = [h for h in profile.hidden if not _beneath(h.path, PRIVATE_DIRS)]
         covered = (*PRIVATE_DIRS, *(h.path for h in hidden if h.is_dir))
