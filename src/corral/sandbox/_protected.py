@@ -13,8 +13,10 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from corral.errors import WorkspaceError
+from corral.sandbox._gitconfig import HOOKS_PATH, expand_path, is_include, read_config
 
 __all__ = [
     "MAX_SCANNED_DIRS",
@@ -44,6 +46,14 @@ _OBJECT_STORES = frozenset({"objects", "refs"})
 # The kernel follows at most this many links in one lookup, so no path git can
 # use needs more; past it corral stops rather than guess.
 _MAX_LINKS = 40
+
+# The files git reads as a repository's configuration, in the git directory and
+# in the common directory; worktree-specific ones included whether or not
+# ``extensions.worktreeConfig`` turns them on, as a command could turn it on.
+_CONFIG_FILES = ("config", "config.worktree")
+
+# git's own include depth; past it git stops with an error, and so does corral.
+_MAX_INCLUDE_DEPTH = 10
 
 
 @dataclass(frozen=True)
@@ -103,13 +113,99 @@ def find_protected(
     git_paths = list(find_git_entries(workspace))
     existing.update(dict.fromkeys(git_paths))
     protected = tuple(existing)
+    guard = _Guard(roots, existing, absent)
     for git_path in git_paths:
-        for target in _git_reaches(git_path, roots, protected):
-            existing[target] = None
+        reach = _git_reaches(git_path, roots, protected)
+        existing.update(dict.fromkeys(reach.paths))
+        if reach.gitdir is not None:
+            top = git_path.parent if git_path.name == ".git" else None
+            _guard_config(guard, reach.gitdir, reach.common, top)
 
-    for path in existing:
-        _refuse_hard_links(path)
+    # What a link beneath a protected path leads to is protected in turn,
+    # until nothing new is reached.
+    checked: set[Path] = set()
+    while unchecked := [path for path in existing if path not in checked]:
+        for path in unchecked:
+            checked.add(path)
+            for link in _check_files(path):
+                guard.reach(link, link.parent, str(link.readlink()), is_dir=False)
     return ProtectedSet(existing=tuple(existing), absent=tuple(absent.items()))
+
+
+@dataclass
+class _Guard:
+    """The protected paths found so far, and how to add what git reaches from them."""
+
+    roots: tuple[Path, ...]
+    existing: dict[Path, None]
+    absent: dict[Path, bool]
+
+    def reach(
+        self, source: Path, base: Path, written: str, *, is_dir: bool
+    ) -> Path | None:
+        """Protect where `written` (from `source`) leads; return it if it exists.
+
+        An absent target a command could create is held by a placeholder.
+        Raises `WorkspaceError` when a command could change where it leads or
+        the target is a writable root itself.
+        """
+        protected = (*self.existing, *self.absent)
+        path, error, deeper = _walk(base, written, source, self.roots, protected)
+        if error is None:
+            if _changeable(path, self.roots, protected):
+                _refuse_root(source, written, path, self.roots)
+                self.existing[path] = None
+            return path
+        if not _changeable(path.parent, self.roots, protected):
+            return None
+        if not isinstance(error, FileNotFoundError):
+            raise _unreachable(source, written, path, error) from error
+        self.absent[path] = self.absent.get(path, False) or deeper or is_dir
+        return None
+
+
+def _guard_config(guard: _Guard, gitdir: Path, common: Path, top: Path | None) -> None:
+    """Protect the hooks directory and included files a repository's config names.
+
+    Relative include paths are taken from the including file's directory as
+    git names it; a relative ``core.hooksPath`` from where git runs hooks: the
+    worktree top, or the git directory (bare repositories, and the hooks a push
+    runs), or ``core.worktree``.
+    """
+    pending = [
+        (directory / name, directory, "", 0)
+        for directory in dict.fromkeys((gitdir, common))
+        for name in _CONFIG_FILES
+    ]
+    hooks: list[tuple[Path, str]] = []
+    bases = [(gitdir, "")] + ([(top, "")] if top is not None else [])
+    read: set[Path] = set()
+    while pending:
+        file, base, prefix, depth = pending.pop()
+        if file in read or not file.is_file():
+            continue
+        read.add(file)
+        for key, value in read_config(file):
+            written = expand_path(value) if value else None
+            if written is None:
+                continue
+            if key == HOOKS_PATH:
+                hooks.append((file, written))
+            elif key == "core.worktree":
+                bases.append((gitdir, written))
+            elif is_include(key):
+                if depth >= _MAX_INCLUDE_DEPTH:
+                    raise WorkspaceError(
+                        f"{file} includes config files more than {_MAX_INCLUDE_DEPTH} "
+                        "deep, which git refuses; shorten the chain and retry"
+                    )
+                named = str(Path(prefix) / written)
+                target = guard.reach(file, base, named, is_dir=False)
+                if target is not None:
+                    pending.append((target, base, str(Path(named).parent), depth + 1))
+    for source, written in hooks:
+        for base, prefix in bases:
+            guard.reach(source, base, str(Path(prefix) / written), is_dir=True)
 
 
 def _first_missing(workspace: Path, path: Path) -> Path | None:
@@ -176,10 +272,19 @@ def _is_git_directory(names: set[str]) -> bool:
     return _HEAD in names and (_COMMONDIR in names or names >= _OBJECT_STORES)
 
 
+class _Reach(NamedTuple):
+    paths: list[Path]
+    """What git reads through the entry that lies inside a writable root."""
+    gitdir: Path | None
+    """The git directory git uses, None if it uses none."""
+    common: Path
+    """Its common directory (the git directory itself when it names none)."""
+
+
 def _git_reaches(
     git_path: Path, roots: tuple[Path, ...], protected: tuple[Path, ...]
-) -> list[Path]:
-    """Return what git reads through `git_path` that lies inside a writable root.
+) -> _Reach:
+    """Return what git reads through `git_path`, and the git directory it uses.
 
     That is the git directory a ``.git`` file names, then the ``commondir``
     file of the git directory and the common directory it names.  Raises
@@ -190,25 +295,25 @@ def _git_reaches(
     if git_path.name == ".git" and git_path.is_file():
         written = _read_path(git_path, _GITFILE_PREFIX)
         if not written:
-            return reached  # git refuses a .git file without a path
+            return _Reach([], None, git_path)  # git refuses a .git file without one
         target = _follow(git_path.parent, written, git_path, roots, protected)
         if target is None:
-            return reached
+            return _Reach([], None, git_path)
         gitdir = target
         reached.append(target)
 
+    common = gitdir
     commondir = gitdir / _COMMONDIR
-    if not os.path.lexists(commondir):
-        return [path for path in reached if _inside(path, roots)]
-    commondir_file = _follow(gitdir, _COMMONDIR, commondir, roots, protected)
-    if commondir_file is not None and commondir_file.is_file():
-        reached.append(commondir_file)
-        written = _read_path(commondir_file, b"")
-        if written:
-            common = _follow(gitdir, written, commondir, roots, protected)
-            if common is not None:
-                reached.append(common)
-    return [path for path in reached if _inside(path, roots)]
+    if os.path.lexists(commondir):
+        commondir_file = _follow(gitdir, _COMMONDIR, commondir, roots, protected)
+        if commondir_file is not None and commondir_file.is_file():
+            reached.append(commondir_file)
+            written = _read_path(commondir_file, b"")
+            named = _follow(gitdir, written, commondir, roots, protected)
+            if written and named is not None:
+                common = named
+                reached.append(named)
+    return _Reach([path for path in reached if _inside(path, roots)], gitdir, common)
 
 
 def _read_path(file: Path, prefix: bytes) -> str:
@@ -233,10 +338,30 @@ def _follow(
 ) -> Path | None:
     """Return the real path `written` (relative to `base`) leads to, or None if absent.
 
-    The path is walked as the kernel walks it.  Raises `WorkspaceError` when a
-    command could change where it leads: a symbolic link on the way, or the
-    place where it is absent, lies inside a writable root and outside every
-    protected path.
+    Raises `WorkspaceError` when a command could change where it leads: a
+    symbolic link on the way, or the place where it is absent, lies inside a
+    writable root and outside every protected path.
+    """
+    path, error, _ = _walk(base, written, source, roots, protected)
+    if error is None:
+        return path
+    if _changeable(path.parent, roots, protected):
+        raise _unreachable(source, written, path, error) from error
+    return None
+
+
+def _walk(
+    base: Path,
+    written: str,
+    source: Path,
+    roots: tuple[Path, ...],
+    protected: tuple[Path, ...],
+) -> tuple[Path, OSError | None, bool]:
+    """Walk `written` from `base` as the kernel does; return where it stops.
+
+    That is the real path and None when it exists, else its first missing
+    component, why it could not be looked at, and whether more components
+    follow.  Raises `WorkspaceError` on a symbolic link a command could change.
     """
     pending = list(reversed(Path(written).parts))
     current = base
@@ -253,9 +378,7 @@ def _follow(
         try:
             info = candidate.lstat()
         except OSError as exc:
-            if _changeable(current, roots, protected):
-                raise _unreachable(source, written, candidate, exc) from exc
-            return None
+            return candidate, exc, bool(pending)
         if not stat.S_ISLNK(info.st_mode):
             current = candidate
             continue
@@ -266,7 +389,7 @@ def _follow(
             pending.extend(reversed(candidate.readlink().parts))
         except OSError as exc:  # removed while corral looked
             raise _unreachable(source, written, candidate, exc) from exc
-    return current
+    return current, None, False
 
 
 def _inside(path: Path, roots: Iterable[Path]) -> bool:
@@ -283,9 +406,9 @@ def _changeable(
 def _linked(source: Path, written: str, link: Path) -> WorkspaceError:
     return WorkspaceError(
         f"{source} names {written}, which goes through the symbolic link {link} "
-        f"(to {os.path.realpath(link)}); a command could repoint it at a git "
-        "directory of its own, and the host's git would run its hooks; write the "
-        f"path without the link in {source} and retry"
+        f"(to {os.path.realpath(link)}); a command could repoint it at files "
+        "of its own, and the host's git would run or read them; write the path "
+        f"without the link in {source} and retry"
     )
 
 
@@ -298,22 +421,37 @@ def _unreachable(
         else f"cannot be checked ({exc.strerror})"
     )
     return WorkspaceError(
-        f"{source} names the git directory {written}, but {missing} {why}; a "
-        "command could create it, hooks included, for the host's git to use; "
-        f"restore that git directory, or remove {source} if it is gone (for a "
-        "worktree: git worktree prune), and retry"
+        f"{source} names {written}, but {missing} {why}; a command could create "
+        "it for the host's git to run or read; restore what it names, or remove "
+        f"{source} if that is gone (for a worktree: git worktree prune), and retry"
     )
 
 
-def _refuse_hard_links(path: Path) -> None:
+def _refuse_root(source: Path, written: str, path: Path, roots: Iterable[Path]) -> None:
+    """Refuse a target that is, or holds, a writable root: it cannot be read-only."""
+    for root in roots:
+        if root.is_relative_to(path):
+            raise WorkspaceError(
+                f"{source} names {written}, which is {path}; the host's git runs or "
+                f"reads what it holds, but the writable root {root} cannot be kept "
+                f"read-only; point {source} at a directory of its own and retry"
+            )
+
+
+def _check_files(path: Path) -> list[Path]:
+    """Refuse hard links beneath `path`; return the symbolic links there."""
+    links: list[Path] = []
     for file in _files_beneath(path):
         info = file.lstat()
-        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        if stat.S_ISLNK(info.st_mode):
+            links.append(file)
+        elif stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
             raise WorkspaceError(
                 f"protected file {file} has {info.st_nlink} names (hard links); a "
                 "command could change it through another one; break the link "
                 f"(cp {file} {file}.tmp && mv {file}.tmp {file}) and retry"
             )
+    return links
 
 
 def _files_beneath(path: Path) -> Iterator[Path]:
@@ -321,7 +459,10 @@ def _files_beneath(path: Path) -> Iterator[Path]:
         yield path
         return
     for directory, dirnames, filenames in os.walk(path):
-        if Path(directory) == path:
+        here = Path(directory)
+        if here == path:
             dirnames[:] = [d for d in dirnames if d not in _GIT_DATA_DIRS]
         for name in filenames:
-            yield Path(directory) / name
+            yield here / name
+        # os.walk lists a link to a directory with the directories, unfollowed.
+        yield from (here / name for name in dirnames if (here / name).is_symlink())

@@ -1,0 +1,155 @@
+"""What a git directory makes git run or read from outside itself stays read-only.
+
+``core.hooksPath``, ``include.path`` and symbolic links inside a git directory
+name files the host's git later runs or reads as configuration; when those lie
+in the workspace, a command must not be able to write them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.support import CorralCLI, sh
+
+
+def _git_config(workspace: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(workspace), "config", *args], check=True)
+
+
+def test_an_existing_hooks_path_directory_is_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    hooks = workspace / ".husky"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text("#!/bin/sh\nnpm test\n")
+    _git_config(workspace, "core.hooksPath", ".husky")
+    ran = corral.run(
+        workspace,
+        *sh("echo 'touch pwned' >> .husky/pre-commit; echo x > .husky/pre-push; true"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (hooks / "pre-commit").read_text() == "#!/bin/sh\nnpm test\n"
+    assert not (hooks / "pre-push").exists()
+
+
+def test_an_absent_hooks_path_directory_cannot_be_created_and_leaves_nothing(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    _git_config(workspace, "core.hooksPath", "tools/githooks")
+    ran = corral.run(
+        workspace,
+        *sh("mkdir -p tools/githooks && echo 'touch pwned' > tools/githooks/x; true"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert not (workspace / "tools").exists()
+
+
+def test_a_hooks_path_of_a_nested_repository_is_taken_from_its_own_top(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    nested = workspace / "vendor" / "lib"
+    (nested / "hooks").mkdir()
+    _git_config(nested, "core.hooksPath", "hooks")
+    ran = corral.run(workspace, *sh("echo evil > vendor/lib/hooks/pre-commit; true"))
+    assert ran.returncode == 0, ran.stderr
+    assert not (nested / "hooks" / "pre-commit").exists()
+
+
+def test_a_hook_linked_into_the_workspace_keeps_its_target_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    (workspace / "scripts").mkdir()
+    (workspace / "scripts" / "pre-commit").write_text("#!/bin/sh\n")
+    hook = workspace / ".git" / "hooks" / "pre-commit"
+    hook.symlink_to("../../scripts/pre-commit")
+    ran = corral.run(workspace, *sh("echo 'touch pwned' >> scripts/pre-commit; true"))
+    assert ran.returncode == 0, ran.stderr
+    assert (workspace / "scripts" / "pre-commit").read_text() == "#!/bin/sh\n"
+
+
+def test_a_dangling_hook_link_into_the_workspace_cannot_be_filled(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    hook = workspace / ".git" / "hooks" / "post-checkout"
+    hook.symlink_to("../../scripts/post-checkout")
+    ran = corral.run(
+        workspace, *sh("mkdir -p scripts && echo 'touch pwned' > scripts/post-checkout")
+    )
+    assert ran.returncode != 0
+    assert not (workspace / "scripts").exists()
+
+
+def test_a_hook_link_through_a_workspace_link_refuses_the_run(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """Repointing the workspace link would swap the hook the host's git runs."""
+    (workspace / "real").mkdir()
+    (workspace / "real" / "pre-commit").write_text("#!/bin/sh\n")
+    (workspace / "via").symlink_to("real")
+    (workspace / ".git" / "hooks" / "pre-commit").symlink_to("../../via/pre-commit")
+    ran = corral.run(workspace, "true")
+    assert ran.returncode == 125
+    assert f"{workspace}/via" in ran.stderr
+
+
+def test_a_config_linked_into_the_workspace_keeps_its_target_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    config = workspace / ".git" / "config"
+    (workspace / "gitconfig").write_text(config.read_text())
+    config.unlink()
+    config.symlink_to("../gitconfig")
+    ran = corral.run(workspace, *sh("echo '[core] fsmonitor = evil' >> gitconfig"))
+    assert ran.returncode != 0
+    assert "evil" not in (workspace / "gitconfig").read_text()
+
+
+def test_an_included_config_file_in_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    (workspace / "shared.gitconfig").write_text("[user]\n\tname = me\n")
+    (workspace / "more.gitconfig").write_text("")
+    _git_config(workspace, "include.path", "../shared.gitconfig")
+    _git_config(workspace, "includeIf.onbranch:main.path", "../more.gitconfig")
+    ran = corral.run(
+        workspace,
+        *sh(
+            "echo '[core] fsmonitor = evil' >> shared.gitconfig; "
+            "echo '[core] fsmonitor = evil' >> more.gitconfig; true"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "evil" not in (workspace / "shared.gitconfig").read_text()
+    assert "evil" not in (workspace / "more.gitconfig").read_text()
+
+
+def test_a_hooks_path_set_in_an_included_file_is_protected_too(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    (workspace / "shared.gitconfig").write_text(
+        '[core]\n\thooksPath = "hooks" ; the team\'s hooks\n'
+    )
+    (workspace / "hooks").mkdir()
+    _git_config(workspace, "include.path", "../shared.gitconfig")
+    ran = corral.run(workspace, *sh("echo evil > hooks/pre-commit; true"))
+    assert ran.returncode == 0, ran.stderr
+    assert not (workspace / "hooks" / "pre-commit").exists()
+
+
+def test_ordinary_work_beside_protected_hooks_is_unaffected(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    (workspace / ".husky").mkdir()
+    (workspace / ".husky" / "pre-commit").write_text("#!/bin/sh\n")
+    _git_config(workspace, "core.hooksPath", ".husky")
+    ran = corral.run(
+        workspace,
+        *sh(
+            "echo more >> README && mkdir -p src/new && echo y > src/new/m.py && "
+            "git status --short"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (workspace / "src" / "new" / "m.py").read_text() == "y\n"
+    assert "README" in ran.stdout
