@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +77,85 @@ class CorralCLI:
 def sh(script: str) -> tuple[str, ...]:
     """Return the argv that runs `script` with the shell inside the sandbox."""
     return ("sh", "-c", script, "sh")
+
+
+def run_in_pty(
+    argv: Sequence[str], env: Mapping[str, str], timeout: float = 60
+) -> tuple[int, str]:
+    """Run `argv` on a fresh pseudo-terminal; return its exit status and output."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs at once
+        os.execvpe(argv[0], list(argv), dict(env))  # noqa: S606 - the test's own
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+class Listener:
+    """A server the test runs on the host, answering 'reached' to whoever connects.
+
+    `reached` records each connection, so a test can check on the host side
+    that a refused connection never arrived.
+    """
+
+    path: Path | None = None
+    """Where a unix listener is bound; removed on close."""
+
+    def __init__(self, server: socket.socket) -> None:
+        self.server = server
+        self.reached: list[bool] = []
+        server.listen()
+        server.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def tcp(cls) -> Listener:
+        """Listen on an unused port of the host's 127.0.0.1."""
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind(("127.0.0.1", 0))
+        return cls(server)
+
+    @classmethod
+    def unix(cls, path: Path) -> Listener:
+        """Listen on a unix socket bound at `path` on the host."""
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        listener = cls(server)
+        listener.path = path
+        return listener
+
+    @property
+    def port(self) -> int:
+        return int(self.server.getsockname()[1])
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            self.reached.append(True)
+            with conn:
+                conn.sendall(b"reached\n")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import subprocess
 import sys
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Home
-from tests.support import CORRAL, CorralCLI, sh
+from tests.support import CORRAL, CorralCLI, run_in_pty, sh
 
 
 def _running(marker: str) -> list[str]:
@@ -214,31 +212,8 @@ if __name__ == "__main__":
     assert ran.stdout.split() == ["ping", "285", "285"]
 
 
-def _run_in_pty(
-    argv: list[str], env: dict[str, str], timeout: float = 30
-) -> tuple[int, str]:
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child execs at once
-        os.execvpe(argv[0], argv, env)  # noqa: S606 - argv is the test's own
-    output = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
-
-
 def test_a_terminal_passes_through(home: Home, workspace: Path) -> None:
-    code, output = _run_in_pty(
+    code, output = run_in_pty(
         [
             *CORRAL,
             "run",
@@ -269,7 +244,7 @@ else:
 
 
 def test_tiocsti_on_the_terminal_is_refused(home: Home, workspace: Path) -> None:
-    _, output = _run_in_pty(
+    _, output = run_in_pty(
         [
             *CORRAL,
             "run",

@@ -7,14 +7,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Home
-from tests.support import IS_ROOT, CorralCLI, sh
+from tests.support import IS_ROOT, CorralCLI, Listener, sh
 
 
 def test_ssh_and_cloud_credentials_are_unreadable(
@@ -66,27 +65,9 @@ def test_secret_environment_variables_are_removed(
 @pytest.fixture
 def tcp_listener() -> Iterator[int]:
     """A TCP server on the host's loopback that answers 'reached' to anyone."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.sendall(b"reached\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
+    listener = Listener.tcp()
+    yield listener.port
+    listener.close()
 
 
 CONNECT = """
@@ -139,33 +120,13 @@ def test_a_host_unix_socket_in_a_readable_directory_is_unreachable(
     run_dir = tmp_path / "run" / "docker"
     run_dir.mkdir(parents=True)
     path = run_dir / "docker.sock"
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(str(path))
-    server.listen()
-    server.settimeout(0.1)
-    reached: list[bool] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            reached.append(True)
-            with conn:
-                conn.sendall(b"reached\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    listener = Listener.unix(path)
     try:
         ran = corral.run(workspace, "python3", "-c", UNIX_CONNECT, str(path))
     finally:
-        stop.set()
-        thread.join()
-        server.close()
+        listener.close()
     assert ran.returncode != 0
-    assert not reached
+    assert not listener.reached
     assert "reached" not in ran.stdout
 
 

@@ -6,37 +6,17 @@ corral, then checks them again from the same terminal.
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import shlex
-import time
 from pathlib import Path
 
 from tests.conftest import Home
-from tests.support import CORRAL
+from tests.support import CORRAL, run_in_pty
 
 
 def _in_pty(script: str, env: dict[str, str], timeout: float = 60) -> str:
     """Run `script` with sh on a fresh pty; return all it wrote there."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child execs at once
-        os.execvpe("sh", ["sh", "-c", script], env)  # noqa: S606 - the test's own
-    output = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-    os.waitpid(pid, 0)
-    os.close(fd)
-    return output.decode(errors="replace").replace("\r", "")
+    _, output = run_in_pty(["sh", "-c", script], env, timeout)
+    return output.replace("\r", "")
 
 
 def _corral(workspace: Path, *command: str) -> str:

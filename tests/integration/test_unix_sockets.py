@@ -7,15 +7,12 @@ never saw counts here.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +24,7 @@ from corral.sandbox import Layer, Sandbox
 from corral.sandbox import _sandbox as sandbox_module
 from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from tests.conftest import Home
-from tests.support import CORRAL, IS_ROOT, CorralCLI
+from tests.support import CORRAL, IS_ROOT, CorralCLI, Listener
 
 ABI = landlock_abi()
 
@@ -51,38 +48,6 @@ try:
 except OSError as exc:
     print(errno.errorcode.get(exc.errno, str(exc.errno)))
 """
-
-
-class Listener:
-    """A unix socket the test binds on the host; records who reached it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.reached: list[bool] = []
-        self._server = socket.socket(socket.AF_UNIX)
-        self._server.bind(str(path))
-        self._server.listen()
-        self._server.settimeout(0.1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            self.reached.append(True)
-            with conn:
-                conn.sendall(b"reached\n")
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._server.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
 
 
 def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
@@ -120,7 +85,7 @@ def connect_after_start(
     listener: Listener | None = None
     try:
         _wait_for(ready, process)
-        listener = Listener(socket_path)
+        listener = Listener.unix(socket_path)
         go.touch()
         out, err = process.communicate(timeout=_WAIT_SECONDS)
     finally:
