@@ -13,7 +13,7 @@ from pathlib import Path
 
 from corral.errors import WorkspaceError
 
-__all__ = ["check_home", "passwd_home", "user_name"]
+__all__ = ["check_home", "home_dirs", "passwd_home", "user_name"]
 
 
 def user_name() -> str:
@@ -31,6 +31,22 @@ def passwd_home() -> Path | None:
     except KeyError:
         return None
     return Path(home) if home.startswith("/") else None
+
+
+def home_dirs(environ: Mapping[str, str]) -> list[Path]:
+    """Return this user's home directories: ``$HOME`` (if absolute), then passwd's.
+
+    A caller can point HOME anywhere; what lives in the home the system knows
+    for this uid matters all the same, so both count wherever homes do.
+    """
+    homes = []
+    home = environ.get("HOME", "")
+    if home.startswith("/"):
+        homes.append(Path(home))
+    passwd = passwd_home()
+    if passwd is not None and passwd not in homes:
+        homes.append(passwd)
+    return homes
 
 
 def check_home(environ: Mapping[str, str]) -> None:

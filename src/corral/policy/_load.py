@@ -15,6 +15,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from corral._home import home_dirs
 from corral.errors import PolicyError
 from corral.policy._merge import merge_layers
 from corral.policy._model import Policy
@@ -54,8 +55,9 @@ def user_policy_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     config = env.get("XDG_CONFIG_HOME", "")
     if not config.startswith("/"):
-        home = env.get("HOME", "") or pwd.getpwuid(os.getuid()).pw_dir
-        config = str(Path(home) / ".config")
+        homes = home_dirs(env)
+        home = homes[0] if homes else Path(pwd.getpwuid(os.geteuid()).pw_dir)
+        config = str(home / ".config")
     return Path(config) / "corral" / "policy.toml"
 
 

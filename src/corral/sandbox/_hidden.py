@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from corral._home import passwd_home
+from corral._home import home_dirs
 
 __all__ = ["HiddenPath", "expand_user_path", "find_hidden", "find_host_sockets"]
 
@@ -47,15 +47,10 @@ def expand_user_path(text: str, environ: Mapping[str, str]) -> Path:
 
 
 def _expansions(text: str, environ: Mapping[str, str]) -> set[Path]:
-    """Expand a leading ``~`` under ``$HOME`` and under the passwd entry's home.
-
-    A caller can point HOME anywhere; the credential stores in the home the
-    system knows for this uid are hidden all the same.
-    """
+    """Expand a leading ``~`` under every home of this user (see `home_dirs`)."""
     paths = {expand_user_path(text, environ)}
-    home = passwd_home()
-    if home is not None and (text == "~" or text.startswith("~/")):
-        paths.add(Path(str(home) + text[1:]))
+    if text == "~" or text.startswith("~/"):
+        paths.update(Path(str(home) + text[1:]) for home in home_dirs(environ))
     return paths
 
 

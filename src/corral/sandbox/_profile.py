@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corral._home import passwd_home
+from corral._home import home_dirs
 from corral.errors import WorkspaceError
 from corral.policy import NetworkMode, Policy, SandboxMode
 from corral.sandbox._hidden import HiddenPath, expand_user_path, find_hidden
@@ -216,14 +216,7 @@ def _checked_writable(real: Path, what: str, environ: Mapping[str, str]) -> Path
 
 
 def _homes(environ: Mapping[str, str]) -> set[Path]:
-    homes = {Path("/")}
-    home = environ.get("HOME", "")
-    if home.startswith("/"):
-        homes.add(Path(home).resolve())
-    passwd = passwd_home()
-    if passwd is not None:
-        homes.add(passwd.resolve())
-    return homes
+    return {Path("/"), *(home.resolve() for home in home_dirs(environ))}
 
 
 def check_trusted_outside(roots: tuple[Path, ...], trusted: Mapping[Path, str]) -> None:
