@@ -9,6 +9,7 @@ that a person or an agent can act on it without reading the source.
     ├── WorkspaceError         the workspace cannot be guarded as asked
     ├── LayerUnavailableError  a sandbox layer cannot be enforced on this machine
     ├── SandboxSetupError      the boundary could not be built for this command
+    ├── ApprovalError          an approval cannot be given or recorded as asked
     └── CommandRefusedError    policy refused the command (exit 126)
 """
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Final
 
 __all__ = [
+    "ApprovalError",
     "CommandRefusedError",
     "CorralError",
     "ExitCode",
@@ -41,6 +43,8 @@ class ExitCode:
     OK: Final = 0
     USAGE: Final = 2
     """The command line given to corral was malformed."""
+    NEEDS_APPROVAL: Final = 3
+    """``corral check`` only: the command runs once a person approves it."""
     TIMEOUT: Final = 124
     """The command ran past its time limit; its whole process tree was killed."""
     CORRAL_FAILED: Final = 125
@@ -85,7 +89,19 @@ class SandboxSetupError(CorralError):
     """The boundary could not be built for this command (a layer failed to apply)."""
 
 
+class ApprovalError(CorralError):
+    """An approval request is unknown or expired, or cannot be given or recorded."""
+
+
 class CommandRefusedError(CorralError):
-    """Policy refused the command; it was not run."""
+    """Policy refused the command; it was not run.
+
+    `details` is what the refusal's event recorded (the decision, its parts,
+    the request id), for a caller that reports it as data.
+    """
 
     exit_code = ExitCode.REFUSED
+
+    def __init__(self, message: str, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from corral.audit._record import EVENT_SCHEMA_VERSION, append_event, events_path
+from corral.audit._record import (
+    EVENT_SCHEMA_VERSION,
+    append_event,
+    events_path,
+    record_event,
+)
 
-__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path"]
+__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path", "record_event"]

@@ -9,10 +9,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path"]
+from corral._home import user_name
+from corral.errors import CorralError
+
+__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path", "record_event"]
 
 EVENT_SCHEMA_VERSION = 1
 
@@ -43,3 +48,28 @@ def append_event(path: Path, record: Mapping[str, object]) -> None:
             raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
     finally:
         os.close(fd)
+
+
+def record_event(state: Path, event: str, fields: Mapping[str, object]) -> None:
+    """Append the event `event` with `fields` and who, where and when it happened.
+
+    Raises `CorralError` when the record cannot be written: corral does not
+    act on a decision it cannot record.
+    """
+    record = {
+        "event": event,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "user": user_name(),
+        "uid": os.geteuid(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        **fields,
+    }
+    path = events_path(state)
+    try:
+        append_event(path, record)
+    except OSError as exc:
+        raise CorralError(
+            f"cannot write the event record to {path}: {exc}; corral does not "
+            "run commands it cannot record"
+        ) from exc

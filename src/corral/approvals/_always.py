@@ -1,0 +1,126 @@
+"""An "always" answer: rules appended to the user's policy file.
+
+Each part that needed approval becomes a rule that allows exactly its program,
+its arguments as a prefix and its category, so the same command with an
+option that changes what it does (``--force``) is decided afresh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+from corral.approvals._model import Category, Part
+from corral.errors import ApprovalError
+
+__all__ = ["always_rules", "append_rules"]
+
+# Characters that fnmatch reads as a pattern; escaped so a rule written for an
+# approved argument matches that argument and no other.
+_PATTERN_CHARACTERS = "*?["
+
+
+def always_rules(parts: Sequence[Part], *, approver: str) -> str:
+    """Return the TOML text of rules that allow `parts` from now on.
+
+    Raises ApprovalError for a part no rule may allow (a weaker boundary, or
+    something the parser could not model) or whose words are not all known.
+    """
+    day = time.strftime("%Y-%m-%d")
+    blocks = []
+    for part in parts:
+        finding = part.finding
+        if finding.category in {Category.ESCALATION, Category.UNMODELLED}:
+            raise ApprovalError(
+                f"'{finding.category}' cannot be approved always: approve this "
+                "command once or for the session instead"
+            )
+        if not finding.argv or not all(word.is_literal for word in finding.argv):
+            raise ApprovalError(
+                "a part of this command has words known only when it runs "
+                f"({' '.join(w.text for w in finding.argv)}); a rule cannot name "
+                "it exactly; approve it once or for the session instead"
+            )
+        program, *args = (word.text for word in finding.argv)
+        if "/" in program and not program.startswith("/"):
+            raise ApprovalError(
+                f"{program} is named relative to the directory it runs in; a rule "
+                "cannot name it exactly; approve it once or for the session instead"
+            )
+        shown = " ".join(word.text for word in finding.argv)
+        blocks.append(
+            "\n".join(
+                [
+                    f"# approved always by {approver} on {day}: {_comment(shown)}",
+                    "[[rules]]",
+                    f"program = {_string(program)}",
+                    f"args = [{', '.join(_string(_literal(arg)) for arg in args)}]",
+                    f"category = {_string(str(finding.category))}",
+                    'decision = "allow"',
+                    f"reason = {_string(f'approved always by {approver} on {day}')}",
+                ]
+            )
+        )
+    text = "\n\n".join(blocks) + "\n"
+    tomllib.loads(text)  # a fault here is corral's own: never write a broken file
+    return text
+
+
+def append_rules(policy_path: Path, text: str) -> None:
+    """Append `text` to the policy file at `policy_path`, creating it if needed.
+
+    The file is replaced whole (write, then rename), so a reader never sees
+    half a rule.  Raises ApprovalError when it cannot be written.
+    """
+    try:
+        policy_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            existing = policy_path.read_bytes()
+        except FileNotFoundError:
+            existing = b""
+        if existing and not existing.endswith(b"\n"):
+            existing += b"\n"
+        separator = b"\n" if existing else b""
+        temporary = policy_path.with_name(f".{policy_path.name}.{os.getpid()}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(temporary, flags, 0o600)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(existing + separator + text.encode())
+        temporary.replace(policy_path)
+    except OSError as exc:
+        raise ApprovalError(
+            f"cannot add the rule to {policy_path}: {exc.strerror}; add it by hand:\n"
+            f"{text}"
+        ) from exc
+
+
+def _literal(argument: str) -> str:
+    """Escape `argument` so fnmatch matches it and nothing else."""
+    return "".join(f"[{c}]" if c in _PATTERN_CHARACTERS else c for c in argument)
+
+
+def _string(value: str) -> str:
+    """Return `value` as a TOML basic string.
+
+    Raises ApprovalError for text that is not valid Unicode (an argument
+    that is not UTF-8), which no policy file can hold.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApprovalError(
+            "an argument of this command is not UTF-8 text; a rule cannot name it; "
+            "approve it once or for the session instead"
+        ) from exc
+    # JSON's string escapes are TOML's, once non-ASCII text is kept as it is;
+    # TOML also wants DEL escaped, which JSON leaves alone.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _comment(text: str) -> str:
+    """Keep a comment on its line whatever the command contained."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:200]
