@@ -9,12 +9,19 @@ from corral.policy._load import (
     project_policy_path,
     user_policy_path,
 )
-from corral.policy._model import NetworkMode, Policy, SandboxMode, stricter_of
+from corral.policy._model import (
+    LayerKind,
+    NetworkMode,
+    Policy,
+    SandboxMode,
+    stricter_of,
+)
 from corral.policy._render import policy_digest, policy_to_json
 
 __all__ = [
     "PROJECT_POLICY_NAME",
     "REQUIREMENTS_PATH",
+    "LayerKind",
     "NetworkMode",
     "Policy",
     "SandboxMode",

@@ -3,6 +3,8 @@
 Order: built-in defaults, managed requirements, user policy, project policy,
 command line.  Managed requirements bound every later layer; a project policy
 may only tighten; lists only grow.  The rules are spelled out in `merge_layers`.
+Command rules are only gathered here, in this order; `corral.approvals._decide`
+combines them when a command is decided.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from corral.policy._defaults import (
 )
 from corral.policy._env_deny import forbidden_reason
 from corral.policy._model import NetworkMode, Policy, SandboxMode, stricter_of
+from corral.policy._rules import Rule
 from corral.policy._schema import LayerKind, PolicyLayer
 
 __all__ = ["BUILT_IN", "merge_layers"]
@@ -110,6 +113,8 @@ def merge_layers(
     - The command line (``--sandbox``, ``--network``, ``--timeout``) is the
       explicit choice of the person running corral: it applies last, over the
       project policy too, and is still bounded by the managed requirements.
+    - Command rules are kept in merge order (managed, user, project); each
+      layer's rules were checked when it was read (a project's may not allow).
 
     Raises PolicyError naming the file, the key, the value and what is allowed.
     """
@@ -124,7 +129,13 @@ def merge_layers(
     if command_line is not None:
         _apply_chosen(draft, command_line, bounds, environ)
     _check_allow_list(draft)
-    return _finish(draft, sources)
+    rules = tuple(
+        rule
+        for layer in (managed, user, project)
+        if layer is not None
+        for rule in layer.rules
+    )
+    return _finish(draft, sources, rules)
 
 
 def _apply_managed(draft: _Draft, managed: PolicyLayer) -> None:
@@ -290,7 +301,7 @@ def _check_allow_list(draft: _Draft) -> None:
         )
 
 
-def _finish(draft: _Draft, sources: tuple[str, ...]) -> Policy:
+def _finish(draft: _Draft, sources: tuple[str, ...], rules: tuple[Rule, ...]) -> Policy:
     origins = {
         "sandbox.mode": draft.origin("sandbox.mode"),
         "sandbox.writable_roots": draft.origin("sandbox.writable_roots"),
@@ -318,6 +329,7 @@ def _finish(draft: _Draft, sources: tuple[str, ...]) -> Policy:
         env_pass=tuple(draft.env_pass.entries),
         env_secret_patterns=tuple(draft.secrets.entries),
         env_set=dict(draft.env_set),
+        rules=rules,
         sources=sources,
         origins=origins,
     )

@@ -10,9 +10,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["NetworkMode", "Policy", "SandboxMode", "stricter_of"]
+if TYPE_CHECKING:
+    # Only a type here: `_rules` imports `LayerKind` from this module.
+    from corral.policy._rules import Rule
+
+__all__ = ["LayerKind", "NetworkMode", "Policy", "SandboxMode", "stricter_of"]
 
 
 class SandboxMode(enum.StrEnum):
@@ -29,6 +33,15 @@ class NetworkMode(enum.StrEnum):
     OFFLINE = "offline"
     ALLOW_LIST = "allow-list"
     ONLINE = "online"
+
+
+class LayerKind(enum.Enum):
+    """Where a layer of policy comes from, which decides what it may set."""
+
+    MANAGED = "managed requirements"
+    USER = "user policy"
+    PROJECT = "project policy"
+    COMMAND_LINE = "command line"
 
 
 _Mode = TypeVar("_Mode", SandboxMode, NetworkMode)
@@ -70,6 +83,8 @@ class Policy:
     """Patterns of variable names removed even when `env_pass` matches them."""
     env_set: Mapping[str, str] = field(default_factory=dict)
     """Variables set for the command, after the secret filter (policy's own values)."""
+    rules: tuple[Rule, ...] = ()
+    """The command rules of every layer, in merge order (managed, user, project)."""
     sources: tuple[str, ...] = ()
     """The policy files that were read, in merge order."""
     origins: Mapping[str, str] = field(default_factory=dict)

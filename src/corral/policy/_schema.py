@@ -2,18 +2,20 @@
 
 `parse_layer` turns the text of one file (or the command-line overrides) into a
 `PolicyLayer`, refusing unknown tables and keys, wrong types and keys that the
-layer is not allowed to set.  Merging the layers is `_merge`'s job.
+layer is not allowed to set; its ``[[rules]]`` are `_rules`' to check.  Merging
+the layers is `_merge`'s job.
 """
 
 from __future__ import annotations
 
-import enum
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from corral.errors import PolicyError
-from corral.policy._model import NetworkMode, SandboxMode
+from corral.policy._model import LayerKind, NetworkMode, SandboxMode
+from corral.policy._rules import Rule, parse_rules
 from corral.policy._values import (
     ValueReader,
     check_home_path,
@@ -22,15 +24,6 @@ from corral.policy._values import (
 )
 
 __all__ = ["LayerKind", "PolicyLayer", "parse_layer", "parse_overrides"]
-
-
-class LayerKind(enum.Enum):
-    """Where a layer of policy comes from, which decides what it may set."""
-
-    MANAGED = "managed requirements"
-    USER = "user policy"
-    PROJECT = "project policy"
-    COMMAND_LINE = "command line"
 
 
 _COMMON_KEYS = {
@@ -106,13 +99,15 @@ class PolicyLayer:
     """Managed only: the network modes any lower layer may choose."""
     network_deny: tuple[str, ...] = ()
     """Managed only: destinations no allow-list may name."""
+    rules: tuple[Rule, ...] = ()
+    """The file's command rules, in the order it lists them."""
 
 
 def parse_layer(text: bytes, origin: str, kind: LayerKind) -> PolicyLayer:
     """Parse and validate the TOML text of one policy file.
 
     Raises PolicyError for a syntax error (with its line), an unknown table or
-    key, a wrong type, or a key this layer may not set.
+    key, a wrong type, a key this layer may not set, or a malformed rule.
     """
     try:
         data = tomllib.loads(text.decode("utf-8"))
@@ -125,7 +120,9 @@ def parse_layer(text: bytes, origin: str, kind: LayerKind) -> PolicyLayer:
         raise PolicyError(
             f"{origin}: not valid TOML: {exc}; fix the syntax there"
         ) from exc
-    return _build(ValueReader(origin, _flatten(data, origin, kind)), kind)
+    rules = data.pop("rules", []) if kind is not LayerKind.COMMAND_LINE else []
+    layer = _build(ValueReader(origin, _flatten(data, origin, kind)), kind)
+    return dataclasses.replace(layer, rules=parse_rules(rules, origin, kind))
 
 
 def parse_overrides(overrides: Mapping[str, object]) -> PolicyLayer:
@@ -153,9 +150,10 @@ def _flatten(
     flat: dict[str, object] = {}
     for table, content in data.items():
         if table not in known:
+            rules = "" if kind is LayerKind.COMMAND_LINE else " and [[rules]]"
             raise PolicyError(
                 f"{origin}: unknown table [{table}]; a {kind.value} file may "
-                f"have {', '.join(f'[{name}]' for name in known)}"
+                f"have {', '.join(f'[{name}]' for name in known)}{rules}"
             )
         if not isinstance(content, dict):
             raise PolicyError(
