@@ -47,7 +47,7 @@ def test_json_has_the_documented_shape() -> None:
     assert set(document) == {"policy", "origins", "sources", "digest"}
     values = document["policy"]
     assert isinstance(values, dict)
-    assert set(values) == {"sandbox", "network", "env"}
+    assert set(values) == {"sandbox", "network", "env", "rules"}
     assert set(values["sandbox"]) == {
         "mode",
         "writable_roots",
@@ -60,6 +60,7 @@ def test_json_has_the_documented_shape() -> None:
     assert set(values["env"]) == {"pass", "secret_patterns", "set"}
     assert values["sandbox"]["mode"] == "workspace-write"
     assert values["sandbox"]["timeout"] is None
+    assert values["rules"] == []
     assert document["origins"] == dict(policy.origins)
     assert document["sources"] == []
     assert document["digest"] == policy_digest(policy)

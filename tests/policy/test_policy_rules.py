@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from corral.approvals._model import Category, Decision
-from corral.errors import PolicyError
-from corral.policy import LayerKind, Policy, load_policy
+from corral.cli import main
+from corral.cli._policy import format_policy
+from corral.errors import ExitCode, PolicyError
+from corral.policy import LayerKind, Policy, load_policy, policy_digest, policy_to_json
 from corral.policy._merge import merge_layers
 from corral.policy._rules import Rule
 from corral.policy._schema import PolicyLayer, parse_layer, parse_overrides
@@ -437,6 +440,91 @@ def test_load_policy_refuses_a_project_rule_that_allows(tmp_path: Path) -> None:
             requirements_path=tmp_path / "absent.toml",
             environ={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "c")},
         )
+
+
+def test_json_lists_each_rule_with_its_layer_and_origin() -> None:
+    policy = merged(
+        managed=PUSH,
+        user='[[rules]]\ncategory = "network"\n'
+        'decision = "allow"\nreason = "mirrors"\n',
+    )
+
+    rules = policy_to_json(policy)["policy"]["rules"]  # type: ignore[index]
+
+    assert rules == [
+        {
+            "program": "git",
+            "args": ["push", "*"],
+            "category": "git-remote",
+            "decision": "forbid",
+            "reason": "Pushes go through CI; open a pull request instead.",
+            "layer": "managed",
+            "origin": f"{MANAGED}: rules[0]",
+        },
+        {
+            "program": None,
+            "args": [],
+            "category": "network",
+            "decision": "allow",
+            "reason": "mirrors",
+            "layer": "user",
+            "origin": f"{ORIGIN}: rules[0]",
+        },
+    ]
+
+
+def test_digest_covers_the_rules_and_their_layer_but_not_their_origin() -> None:
+    none = merged()
+    user = merged(user=PUSH)
+    project = merged(project=PUSH)
+    elsewhere = parse_layer(PUSH.encode(), "/other/policy.toml", LayerKind.USER)
+    moved = merge_layers(None, elsewhere, None, None, environ={})
+
+    assert len({policy_digest(p) for p in (none, user, project)}) == 3
+    assert policy_digest(moved) == policy_digest(user)
+
+
+def test_text_output_shows_each_rule_with_its_origin() -> None:
+    policy = merged(
+        managed=PUSH,
+        user='[[rules]]\nprogram = "rm"\nargs = ["-rf", "a b", ""]\n'
+        'decision = "prompt"\nreason = "careful"\n',
+    )
+
+    lines = format_policy(policy, Path("/ws")).splitlines()
+
+    rules = [line for line in lines if line.startswith("rule ")]
+    assert rules == [
+        "rule                     forbid git push *, category git-remote: Pushes go "
+        f"through CI; open a pull request instead.  ({MANAGED}: rules[0])",
+        'rule                     prompt rm -rf "a b" "": careful  '
+        f"({ORIGIN}: rules[0])",
+    ]
+
+
+def test_text_output_says_when_there_are_no_rules() -> None:
+    lines = format_policy(merged(), Path("/ws")).splitlines()
+
+    assert "rules                    none  (built-in)" in lines
+
+
+def test_corral_policy_json_shows_the_project_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    workspace = tmp_path / "ws"
+    (workspace / ".corral").mkdir(parents=True)
+    (workspace / ".corral" / "policy.toml").write_text(PUSH)
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+
+    status = main(["policy", "-C", str(workspace), "--json"])
+
+    document = json.loads(capsys.readouterr().out)
+    assert status == ExitCode.OK
+    [shown] = document["policy"]["rules"]
+    assert shown["origin"].endswith("/.corral/policy.toml: rules[0]")
+    assert shown["layer"] == "project"
 
 
 @pytest.mark.parametrize("module", ["corral.policy", "corral.policy._rules"])

@@ -1,8 +1,10 @@
 """``corral policy``: show the effective policy and where each value came from.
 
-Human output is one aligned line per key, ``key  value  (origin)``; with
-``--json`` stdout is the object of `corral.policy.policy_to_json`:
-``{"policy": {...}, "origins": {...}, "sources": [...], "digest": "sha256:..."}``.
+Human output is one aligned line per key, ``key  value  (origin)``, then one
+``rule  DECISION MATCH: REASON  (FILE: rules[N])`` line per command rule in
+merge order; with ``--json`` stdout is the object of
+`corral.policy.policy_to_json`: ``{"policy": {..., "rules": [...]}, "origins":
+{...}, "sources": [...], "digest": "sha256:..."}``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from corral.policy import (
     policy_to_json,
 )
 from corral.policy._render import policy_values
+from corral.policy._rules import Rule
 
 __all__ = ["add_parser", "format_policy", "run"]
 
@@ -64,6 +68,7 @@ def format_policy(policy: Policy, workspace: Path) -> str:
         for key, value in values.items():
             dotted = f"{table}.{key}"
             rows.append((dotted, _show(value), f"({policy.origins[dotted]})"))
+    rows.extend(_rule_rows(policy.rules))
     rows.append(("sources", ", ".join(policy.sources) or "none", ""))
     rows.append(("digest", policy_digest(policy), ""))
 
@@ -72,6 +77,28 @@ def format_policy(policy: Policy, workspace: Path) -> str:
         f"{key:<{width}}  {value}  {origin}".rstrip() for key, value, origin in rows
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rule_rows(rules: tuple[Rule, ...]) -> Iterator[tuple[str, str, str]]:
+    if not rules:
+        yield ("rules", "none", "(built-in)")
+    for rule in rules:
+        matched = []
+        if rule.program is not None:
+            matched.append(" ".join(map(_word, (rule.program, *rule.args))))
+        if rule.category is not None:
+            matched.append(f"category {rule.category}")
+        shown = f"{rule.decision} {', '.join(matched)}: {rule.reason}"
+        yield ("rule", shown, f"({rule.origin})")
+
+
+def _word(text: str) -> str:
+    """A program or pattern as written, quoted when blank or not plain text."""
+    if text and all(
+        c.isprintable() and not c.isspace() and c not in "\"'\\" for c in text
+    ):
+        return text
+    return json.dumps(text)
 
 
 def _show(value: object) -> str:

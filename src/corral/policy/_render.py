@@ -12,7 +12,7 @@ import json
 
 from corral.policy._model import Policy
 
-__all__ = ["policy_digest", "policy_to_json", "policy_values"]
+__all__ = ["policy_digest", "policy_to_json", "policy_values", "rule_values"]
 
 
 def policy_values(policy: Policy) -> dict[str, dict[str, object]]:
@@ -39,14 +39,38 @@ def policy_values(policy: Policy) -> dict[str, dict[str, object]]:
     }
 
 
+def rule_values(policy: Policy, *, origins: bool = True) -> list[dict[str, object]]:
+    """Return the command rules in merge order, each as its keys in a policy file.
+
+    Each also names its ``layer`` (``managed``, ``user``, ``project``), which
+    decides how it combines with the others, and, unless `origins` is false,
+    its ``origin`` (``FILE: rules[N]``); a key the rule leaves out is null.
+    """
+    rules: list[dict[str, object]] = []
+    for rule in policy.rules:
+        values: dict[str, object] = {
+            "program": rule.program,
+            "args": list(rule.args),
+            "category": None if rule.category is None else rule.category.value,
+            "decision": rule.decision.value,
+            "reason": rule.reason,
+            "layer": rule.layer.name.lower(),
+        }
+        if origins:
+            values["origin"] = rule.origin
+        rules.append(values)
+    return rules
+
+
 def policy_digest(policy: Policy) -> str:
     """Return ``sha256:<hex>`` over the canonical JSON of the effective values.
 
     Origins and sources are left out: the same values read from other files
-    give the same digest.
+    give the same digest.  The rules are in, with their layer and order.
     """
+    values = {**policy_values(policy), "rules": rule_values(policy, origins=False)}
     canonical = json.dumps(
-        policy_values(policy), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        values, sort_keys=True, separators=(",", ":"), ensure_ascii=True
     )
     return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
@@ -54,13 +78,14 @@ def policy_digest(policy: Policy) -> str:
 def policy_to_json(policy: Policy) -> dict[str, object]:
     """Return the policy in the shape ``corral policy --json`` prints.
 
-    ``{"policy": {"sandbox": {...}, "network": {...}, "env": {...}},
-    "origins": {"sandbox.mode": "built-in", ...}, "sources": [paths...],
-    "digest": "sha256:..."}``; list values keep merge order, ``timeout`` is
-    null when there is none.
+    ``{"policy": {"sandbox": {...}, "network": {...}, "env": {...},
+    "rules": [{...}, ...]}, "origins": {"sandbox.mode": "built-in", ...},
+    "sources": [paths...], "digest": "sha256:..."}``; list values keep merge
+    order, ``timeout`` is null when there is none, and each rule is as
+    `rule_values` describes it, with its origin.
     """
     return {
-        "policy": policy_values(policy),
+        "policy": {**policy_values(policy), "rules": rule_values(policy)},
         "origins": dict(policy.origins),
         "sources": list(policy.sources),
         "digest": policy_digest(policy),
