@@ -527,7 +527,9 @@ def test_corral_policy_json_shows_the_project_rules(
     assert shown["layer"] == "project"
 
 
-@pytest.mark.parametrize("module", ["corral.policy", "corral.policy._rules"])
+@pytest.mark.parametrize(
+    "module", ["corral.policy", "corral.policy._rules", "corral.approvals._decide"]
+)
 def test_policy_and_decide_import_first_in_a_fresh_interpreter(module: str) -> None:
     """The policy package and the approvals vocabulary import each other cleanly."""
     ran = subprocess.run(
