@@ -46,6 +46,11 @@ def always_rules(parts: Sequence[Part], *, approver: str) -> str:
                 "it exactly; approve it once or for the session instead"
             )
         program, *args = (word.text for word in finding.argv)
+        if any(c in program for c in _PATTERN_CHARACTERS) or program.endswith("/"):
+            raise ApprovalError(
+                f"the program name {program!r} cannot be named by a rule; approve "
+                "it once or for the session instead"
+            )
         if "/" in program and not program.startswith("/"):
             raise ApprovalError(
                 f"{program} is named relative to the directory it runs in; a rule "
