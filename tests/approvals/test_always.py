@@ -36,7 +36,11 @@ def test_an_always_rule_allows_the_approved_command_from_then_on(
     remote = Category.GIT_REMOTE
     assert _decision(rules, "git", "push", "origin", "main", category=remote) == "allow"
     assert _decision(rules, "git", "push", "origin", "dev", category=remote) == "prompt"
-    # The same words with an option that makes them destructive are decided afresh.
+    # Another word, or an option that makes them destructive, is decided afresh.
+    assert (
+        _decision(rules, "git", "push", "origin", "main", "dev", category=remote)
+        == "prompt"
+    )
     destructive = Category.DESTRUCTIVE
     assert (
         _decision(rules, "git", "push", "origin", "main", "-f", category=destructive)

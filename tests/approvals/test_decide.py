@@ -600,3 +600,41 @@ def test_argument_patterns_agree_with_fnmatch(pattern: str, text: str) -> None:
     rule = make_rule(FORBID, "x", (pattern,))
 
     assert rule.arg_fits(0, text) is fnmatch.fnmatchcase(text, pattern)
+
+
+# --- exact rules ---------------------------------------------------------------
+
+
+def _exact(decision: Decision, program: str, *args: str) -> Rule:
+    return Rule(
+        program=program,
+        args=args,
+        exact=True,
+        decision=decision,
+        reason="exact",
+        origin="/user.toml: rules[0]",
+        layer=USER,
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "line", "expected"),
+    [
+        pytest.param(_exact(ALLOW, "npm", "install", "a"), "npm install a", True,
+                     id="exact-allow-matches-the-same-words"),
+        pytest.param(_exact(ALLOW, "npm", "install", "a"), "npm install a b", False,
+                     id="exact-allow-refuses-an-extra-word"),
+        pytest.param(_exact(ALLOW, "npm", "install", "a"), "npm install", False,
+                     id="exact-allow-refuses-a-missing-word"),
+        pytest.param(_exact(ALLOW, "npm", "install", "a"), "npm install a $X", False,
+                     id="exact-allow-refuses-an-expansion-after-the-words"),
+        pytest.param(_exact(FORBID, "npm", "install", "a"), "npm install a b", False,
+                     id="exact-forbid-misses-a-longer-literal-command"),
+        pytest.param(_exact(FORBID, "npm", "install", "a"), "npm install $X", True,
+                     id="exact-forbid-matches-what-an-expansion-could-become"),
+    ],
+)  # fmt: skip
+def test_exact_rules_match_only_that_many_words(
+    rule: Rule, line: str, expected: bool
+) -> None:
+    assert matches(rule, finding(line)) is expected

@@ -249,6 +249,20 @@ INVALID = [
         id="directory-as-program",
     ),
     pytest.param(
+        'program = "git"\nexact = "yes"\ndecision = "forbid"\nreason = "r"\n',
+        LayerKind.USER,
+        "rules[1].exact = 'yes' must be true or false",
+        "",
+        id="exact-not-a-boolean",
+    ),
+    pytest.param(
+        'category = "network"\nexact = true\ndecision = "forbid"\nreason = "r"\n',
+        LayerKind.USER,
+        "rules[1].exact",
+        "needs a program",
+        id="exact-without-a-program",
+    ),
+    pytest.param(
         'program = "python*"\ndecision = "forbid"\nreason = "r"\n',
         LayerKind.USER,
         "rules[1].program = 'python*' is compared exactly, not as a pattern",

@@ -1,8 +1,8 @@
 """An "always" answer: rules appended to the user's policy file.
 
 Each part that needed approval becomes a rule that allows exactly its program,
-its arguments as a prefix and its category, so the same command with an
-option that changes what it does (``--force``) is decided afresh.
+its arguments and its category, so the same command with another argument
+(``--force``, a second package) is decided afresh.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def always_rules(parts: Sequence[Part], *, approver: str) -> str:
                     "[[rules]]",
                     f"program = {_string(program)}",
                     f"args = [{', '.join(_string(_literal(arg)) for arg in args)}]",
+                    "exact = true",
                     f"category = {_string(str(finding.category))}",
                     'decision = "allow"',
                     f"reason = {_string(f'approved always by {approver} on {day}')}",

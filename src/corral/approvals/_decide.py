@@ -22,7 +22,9 @@ Matching, where quoting cannot slip past a rule:
   by `fnmatch.fnmatchcase` with word N after the program, and words past the
   last pattern are not looked at.  A missing word compares as the empty string,
   so ``["push", "*"]`` matches ``git push`` as well as ``git push origin``.
-  ``category`` must equal the finding's.  A rule with both needs both.
+  With ``exact = true`` the words after the program must be exactly as many as
+  the patterns.  ``category`` must equal the finding's.  A rule with both needs
+  both.
 - Quotes are gone before matching: ``git "push"`` is the literal word ``push``.
 - An allow rule matches only words that are surely what they say: argv[0] and
   every word up to the last compared position must be LITERAL.  An unquoted
@@ -119,6 +121,8 @@ def _surely(rule: Rule, argv: tuple[Word, ...]) -> bool:
     """Every compared word is LITERAL and fits."""
     if not argv or not argv[0].is_literal or not rule.program_fits(argv[0].text):
         return False
+    if rule.exact and len(argv) - 1 != len(rule.args):
+        return False
     for position in range(len(rule.args)):
         text = ""
         if position + 1 < len(argv):
@@ -137,7 +141,10 @@ def _possibly(rule: Rule, argv: tuple[Word, ...]) -> bool:
         return False
     if not argv[0].is_literal:
         return True
-    if not rule.program_fits(argv[0].text):
+    known_length = all(word.is_literal for word in argv)
+    if not rule.program_fits(argv[0].text) or (
+        rule.exact and known_length and len(argv) - 1 != len(rule.args)
+    ):
         return False
     for position in range(len(rule.args)):
         text = ""

@@ -86,6 +86,8 @@ def _rule_rows(rules: tuple[Rule, ...]) -> Iterator[tuple[str, str, str]]:
         matched = []
         if rule.program is not None:
             matched.append(" ".join(map(_word, (rule.program, *rule.args))))
+            if rule.exact:
+                matched[-1] += " (exactly)"
         if rule.category is not None:
             matched.append(f"category {rule.category}")
         shown = f"{rule.decision} {', '.join(matched)}: {rule.reason}"

@@ -51,6 +51,7 @@ def rule_values(policy: Policy, *, origins: bool = True) -> list[dict[str, objec
         values: dict[str, object] = {
             "program": rule.program,
             "args": list(rule.args),
+            "exact": rule.exact,
             "category": None if rule.category is None else rule.category.value,
             "decision": rule.decision.value,
             "reason": rule.reason,

@@ -17,7 +17,7 @@ from corral.policy._values import ValueReader
 
 __all__ = ["NEVER_ALLOWED_REASONS", "Rule", "parse_rules"]
 
-_KEYS = ("program", "args", "category", "decision", "reason")
+_KEYS = ("program", "args", "exact", "category", "decision", "reason")
 
 NEVER_ALLOWED_REASONS = {
     Category.UNMODELLED: "what the parser cannot model is never allowed by a rule; "
@@ -43,6 +43,8 @@ class Rule:
     """A basename (``git``), or an absolute path matched against argv[0] whole."""
     args: tuple[str, ...] = ()
     """``fnmatch`` patterns for the words after the program, compared as a prefix."""
+    exact: bool = False
+    """Whether the words after the program are exactly `args`: no more, no fewer."""
     category: Category | None = None
     """Match only parts of this category."""
     decision: Decision
@@ -58,7 +60,7 @@ class Rule:
     def __post_init__(self) -> None:
         if self.program is None and self.category is None:
             raise ValueError("a rule without program or category would match all")
-        if self.args and self.program is None:
+        if (self.args or self.exact) and self.program is None:
             raise ValueError("a rule's args are compared after its program")
         object.__setattr__(self, "_patterns", tuple(map(_compile, self.args)))
 
@@ -137,13 +139,14 @@ def _parse_rule(entry: object, origin: str, where: str, kind: LayerKind) -> Rule
     read = ValueReader(origin, {f"{where}.{key}": v for key, v in entry.items()})
     program = _program(read, where, entry.get("program"))
     args = _args(read, where, entry.get("args"))
+    exact = _exact(read, where, entry.get("exact"))
     category = read.choice(f"{where}.category", Category)
     decision = _decision(read, where)
     reason = _reason(read, where, entry.get("reason"))
 
-    if args and program is None:
+    if (args or exact) and program is None:
         raise read.fail(
-            f"{where}.args",
+            f"{where}.{'args' if args else 'exact'}",
             "needs a program: the patterns are compared with the words after "
             'it; add program = "..."',
         )
@@ -157,6 +160,7 @@ def _parse_rule(entry: object, origin: str, where: str, kind: LayerKind) -> Rule
     return Rule(
         program=program,
         args=args,
+        exact=exact,
         category=category,
         decision=decision,
         reason=reason,
@@ -200,6 +204,14 @@ def _args(read: ValueReader, where: str, value: object) -> tuple[str, ...]:
     if any("\0" in pattern for pattern in value):
         raise read.fail(key, "must not contain NUL, which no argument can hold")
     return tuple(value)
+
+
+def _exact(read: ValueReader, where: str, value: object) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise read.fail(f"{where}.exact", f"must be true or false, not {value!r}")
+    return value
 
 
 def _decision(read: ValueReader, where: str) -> Decision:
