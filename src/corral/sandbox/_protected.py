@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corral.errors import WorkspaceError
-from corral.sandbox._git_reach import COMMONDIR, Guard, git_reaches, guard_config
+from corral.sandbox._git_reach import Guard, git_reaches, guard_config
+from corral.sandbox._git_scan import MAX_SCANNED_DIRS, find_git_entries
 
 __all__ = [
     "MAX_SCANNED_DIRS",
@@ -26,18 +27,9 @@ __all__ = [
     "pinned_ancestors",
 ]
 
-# Every directory of the workspace is visited to find nested git directories.
-# Past this many, corral stops rather than guard a workspace it has not seen.
-MAX_SCANNED_DIRS = 200_000
-
 # Inside a git directory these hold content-addressed data, not instructions;
 # they are still read-only, but are not searched for hard links.
 _GIT_DATA_DIRS = frozenset({"objects", "lfs"})
-
-# git takes a directory for a git directory when it holds HEAD and, in it or in
-# the common directory its ``commondir`` file names, objects and refs.
-_HEAD = "HEAD"
-_OBJECT_STORES = frozenset({"objects", "refs"})
 
 
 @dataclass(frozen=True)
@@ -129,55 +121,6 @@ def _first_missing(workspace: Path, path: Path) -> Path | None:
         if not current.exists():
             return current
     return None
-
-
-def find_git_entries(workspace: Path) -> Iterator[Path]:
-    """Yield every git directory and ``.git`` file in `workspace`, the top included.
-
-    Besides entries named ``.git``, any directory git would use as a git
-    directory (a bare repository) counts; none of them is searched further.
-    Raises `WorkspaceError` when a directory cannot be listed.
-    """
-    pending = [workspace]
-    visited = 0
-    while pending:
-        directory = pending.pop()
-        visited += 1
-        if visited > MAX_SCANNED_DIRS:
-            raise WorkspaceError(
-                f"{workspace} has more than {MAX_SCANNED_DIRS} directories; corral "
-                "must see every nested git directory before it runs a command; "
-                "choose a smaller workspace with -C"
-            )
-        try:
-            with os.scandir(directory) as it:
-                entries = list(it)
-        except FileNotFoundError:
-            continue  # removed while corral looked: nothing left to protect there
-        except OSError as exc:
-            raise WorkspaceError(
-                f"cannot list {directory}: {exc.strerror}; corral must see every "
-                "directory of the workspace to protect the git directories in it; "
-                f"make it readable (chmod u+rx {directory}) and retry"
-            ) from exc
-        if _is_git_directory({entry.name for entry in entries}):
-            yield directory
-            continue
-        for entry in entries:
-            if entry.name == ".git":
-                if entry.is_symlink():
-                    raise WorkspaceError(
-                        f"{entry.path} is a symbolic link; a git directory reached "
-                        "through a link cannot be protected; replace it and retry"
-                    )
-                yield Path(entry.path)
-            elif entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
-
-
-def _is_git_directory(names: set[str]) -> bool:
-    """Tell whether a directory listing `names` is one git would take for a git dir."""
-    return _HEAD in names and (COMMONDIR in names or names >= _OBJECT_STORES)
 
 
 def _check_files(path: Path) -> list[Path]:
