@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from corral.errors import WorkspaceError
+from corral.sandbox._placeholders import Placeholder
 from corral.sandbox._protected import (
     find_git_entries,
     find_protected,
@@ -187,7 +188,7 @@ def test_a_protected_path_under_a_missing_directory_holds_the_first_missing_one(
 ) -> None:
     """Holding ``deploy/`` keeps ``deploy/secrets/`` from being created."""
     found = find_protected(tmp_path, ["deploy/secrets/", "deploy/keys"], [tmp_path])
-    assert found.absent == ((tmp_path / "deploy", True),)
+    assert found.absent == ((tmp_path / "deploy", Placeholder.DIRECTORY),)
 
 
 def test_an_absent_protected_path_under_an_existing_directory_is_held_itself(
@@ -196,6 +197,6 @@ def test_an_absent_protected_path_under_an_existing_directory_is_held_itself(
     (tmp_path / "deploy").mkdir()
     found = find_protected(tmp_path, ["deploy/secrets/", "deploy/key"], [tmp_path])
     assert found.absent == (
-        (tmp_path / "deploy" / "secrets", True),
-        (tmp_path / "deploy" / "key", False),
+        (tmp_path / "deploy" / "secrets", Placeholder.DIRECTORY),
+        (tmp_path / "deploy" / "key", Placeholder.FILE),
     )

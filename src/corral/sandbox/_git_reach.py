@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from corral.errors import WorkspaceError
 from corral.sandbox._gitconfig import HOOKS_PATH, expand_path, is_include, read_config
+from corral.sandbox._placeholders import Placeholder, merged
 
 __all__ = ["COMMONDIR", "Guard", "Reach", "git_reaches", "guard_config"]
 
@@ -50,7 +51,7 @@ class Guard:
 
     roots: tuple[Path, ...]
     existing: dict[Path, None]
-    absent: dict[Path, bool]
+    absent: dict[Path, Placeholder]
 
     def reach(
         self, source: Path, base: Path, written: str, *, is_dir: bool
@@ -72,7 +73,8 @@ class Guard:
             return None
         if not isinstance(error, FileNotFoundError):
             raise _unreachable(source, written, path, error) from error
-        self.absent[path] = self.absent.get(path, False) or deeper or is_dir
+        kind = Placeholder.DIRECTORY if deeper or is_dir else Placeholder.FILE
+        self.absent[path] = merged(self.absent.get(path), kind)
         return None
 
 

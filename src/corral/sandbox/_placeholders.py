@@ -9,28 +9,68 @@ path it binds (any may be a placeholder, whoever made it) until its sandbox is
 gone, and a placeholder is removed only under an exclusive lock nobody else
 holds.  A journal in the state directory records what corral created, so the
 end of any later run with that state directory removes what a crashed or
-outlived run left.
+outlived run left.  A placeholder is an empty directory, an empty file, or a
+file naming its own directory (``.``) where git refuses an empty one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 
 from corral._state import ensure_private_dir
 from corral.errors import WorkspaceError
 
-__all__ = ["LOCK_WAIT_SECONDS", "PlaceholderLease", "lease_placeholders"]
+__all__ = [
+    "DOT",
+    "LOCK_WAIT_SECONDS",
+    "Placeholder",
+    "PlaceholderLease",
+    "lease_placeholders",
+    "merged",
+]
 
 _PLACEHOLDER_DIR_MODE = 0o755
 _PLACEHOLDER_FILE_MODE = 0o644
+
+# What a dot file holds: a path naming the directory the file is in.  git reads
+# a ``commondir`` holding it as no common directory at all, and dies on an empty
+# one.
+DOT = b"."
+
+
+class Placeholder(IntEnum):
+    """What stands in for an absent protected path.
+
+    The journal stores the number: 0 and 1 are what it held as a directory flag.
+    """
+
+    FILE = 0
+    """An empty file."""
+    DIRECTORY = 1
+    """An empty directory."""
+    DOT_FILE = 2
+    """A file holding `DOT`, where a file must name a directory (git's commondir)."""
+
+
+def merged(kind: Placeholder | None, other: Placeholder) -> Placeholder:
+    """Return the placeholder for a path asked for as both `kind` and `other`.
+
+    Each kind keeps the path and everything beneath it from being created; a
+    directory is preferred to a file (the policy asked for one), and a dot file
+    to either, as git needs what it holds.
+    """
+    return other if kind is None else max(kind, other)
+
 
 # corral holds a placeholder exclusively only for the instant it takes to
 # remove it, so a lock held longer is someone else's: fail rather than let any
@@ -57,13 +97,17 @@ class PlaceholderLease:
     held: list[int] = field(default_factory=list)
 
     def hold(
-        self, existing: Iterable[Path], absent: Iterable[tuple[Path, bool]]
+        self,
+        existing: Iterable[Path],
+        absent: Iterable[tuple[Path, Placeholder]],
+        kinds: Mapping[Path, Placeholder] | None = None,
     ) -> tuple[Path, ...]:
         """Hold every protected path that may be a placeholder; create the absent.
 
         An existing path that vanished or was replaced before it was held is
-        treated as absent again.  Returns every protected path, to bind.
-        Raises `WorkspaceError` when a placeholder cannot be created or held.
+        treated as absent again, and stood in for by its kind in `kinds`, else
+        the kind it was.  Returns every protected path, to bind.  Raises
+        `WorkspaceError` when a placeholder cannot be created or held.
         """
         protected: list[Path] = []
         missing = list(absent)
@@ -72,41 +116,43 @@ class PlaceholderLease:
             if kind is None:
                 protected.append(path)
             else:
-                missing.append((path, kind))
+                missing.append((path, (kinds or {}).get(path, kind)))
         if missing:
             with _locked(self.journal_lock, fcntl.LOCK_EX):
                 journal = _read_journal(self.journal_path)
                 try:
-                    for path, is_dir in missing:
-                        self._create(path, is_dir, journal)
+                    for path, kind in missing:
+                        self._create(path, kind, journal)
                         protected.append(path)
                 finally:
                     _write_journal(self.journal_path, journal)
         return tuple(protected)
 
-    def _hold_existing(self, path: Path) -> bool | None:
+    def _hold_existing(self, path: Path) -> Placeholder | None:
         """Hold `path` if it may be a placeholder; return its kind if it vanished."""
         try:
             info = path.lstat()
         except FileNotFoundError:
-            return False  # either kind keeps the path from being created
+            return Placeholder.FILE  # any kind keeps the path from being created
         fd = _hold(path, info)
         if isinstance(fd, _Vanished):
-            return stat.S_ISDIR(info.st_mode)
+            return _kind_it_was(info)
         if fd is not None:
             self.held.append(fd)
         return None
 
-    def _create(self, path: Path, is_dir: bool, journal: dict[str, list[int]]) -> None:
+    def _create(
+        self, path: Path, kind: Placeholder, journal: dict[str, list[int]]
+    ) -> None:
         for _ in range(_MAX_HOLD_ATTEMPTS):
-            info, created = _make_placeholder(path, is_dir)
+            info, created = _make_placeholder(path, kind)
             fd = _hold(path, info)
             if isinstance(fd, _Vanished):
                 continue
             if fd is not None:
                 self.held.append(fd)
             if created:
-                journal[str(path)] = [info.st_dev, info.st_ino, is_dir]
+                journal[str(path)] = [info.st_dev, info.st_ino, int(kind)]
             return
         raise WorkspaceError(
             f"protected path {path} keeps being removed and re-created while corral "
@@ -142,8 +188,8 @@ def lease_placeholders(state: Path) -> Iterator[PlaceholderLease]:
 def _sweep(lease: PlaceholderLease) -> None:
     with _locked(lease.journal_lock, fcntl.LOCK_EX):
         journal = _read_journal(lease.journal_path)
-        for path_text, (dev, ino, is_dir) in list(journal.items()):
-            if _remove_placeholder(Path(path_text), dev, ino, is_dir=bool(is_dir)):
+        for path_text, (dev, ino, kind) in list(journal.items()):
+            if _remove_placeholder(Path(path_text), dev, ino, Placeholder(kind)):
                 del journal[path_text]
         _write_journal(lease.journal_path, journal)
 
@@ -156,14 +202,14 @@ _VANISHED = _Vanished()
 
 
 def _hold(path: Path, info: os.stat_result) -> int | _Vanished | None:
-    """Take a shared lock on `path` if it may be a placeholder (empty dir or file).
+    """Take a shared lock on `path` if it may be a placeholder of any kind.
 
     Returns the descriptor holding the lock, None when `path` cannot be a
     placeholder, `_VANISHED` when it is no longer the entry `info` describes.
     """
     if stat.S_ISDIR(info.st_mode):
         flags = _OPEN_DIR
-    elif stat.S_ISREG(info.st_mode) and info.st_size == 0:
+    elif stat.S_ISREG(info.st_mode) and info.st_size in _PLACEHOLDER_SIZES:
         flags = _OPEN_FILE
     else:
         return None
@@ -177,7 +223,7 @@ def _hold(path: Path, info: os.stat_result) -> int | _Vanished | None:
             "corral must hold an empty protected path while a sandbox binds it"
         ) from exc
     try:
-        if stat.S_ISDIR(info.st_mode) and not _is_empty_dir(fd):
+        if _kind_of(fd) is None:
             os.close(fd)
             return None
         _lock_within(fd, fcntl.LOCK_SH, path)
@@ -190,9 +236,31 @@ def _hold(path: Path, info: os.stat_result) -> int | _Vanished | None:
     return fd
 
 
-def _is_empty_dir(fd: int) -> bool:
-    with os.scandir(fd) as entries:
-        return next(entries, None) is None
+_PLACEHOLDER_SIZES = (0, len(DOT))
+
+
+def _kind_of(fd: int) -> Placeholder | None:
+    """Return the kind of placeholder the open entry `fd` is like, None if none."""
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        with os.scandir(fd) as entries:
+            return Placeholder.DIRECTORY if next(entries, None) is None else None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    if info.st_size == 0:
+        return Placeholder.FILE
+    if info.st_size == len(DOT) and os.pread(fd, len(DOT), 0) == DOT:
+        return Placeholder.DOT_FILE
+    return None
+
+
+def _kind_it_was(info: os.stat_result) -> Placeholder:
+    """Return the kind that stands in for the vanished entry `info` described."""
+    if stat.S_ISDIR(info.st_mode):
+        return Placeholder.DIRECTORY
+    if stat.S_ISREG(info.st_mode) and info.st_size == len(DOT):
+        return Placeholder.DOT_FILE
+    return Placeholder.FILE
 
 
 def _is_same(fd: int, path: Path) -> bool:
@@ -222,19 +290,14 @@ def _lock_within(fd: int, operation: int, path: Path) -> None:
             return
 
 
-def _make_placeholder(path: Path, is_dir: bool) -> tuple[os.stat_result, bool]:
-    """Create an empty placeholder; return what is at `path` and whether we made it."""
+def _make_placeholder(path: Path, kind: Placeholder) -> tuple[os.stat_result, bool]:
+    """Create a placeholder; return what is at `path` and whether we made it."""
     created = True
     try:
-        if is_dir:
+        if kind is Placeholder.DIRECTORY:
             path.mkdir(mode=_PLACEHOLDER_DIR_MODE)
         else:
-            fd = os.open(
-                path,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                _PLACEHOLDER_FILE_MODE,
-            )
-            os.close(fd)
+            _create_file(path, DOT if kind is Placeholder.DOT_FILE else b"")
     except FileExistsError:
         created = False
     except OSError as exc:
@@ -252,12 +315,58 @@ def _make_placeholder(path: Path, is_dir: bool) -> tuple[os.stat_result, bool]:
     return info, created
 
 
-def _remove_placeholder(path: Path, dev: int, ino: int, *, is_dir: bool) -> bool:
-    """Remove a placeholder nobody holds if it is still the empty entry corral made.
+def _create_file(path: Path, content: bytes) -> None:
+    """Create the file `path` holding `content`; raise FileExistsError if it exists.
+
+    A file with content is written unnamed and then linked into place, so that
+    no reader (git, on the host, at any moment) sees it empty; where the file
+    system cannot, it is written just after it is created.
+    """
+    if content:
+        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if _link_new_file(directory, path.name, content):
+                return
+        finally:
+            os.close(directory)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, _PLACEHOLDER_FILE_MODE)
+    try:
+        os.write(fd, content)
+    finally:
+        os.close(fd)
+
+
+def _link_new_file(directory: int, name: str, content: bytes) -> bool:
+    """Link a new file holding `content` as `name`; False if unnamed files fail."""
+    flags = os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC
+    try:
+        fd = os.open(".", flags, _PLACEHOLDER_FILE_MODE, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno in _NO_TMPFILE:
+            return False
+        raise
+    try:
+        os.write(fd, content)
+        # A directory descriptor makes os.link call linkat(2), which follows
+        # the descriptor's link in /proc to the unnamed file.
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=directory)
+    finally:
+        os.close(fd)
+    return True
+
+
+# What open(2) says when the file system cannot create unnamed files.
+_NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
+
+
+def _remove_placeholder(path: Path, dev: int, ino: int, kind: Placeholder) -> bool:
+    """Remove a placeholder nobody holds if it is still the entry corral made.
 
     Returns False when another run holds it (keep its journal entry), True
     when it is gone or no longer corral's.
     """
+    is_dir = kind is Placeholder.DIRECTORY
     try:
         fd = os.open(path, _OPEN_DIR if is_dir else _OPEN_FILE)
     except OSError:
@@ -270,10 +379,12 @@ def _remove_placeholder(path: Path, dev: int, ino: int, *, is_dir: bool) -> bool
         info = os.fstat(fd)
         if (info.st_dev, info.st_ino) != (dev, ino) or not _is_same(fd, path):
             return True
+        if _kind_of(fd) is not kind:
+            return True
         with contextlib.suppress(OSError):
             if is_dir:
                 path.rmdir()
-            elif stat.S_ISREG(info.st_mode) and info.st_size == 0:
+            else:
                 path.unlink()
     finally:
         os.close(fd)

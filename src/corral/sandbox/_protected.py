@@ -18,6 +18,7 @@ from pathlib import Path
 from corral.errors import WorkspaceError
 from corral.sandbox._git_reach import Guard, git_reaches, guard_config
 from corral.sandbox._git_scan import MAX_SCANNED_DIRS, find_git_entries
+from corral.sandbox._placeholders import Placeholder, merged
 
 __all__ = [
     "MAX_SCANNED_DIRS",
@@ -38,8 +39,8 @@ class ProtectedSet:
 
     existing: tuple[Path, ...]
     """Paths that exist now: bound read-only over themselves."""
-    absent: tuple[tuple[Path, bool], ...]
-    """Policy paths that do not exist yet, with whether each is a directory."""
+    absent: tuple[tuple[Path, Placeholder], ...]
+    """Paths that do not exist yet, with the placeholder that holds each."""
 
 
 def pinned_ancestors(
@@ -73,7 +74,7 @@ def find_protected(
     """
     roots = tuple(writable_roots)
     existing: dict[Path, None] = {}
-    absent: dict[Path, bool] = {}
+    absent: dict[Path, Placeholder] = {}
 
     for entry in entries:
         path = workspace / entry.rstrip("/")
@@ -84,7 +85,8 @@ def find_protected(
             # A missing parent is held instead: while it cannot be created,
             # neither can anything beneath it.
             is_dir = missing != path or entry.endswith("/")
-            absent[missing] = absent.get(missing, False) or is_dir
+            kind = Placeholder.DIRECTORY if is_dir else Placeholder.FILE
+            absent[missing] = merged(absent.get(missing), kind)
 
     git_paths = list(find_git_entries(workspace))
     existing.update(dict.fromkeys(git_paths))

@@ -1,0 +1,73 @@
+"""Placeholders of each kind: created whole, held while in use, removed after.
+
+The lease is driven directly against real files; the runs that rely on it are
+in tests/integration/test_placeholders.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+from corral.sandbox._placeholders import DOT, Placeholder, lease_placeholders
+
+
+def test_a_dot_file_holds_its_dot_from_the_moment_it_appears(tmp_path: Path) -> None:
+    """git on the host may read a commondir at any instant; it dies on an empty one."""
+    target = tmp_path / "repo" / "commondir"
+    target.parent.mkdir()
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(FileNotFoundError):
+                seen.append(target.read_bytes())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(50):
+            with lease_placeholders(tmp_path / "state") as lease:
+                lease.hold([], [(target, Placeholder.DOT_FILE)])
+                assert target.read_bytes() == DOT
+    finally:
+        stop.set()
+        watcher.join()
+    assert set(seen) <= {DOT}
+    assert not target.exists()
+
+
+def test_a_dot_file_someone_changed_is_left_in_place(tmp_path: Path) -> None:
+    target = tmp_path / "commondir"
+    with lease_placeholders(tmp_path / "state") as lease:
+        lease.hold([], [(target, Placeholder.DOT_FILE)])
+        lease.release()
+        target.write_bytes(b"../..")
+    assert target.read_bytes() == b"../.."
+
+
+def test_a_dot_file_another_run_holds_outlives_its_makers_run(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "commondir"
+    with lease_placeholders(tmp_path / "state-b") as other:
+        with lease_placeholders(tmp_path / "state-a") as maker:
+            maker.hold([], [(target, Placeholder.DOT_FILE)])
+            other.hold([target], [])
+        assert target.read_bytes() == DOT
+    with lease_placeholders(tmp_path / "state-a"):
+        pass
+    assert not target.exists()
+
+
+def test_a_vanished_path_is_stood_in_for_by_the_kind_asked_for(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "commondir"
+    with lease_placeholders(tmp_path / "state") as lease:
+        protected = lease.hold([target], [], {target: Placeholder.DOT_FILE})
+        assert protected == (target,)
+        assert target.read_bytes() == DOT
+    assert not target.exists()
