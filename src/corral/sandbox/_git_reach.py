@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -52,6 +52,8 @@ class Guard:
     roots: tuple[Path, ...]
     existing: dict[Path, None]
     absent: dict[Path, Placeholder]
+    reached: set[Path] = field(default_factory=set)
+    """Every path added through `reach`: what configs and links name."""
 
     def reach(
         self, source: Path, base: Path, written: str, *, is_dir: bool
@@ -68,6 +70,7 @@ class Guard:
             if _changeable(path, self.roots, protected):
                 _refuse_root(source, written, path, self.roots)
                 self.existing[path] = None
+                self.reached.add(path)
             return path
         if not _changeable(path.parent, self.roots, protected):
             return None
@@ -75,6 +78,7 @@ class Guard:
             raise _unreachable(source, written, path, error) from error
         kind = Placeholder.DIRECTORY if deeper or is_dir else Placeholder.FILE
         self.absent[path] = merged(self.absent.get(path), kind)
+        self.reached.add(path)
         return None
 
 

@@ -2,8 +2,9 @@
 
 Order matters: later mounts cover earlier ones.  The root goes read-only
 first, then private directories (with the host files restored through them),
-then writable roots, then protected paths over them, then hidden paths and
-host sockets over everything.
+then writable roots, then protected paths over them (with the writable git
+directories and pinned parents among them, each after what holds it), then
+hidden paths and host sockets over everything.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class View:
     """corral's own files beneath a private directory, shown read-only through it."""
     pinned: tuple[Path, ...] = ()
     """Writable directories bound over themselves so they cannot be renamed."""
+    granted: tuple[Path, ...] = ()
+    """Git directories bound writable over themselves under approved git writes,
+    inside a read-only path too (a submodule's, in ``modules``)."""
     restored: tuple[tuple[Path, Path], ...] = ()
     """Host files bound read-only beneath a private directory: (host, inside)."""
 
@@ -108,6 +112,28 @@ def bwrap_command(
     return argv, fd
 
 
+def ordered_binds(view: View) -> list[tuple[Path, bool]]:
+    """Return the binds over the writable roots, as (path, writable), in order.
+
+    Each path is bound after every path that holds it, since a bind's source is
+    the host's directory, which shows none of the mounts made before it.  A
+    pinned directory beneath a read-only path is left out: it cannot be renamed
+    there anyway, and binding it would make it writable.  A path both protected
+    and pinned or granted is read-only.
+    """
+    writable = dict.fromkeys((*view.pinned, *view.granted), True)
+    writable.update(dict.fromkeys(view.protected, False))
+    granted = set(view.granted)
+    binds: dict[Path, bool] = {}
+    for path in sorted(writable, key=lambda p: (len(p.parts), str(p))):
+        holder = next((a for a in path.parents if a in binds), None)
+        read_only_there = holder is not None and not binds[holder]
+        if writable[path] and read_only_there and path not in granted:
+            continue
+        binds[path] = writable[path]
+    return list(binds.items())
+
+
 def _namespaces(
     profile: SandboxProfile, view: View, support: SupportFiles
 ) -> list[str]:
@@ -125,10 +151,8 @@ def _namespaces(
         argv += ["--ro-bind-try", str(source), str(destination)]
     for root in profile.writable_roots:
         argv += ["--bind", str(root), str(root)]
-    for directory in view.pinned:
-        argv += ["--bind", str(directory), str(directory)]
-    for path in view.protected:
-        argv += ["--ro-bind", str(path), str(path)]
+    for path, writable in ordered_binds(view):
+        argv += ["--bind" if writable else "--ro-bind", str(path), str(path)]
     for hidden in view.hidden:
         source = support.empty_dir if hidden.is_dir else support.empty_file
         argv += ["--ro-bind", str(source), str(hidden.path)]

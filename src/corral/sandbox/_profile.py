@@ -102,6 +102,10 @@ class SandboxProfile:
     """The policy's protected paths, relative to the workspace."""
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    git_write: bool = False
+    """A person approved writing the git directories inside the workspace: all
+    but what the host's git reads as configuration or runs as code.  Those
+    outside the workspace stay read-only."""
 
     def summary(self) -> dict[str, object]:
         """Return the profile as the event record and ``--json`` describe it."""
@@ -112,6 +116,7 @@ class SandboxProfile:
             "missing_accepted": sorted(str(layer) for layer in self.missing),
             "writable_roots": [str(root) for root in self.writable_roots],
             "unix_sockets": unix_socket_hold(self.layers, landlock_abi()),
+            "git_write": self.git_write,
         }
 
 
@@ -149,6 +154,7 @@ def resolve_profile(
     env: Mapping[str, str],
     layers: frozenset[Layer],
     missing: frozenset[Layer] = frozenset(),
+    git_write: bool = False,
 ) -> SandboxProfile:
     """Resolve `policy` for `workspace`: concrete writable roots and hidden paths.
 
@@ -176,6 +182,7 @@ def resolve_profile(
         protected_entries=policy.protected_paths,
         env=dict(env),
         timeout=policy.timeout,
+        git_write=git_write,
     )
 
 

@@ -3,21 +3,23 @@
 Protected paths stay read-only inside the sandbox by any name that reaches
 them.  This module only finds them on the host and refuses layouts that would
 let a command reach one through a name corral cannot cover (a symlink, a hard
-link); `_git_reach` adds what each git directory names, and `_mounts` turns
-the result into read-only binds.
+link); `_git_reach` adds what each git directory names, `_git_write` what of a
+git directory stays read-only when writes to it are approved, and `_mounts`
+turns the result into binds.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.errors import WorkspaceError
 from corral.sandbox._git_reach import Guard, git_reaches, guard_config
 from corral.sandbox._git_scan import MAX_SCANNED_DIRS, find_git_entries
+from corral.sandbox._git_write import GitWrites, plan_git_writes
 from corral.sandbox._placeholders import Placeholder, merged
 
 __all__ = [
@@ -41,6 +43,13 @@ class ProtectedSet:
     """Paths that exist now: bound read-only over themselves."""
     absent: tuple[tuple[Path, Placeholder], ...]
     """Paths that do not exist yet, with the placeholder that holds each."""
+    granted: tuple[Path, ...] = ()
+    """Git directories bound writable under approved git writes; what of them
+    stays read-only is in `existing` and `absent`."""
+    read_only_git_dirs: tuple[tuple[Path, str], ...] = ()
+    """Git directories kept read-only though git writes were approved, with why."""
+    kinds: Mapping[Path, Placeholder] = field(default_factory=dict)
+    """The placeholder for an existing path that vanishes before a run holds it."""
 
 
 def pinned_ancestors(
@@ -65,39 +74,117 @@ def pinned_ancestors(
 
 
 def find_protected(
-    workspace: Path, entries: Iterable[str], writable_roots: Iterable[Path]
+    workspace: Path,
+    entries: Iterable[str],
+    writable_roots: Iterable[Path],
+    *,
+    git_write: bool = False,
 ) -> ProtectedSet:
     """Resolve the policy's protected entries and every git directory in `workspace`.
 
-    Raises `WorkspaceError` when a protected path is a symlink, reaches outside
-    the workspace through one, or shares its inode with another name.
+    With `git_write`, each git directory inside the workspace is granted instead
+    (see `_git_write`), and only its read-only parts are protected.  Raises
+    `WorkspaceError` when a protected path is a symlink, reaches outside the
+    workspace through one, or shares its inode with another name.
     """
     roots = tuple(writable_roots)
-    existing: dict[Path, None] = {}
-    absent: dict[Path, Placeholder] = {}
+    policy = _PolicyPaths(workspace, tuple(entries))
+    git_paths = list(find_git_entries(workspace))
+    if not git_write:
+        return _resolve(policy, roots, git_paths, {}).protected_set(GitWrites())
 
-    for entry in entries:
-        path = workspace / entry.rstrip("/")
-        missing = _first_missing(workspace, path)
-        if missing is None:
-            existing[path] = None
-        else:
+    writes = plan_git_writes(workspace, _git_dirs(policy, roots, git_paths))
+    # Granting a git directory changes what a command can change, and so what
+    # configs and links reach: resolve again until nothing more is revoked.
+    while True:
+        found = _resolve(policy, roots, git_paths, writes.granted)
+        if not writes.revoke_covered(policy.existing, found.reached, git_paths):
+            return found.protected_set(writes)
+
+
+class _PolicyPaths:
+    """The policy's protected entries as host paths, existing or to be held."""
+
+    def __init__(self, workspace: Path, entries: tuple[str, ...]) -> None:
+        self.existing: dict[Path, None] = {}
+        self.absent: dict[Path, Placeholder] = {}
+        for entry in entries:
+            path = workspace / entry.rstrip("/")
+            missing = _first_missing(workspace, path)
+            if missing is None:
+                self.existing[path] = None
+                continue
             # A missing parent is held instead: while it cannot be created,
             # neither can anything beneath it.
             is_dir = missing != path or entry.endswith("/")
             kind = Placeholder.DIRECTORY if is_dir else Placeholder.FILE
-            absent[missing] = merged(absent.get(missing), kind)
+            self.absent[missing] = merged(self.absent.get(missing), kind)
 
-    git_paths = list(find_git_entries(workspace))
-    existing.update(dict.fromkeys(git_paths))
-    protected = tuple(existing)
-    guard = Guard(roots, existing, absent)
+
+@dataclass
+class _Found:
+    existing: dict[Path, None]
+    absent: dict[Path, Placeholder]
+    kinds: dict[Path, Placeholder]
+    reached: set[Path]
+    """What configs and links name, and what they hold."""
+
+    def protected_set(self, writes: GitWrites) -> ProtectedSet:
+        return ProtectedSet(
+            existing=tuple(self.existing),
+            absent=tuple(self.absent.items()),
+            granted=tuple(writes.granted),
+            read_only_git_dirs=tuple(writes.kept.items()),
+            kinds=self.kinds,
+        )
+
+
+def _git_dirs(
+    policy: _PolicyPaths, roots: tuple[Path, ...], git_paths: list[Path]
+) -> dict[Path, Path]:
+    """Return the git directory each git path makes git use, with its common one."""
+    protected = (*policy.existing, *policy.absent, *git_paths)
+    found: dict[Path, Path] = {}
     for git_path in git_paths:
         reach = git_reaches(git_path, roots, protected)
-        existing.update(dict.fromkeys(reach.paths))
+        if reach.gitdir is not None:
+            found[reach.gitdir] = reach.common
+    return found
+
+
+def _resolve(
+    policy: _PolicyPaths,
+    roots: tuple[Path, ...],
+    git_paths: list[Path],
+    granted: Mapping[Path, tuple[tuple[Path, Placeholder], ...]],
+) -> _Found:
+    """Find the protected paths when the git directories in `granted` are writable."""
+    existing = {path: None for path in policy.existing if path not in granted}
+    existing.update(dict.fromkeys(p for p in git_paths if p not in granted))
+    absent = dict(policy.absent)
+    kinds: dict[Path, Placeholder] = {}
+    for parts in granted.values():
+        for part, kind in parts:
+            kinds[part] = kind
+            if os.path.lexists(part):
+                existing[part] = None
+            else:
+                absent[part] = merged(absent.get(part), kind)
+
+    # Absent paths count: their placeholders keep them from being created.
+    protected = (*existing, *absent)
+    guard = Guard(roots, existing, absent)
+    configured: set[Path] = set()
+    for git_path in git_paths:
+        reach = git_reaches(git_path, roots, protected)
+        existing.update(dict.fromkeys(p for p in reach.paths if p not in granted))
         if reach.gitdir is not None:
             top = git_path.parent if git_path.name == ".git" else None
             guard_config(guard, reach.gitdir, reach.common, top)
+            configured.update((reach.gitdir, reach.common))
+    # A submodule's git directory with no work tree checked out.
+    for gitdir in granted.keys() - configured:
+        guard_config(guard, gitdir, gitdir, None)
 
     # What a link beneath a protected path leads to is protected in turn,
     # until nothing new is reached.
@@ -105,9 +192,9 @@ def find_protected(
     while unchecked := [path for path in existing if path not in checked]:
         for path in unchecked:
             checked.add(path)
-            for link in _check_files(path):
+            for link in _check_files(path, granted.keys()):
                 guard.reach(link, link.parent, str(link.readlink()), is_dir=False)
-    return ProtectedSet(existing=tuple(existing), absent=tuple(absent.items()))
+    return _Found(existing, absent, kinds, guard.reached)
 
 
 def _first_missing(workspace: Path, path: Path) -> Path | None:
@@ -125,10 +212,14 @@ def _first_missing(workspace: Path, path: Path) -> Path | None:
     return None
 
 
-def _check_files(path: Path) -> list[Path]:
-    """Refuse hard links beneath `path`; return the symbolic links there."""
+def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
+    """Refuse hard links beneath `path`; return the symbolic links there.
+
+    The writable git directories in `granted` are not searched: a command may
+    change what they hold anyway.
+    """
     links: list[Path] = []
-    for file in _files_beneath(path):
+    for file in _files_beneath(path, granted):
         info = file.lstat()
         if stat.S_ISLNK(info.st_mode):
             links.append(file)
@@ -141,14 +232,16 @@ def _check_files(path: Path) -> list[Path]:
     return links
 
 
-def _files_beneath(path: Path) -> Iterator[Path]:
+def _files_beneath(path: Path, granted: Collection[Path]) -> Iterator[Path]:
     if not path.is_dir() or path.is_symlink():
         yield path
         return
     for directory, dirnames, filenames in os.walk(path):
         here = Path(directory)
-        if here == path:
-            dirnames[:] = [d for d in dirnames if d not in _GIT_DATA_DIRS]
+        skipped = _GIT_DATA_DIRS if here == path else frozenset()
+        dirnames[:] = [
+            d for d in dirnames if d not in skipped and here / d not in granted
+        ]
         for name in filenames:
             yield here / name
         # os.walk lists a link to a directory with the directories, unfollowed.

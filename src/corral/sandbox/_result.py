@@ -36,6 +36,12 @@ class RunResult:
     """Why the program could not be started inside the sandbox, when it could not."""
     new_git_dirs: list[str] = field(default_factory=list)
     """Git directories the command created; their hooks were not yet protected."""
+    read_only_git_dirs: dict[str, str] = field(default_factory=dict)
+    """Under approved git writes, the git directories kept read-only, with why
+    (those outside the workspace, say)."""
+    exec_todos: list[str] = field(default_factory=list)
+    """Under approved git writes, rebase or cherry-pick todo lists left with
+    shell commands that continuing them on the host would run."""
     scan_error: str | None = None
     """Why corral could not look for new git directories after the command."""
     stdout_open_line: bool = False
@@ -52,6 +58,8 @@ class RunResult:
             "landlock_abi": self.landlock_abi,
             "start_error": self.start_error,
             "new_git_dirs": self.new_git_dirs,
+            "read_only_git_dirs": self.read_only_git_dirs,
+            "exec_todos": self.exec_todos,
             "scan_error": self.scan_error,
             "refusals": [
                 {"kind": r.kind, "path": r.path, "message": r.message}

@@ -34,6 +34,7 @@ from corral.policy import (
 from corral.sandbox import _availability
 from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
 from corral.sandbox._environment import build_environment, environment_file
+from corral.sandbox._git_write import find_exec_todos
 from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
 from corral.sandbox._launch import Launch, Outcome, launch
@@ -48,6 +49,7 @@ from corral.sandbox._profile import (
     writable_private_dirs,
 )
 from corral.sandbox._protected import (
+    ProtectedSet,
     find_git_entries,
     find_protected,
     pinned_ancestors,
@@ -88,6 +90,9 @@ _DEVICES = (
 class Sandbox:
     """A workspace guarded by one policy; `run` executes commands inside it.
 
+    With `git_write` (a person approved writing to the repository), the git
+    directories inside the workspace are writable but for what the host's git
+    reads as configuration or runs as code; see `SandboxProfile.git_write`.
     Raises `LayerUnavailableError` at construction when a layer the policy
     needs is missing and not explicitly accepted, `WorkspaceError` when the
     workspace cannot be guarded.
@@ -99,6 +104,7 @@ class Sandbox:
         policy: Policy,
         *,
         environ: Mapping[str, str] | None = None,
+        git_write: bool = False,
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         check_home(self.environ)
@@ -118,6 +124,7 @@ class Sandbox:
             env=build_environment(policy, self.environ, sandbox_marker=marker),
             layers=layers,
             missing=missing,
+            git_write=git_write,
         )
 
     def run(
@@ -182,6 +189,8 @@ class Sandbox:
             duration_ms=round(result.duration * 1000, 3),
             refusals=[r.kind for r in result.refusals],
             new_git_dirs=result.new_git_dirs,
+            read_only_git_dirs=result.read_only_git_dirs,
+            exec_todos=result.exec_todos,
             scan_error=result.scan_error,
         )
         if not capture:
@@ -225,9 +234,9 @@ class Sandbox:
     ) -> RunResult:
         profile = self.profile
         with lease_placeholders(self.state) as lease:
-            view = self._view(lease)
+            view, found = self._view(lease)
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
-            known = {_identity(path) for path in view.protected}
+            known = {_identity(path) for path in (*view.protected, *view.granted)}
             outcome = self._launch(argv, cwd, view, streams, timeout)
             # The command has run: a failing scan must not turn its result
             # into corral's error, nor lose its record.
@@ -235,6 +244,7 @@ class Sandbox:
                 new_git_dirs, scan_error = self._new_git_dirs(known), None
             except WorkspaceError as exc:
                 new_git_dirs, scan_error = [], str(exc)
+            exec_todos = find_exec_todos(view.granted)
         status, start_error = command_status(outcome, profile)
         return RunResult(
             argv=list(argv),
@@ -247,6 +257,10 @@ class Sandbox:
             landlock_abi=landlock_abi_of(outcome),
             start_error=start_error,
             new_git_dirs=[str(path) for path in new_git_dirs],
+            read_only_git_dirs={
+                str(path): why for path, why in found.read_only_git_dirs
+            },
+            exec_todos=[str(path) for path in exec_todos],
             scan_error=scan_error,
             stdout_open_line=streams.passed_out is not None
             and streams.passed_out.open_line,
@@ -281,23 +295,29 @@ class Sandbox:
             if _identity(path) not in known
         ]
 
-    def _view(self, lease: PlaceholderLease) -> View:
+    def _view(self, lease: PlaceholderLease) -> tuple[View, ProtectedSet]:
         """Resolve what can change between commands: protected paths and sockets."""
         profile = self.profile
         check_trusted_outside(profile.writable_roots, self._trusted())
+        found = ProtectedSet(existing=(), absent=())
         protected: tuple[Path, ...] = ()
         pinned: tuple[Path, ...] = ()
         if Layer.NAMESPACES in profile.layers and profile.writable_roots:
             found = find_protected(
-                profile.workspace, profile.protected_entries, profile.writable_roots
+                profile.workspace,
+                profile.protected_entries,
+                profile.writable_roots,
+                git_write=profile.git_write,
             )
-            protected = lease.hold(found.existing, found.absent)
-            pinned = tuple(pinned_ancestors(protected, profile.writable_roots))
+            protected = lease.hold(found.existing, found.absent, found.kinds)
+            bound = (*protected, *found.granted)
+            pinned = tuple(pinned_ancestors(bound, profile.writable_roots))
         hidden = [h for h in profile.hidden if not _beneath(h.path, PRIVATE_DIRS)]
         covered = (*PRIVATE_DIRS, *(h.path for h in hidden if h.is_dir))
-        return View(
+        view = View(
             protected=protected,
             pinned=pinned,
+            granted=found.granted,
             hidden=tuple(hidden),
             sockets=tuple(find_host_sockets(covered)),
             kept=tuple(
@@ -307,6 +327,7 @@ class Sandbox:
             ),
             restored=find_restored(RESTORED_LINKS, PRIVATE_DIRS),
         )
+        return view, found
 
     def _launch(
         self,
