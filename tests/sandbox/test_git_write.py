@@ -349,3 +349,14 @@ def test_the_profile_records_whether_git_writes_were_approved(
     assert _sandbox(workspace, git_home).profile.summary()["git_write"] is True
     assert _run(_sandbox(workspace, git_home), "true").profile["git_write"] is True
 
+
+def test_a_refused_write_names_the_read_only_part_not_the_whole_git_directory(
+    workspace: Path, git_home: Home
+) -> None:
+    """The agent learns that git writes are open and only the hooks are not."""
+    result = _run(_sandbox(workspace, git_home), "echo x > .git/hooks/pre-commit")
+    assert result.exit_status != 0
+    assert [(r.kind, r.path) for r in result.refusals] == [
+        ("protected-write", ".git/hooks/pre-commit")
+    ]
+    assert "protected path .git/hooks," in result.refusals[0].message

@@ -166,6 +166,9 @@ def _protected_name(path: Path, profile: SandboxProfile) -> str | None:
     if not path.is_relative_to(profile.workspace):
         return None
     relative = path.relative_to(profile.workspace)
+    if profile.git_write and ".git" in relative.parts[:-1]:
+        # Only parts of a git directory stay read-only then: name the part.
+        return str(Path(*relative.parts[: relative.parts.index(".git") + 2]))
     for entry in profile.protected_entries:
         name = entry.rstrip("/")
         if relative == Path(name) or relative.is_relative_to(name):
