@@ -112,7 +112,7 @@ INVALID = [
         'program = "git"\nprogam = "git"\ndecision = "allow"\nreason = "r"\n',
         LayerKind.USER,
         "unknown key rules[1].progam",
-        "program, args, category, decision, reason",
+        "program, args, exact, category, decision, reason",
         id="unknown-key-lists-the-known-keys",
     ),
     pytest.param(
@@ -251,7 +251,7 @@ INVALID = [
     pytest.param(
         'program = "git"\nexact = "yes"\ndecision = "forbid"\nreason = "r"\n',
         LayerKind.USER,
-        "rules[1].exact = 'yes' must be true or false",
+        "rules[1].exact must be true or false, not 'yes'",
         "",
         id="exact-not-a-boolean",
     ),
@@ -469,6 +469,7 @@ def test_json_lists_each_rule_with_its_layer_and_origin() -> None:
         {
             "program": "git",
             "args": ["push", "*"],
+            "exact": False,
             "category": "git-remote",
             "decision": "forbid",
             "reason": "Pushes go through CI; open a pull request instead.",
@@ -478,6 +479,7 @@ def test_json_lists_each_rule_with_its_layer_and_origin() -> None:
         {
             "program": None,
             "args": [],
+            "exact": False,
             "category": "network",
             "decision": "allow",
             "reason": "mirrors",
