@@ -11,14 +11,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import socket
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from corral._home import check_home, user_name
+from corral._home import check_home
 from corral._state import state_dir
-from corral.audit import append_event, events_path
+from corral.audit import record_event
 from corral.errors import (
     CorralError,
     ExitCode,
@@ -73,6 +71,12 @@ logger = logging.getLogger(__name__)
 # the command's environment reaches them (a loader variable would run code
 # there); the command gets its own environment from the enforcer.
 _LAUNCHER_ENV: Mapping[str, str] = {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
+# What the records of a run say when the library's caller ran it without
+# corral's classification: allowed, by whoever called.
+_UNCLASSIFIED: Mapping[str, object] = {
+    "decision": "allow",
+    "approval": {"by": "caller", "classified": False},
+}
 
 # Device files a command may write and use as terminals, under every profile.
 _DEVICES = (
@@ -139,6 +143,7 @@ class Sandbox:
         carry_stdout: bool = False,
         timeout: float | None = None,
         explain_refusals: bool = True,
+        decision: Mapping[str, object] | None = None,
     ) -> RunResult:
         """Run `argv` inside the boundary and return its result.
 
@@ -146,6 +151,9 @@ class Sandbox:
         of passed through.  With `carry_stdout`, stdout (unless a terminal)
         passes through corral, so `RunResult.stdout_open_line` tells how it
         ended.  A default stream whose descriptor is closed is /dev/null.
+        `decision` is what the event records say about why the command runs
+        (``corral run`` passes its classification and approval); the library
+        default says the caller ran it unclassified.
         Raises `SandboxSetupError` when a layer fails to apply; the command
         does not run then.  Every run recorded as started is recorded as
         finished or, whatever was raised, as an error.
@@ -168,7 +176,12 @@ class Sandbox:
             )
 
         with hold_standard_fds():
-            self._record("command.started", argv=list(argv), cwd=str(directory))
+            why = dict(decision or _UNCLASSIFIED)
+            # The later records repeat the outcome, not the whole classification.
+            outcome: dict[str, object] = {
+                k: why[k] for k in ("decision", "approval") if k in why
+            }
+            self._record("command.started", argv=list(argv), cwd=str(directory), **why)
             try:
                 try:
                     result = attempt()
@@ -179,10 +192,11 @@ class Sandbox:
                 if explain_refusals:
                     result.refusals = find_refusals(result.stderr or b"", self.profile)
             except BaseException as exc:
-                self._record_error(argv, exc)
+                self._record_error(argv, exc, outcome)
                 raise
         self._record(
             "command.finished",
+            **outcome,
             argv=list(argv),
             exit_status=result.exit_status,
             timed_out=result.timed_out,
@@ -397,32 +411,21 @@ class Sandbox:
 
     def _record(self, event: str, **fields: object) -> None:
         record = {
-            "event": event,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "user": user_name(),
-            "uid": os.geteuid(),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
             "workspace": str(self.profile.workspace),
             "profile": self.profile.summary(),
-            "decision": "allow",
             **fields,
         }
-        try:
-            append_event(events_path(self.state), record)
-        except OSError as exc:
-            raise CorralError(
-                f"cannot write the event record to {events_path(self.state)}: {exc}; "
-                "corral does not run commands it cannot record"
-            ) from exc
+        record_event(self.state, event, record)
 
-    def _record_error(self, argv: Sequence[str], exc: BaseException) -> None:
+    def _record_error(
+        self, argv: Sequence[str], exc: BaseException, outcome: Mapping[str, object]
+    ) -> None:
         """Close the started record for a run that raised; keep `exc` the error."""
         error = (
             str(exc) if isinstance(exc, CorralError) else f"{type(exc).__name__}: {exc}"
         )
         try:
-            self._record("command.error", argv=list(argv), error=error)
+            self._record("command.error", **outcome, argv=list(argv), error=error)
         except CorralError as lost:
             logger.warning("%s", lost)
 
