@@ -1,0 +1,403 @@
+"""Simple commands read from the parse tree: words, assignments, redirections.
+
+`CommandReader` turns one simple command (or a compound command's own
+redirections) into an `Invocation`, and feeds what it prints to whatever a
+here-document's line pipes it into.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tree_sitter import Node
+
+from corral.approvals._model import Assignment, Invocation, Word, WordKind
+from corral.approvals._output import stdout_of
+from corral.approvals._redirects import RedirectReader
+from corral.approvals._words import Where
+
+__all__ = [
+    "COMPOUND",
+    "COMPOUND_STARTS",
+    "SIMPLE",
+    "CommandReader",
+    "is_reserved",
+    "stages_of",
+]
+
+# Statements that are one command each, and compound ones that hold statements.
+SIMPLE = frozenset(
+    {
+        "command",
+        "declaration_command",
+        "unset_command",
+        "test_command",
+        "variable_assignment",
+        "variable_assignments",
+    }
+)
+COMPOUND = frozenset(
+    {
+        "subshell",
+        "compound_statement",
+        "if_statement",
+        "while_statement",
+        "for_statement",
+        "c_style_for_statement",
+        "case_statement",
+        "function_definition",
+    }
+)
+_EXPRESSIONS = frozenset(
+    {
+        "binary_expression",
+        "unary_expression",
+        "parenthesized_expression",
+        "ternary_expression",
+        "postfix_expression",
+    }
+)
+_ARITHMETIC_ASSIGNMENTS = frozenset(
+    {"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "^=", "|="}
+)
+# Words that bash reads as syntax where tree-sitter saw a command name: the
+# grammar misread the text (``a | time { b; }``), so the parse cannot be trusted.
+_RESERVED = frozenset(
+    {"{", "}", "!", "[[", "]]", "if", "then", "elif", "else", "fi", "while"}
+    | {"until", "do", "done", "for", "select", "case", "esac", "in", "function"}
+    | {"coproc"}
+)
+# Reserved words that start a compound command.
+COMPOUND_STARTS = frozenset(
+    {b"{", b"if", b"while", b"until", b"for", b"select", b"case", b"function"}
+)
+
+
+class CommandReader(RedirectReader):
+    """Reads simple commands into `Invocation`s, collected in source order."""
+
+    def __init__(self, src: bytes, errors: str, home: str | None) -> None:
+        super().__init__(src, errors, home)
+        self.out: list[Invocation | None] = []
+        self.shallow = False
+        """Set while salvaging: commands are collected without their structure."""
+        self.deferred: list[Node] = []
+        """Nodes found while salvaging whose commands are collected next."""
+        self.keywords: list[tuple[int, int]] = []
+        """Where ``time`` or ``!`` stands before a compound tree-sitter misread."""
+
+    # What the statement walker provides.
+
+    def statement(
+        self,
+        node: Node,
+        stdin: Word | None = None,
+        redirects: Sequence[Node] = (),
+        lead: bool = True,
+    ) -> Word | None:
+        """Walk one statement; return what it prints when that is known."""
+        raise NotImplementedError
+
+    def stages(
+        self,
+        stages: Sequence[Node],
+        stdin: Word | None,
+        redirects: Sequence[Node],
+        lead: bool,
+    ) -> Word | None:
+        """Walk the stages of a pipeline; return what the last one prints."""
+        raise NotImplementedError
+
+    # Simple commands.
+
+    def _reserve(self) -> int:
+        """Hold a place for a command whose nested commands are found first."""
+        self.out.append(None)
+        return len(self.out) - 1
+
+    def simple(
+        self,
+        node: Node | None,
+        stdin: Word | None,
+        redirects: Sequence[Node],
+        lead: bool,
+        *,
+        carrier: bool = False,
+        span: Node | None = None,
+    ) -> Word | None:
+        """Emit one invocation for `node` with `redirects`; return what it prints.
+
+        A `carrier` is a compound command's own redirections, as an invocation
+        with no words, so that ``{ ...; } > file`` still shows the write.
+        """
+        slot = self._reserve()
+        words: list[Word] = []
+        assignments: list[Assignment] = []
+        statements: list[Node] = []
+        own: list[Node] = []
+        if node is not None and not carrier:
+            words, assignments, own, statements = self._read(node, lead)
+        if carrier and node is not None and node.type == "function_definition":
+            own = [c for c in node.children if c.type in self.REDIRECTS]
+        plan = self.plan([*own, *redirects])
+        words.extend(self.words(plan.extras, Where.ARGUMENT))
+        evaluated, stdin_text = self.evaluate(plan, stdin)
+        starts = [r.start_byte for r in own]
+        ends = [plan.end]
+        if node is not None:
+            starts.append(node.start_byte)
+            ends.append(node.end_byte)
+        elif span is not None:
+            starts.append(span.start_byte)
+        start = min(starts, default=0)
+        end = max(ends)
+        invocation = Invocation(
+            tuple(words),
+            tuple(assignments),
+            tuple(evaluated),
+            stdin_text,
+            self.text(start, max(start, end)),
+        )
+        if words or assignments or evaluated:
+            self.out[slot] = invocation
+        for orphan in plan.orphans:
+            self._orphan(orphan)
+        for statement in statements:
+            self._later(statement)
+        output = stdout_of(invocation)
+        for kind, continuation in plan.continuations:
+            if self.shallow:
+                self.deferred.append(continuation)
+            elif kind == "pipe":
+                output = self.stages(stages_of(continuation), output, (), False)
+            else:
+                self.statement(continuation)
+                output = None
+        return output
+
+    def _later(self, node: Node) -> None:
+        """Walk a statement found inside a simple command (``time ( ... )``)."""
+        if self.shallow:
+            self.deferred.append(node)
+        else:
+            self.statement(node)
+
+    def _orphan(self, nodes: list[Node]) -> None:
+        """Emit the words tree-sitter misread as a redirection's, after an error."""
+        words = tuple(self.words(nodes, Where.ARGUMENT))
+        source = self.text(nodes[0].start_byte, nodes[-1].end_byte)
+        self.out.append(Invocation(words, source=source))
+
+    def _read(
+        self, node: Node, lead: bool
+    ) -> tuple[list[Word], list[Assignment], list[Node], list[Node]]:
+        """Read a simple statement's words, assignments, redirections, statements."""
+        kind = node.type
+        if kind == "command":
+            return self._command(node, lead)
+        if kind == "variable_assignment":
+            return [], [self.assignment(node)], [], []
+        if kind == "variable_assignments":
+            assignments = [
+                self.assignment(c)
+                for c in node.children
+                if c.type == "variable_assignment"
+            ]
+            return [], assignments, [], []
+        if kind == "test_command":
+            return self._test(node), [], [], []
+        return self._declaration(node)
+
+    def _declaration(
+        self, node: Node
+    ) -> tuple[list[Word], list[Assignment], list[Node], list[Node]]:
+        """Read ``export``, ``local``, ``declare``, ``unset``...: all words."""
+        words: list[Word] = []
+        own: list[Node] = []
+        pending: list[Node] = []
+        for child in node.children:
+            if child.type in ("variable_assignment", "variable_name"):
+                words.extend(self.words(pending, Where.ARGUMENT))
+                pending.clear()
+                words.append(
+                    self.assignment_word(child)
+                    if child.type == "variable_assignment"
+                    else Word(self.node_text(child))
+                )
+            elif child.type in self.REDIRECTS:
+                own.append(child)
+            elif not child.is_named and not words and not pending:
+                words.append(Word(child.type))  # the keyword itself
+            elif child.type != "comment":
+                pending.append(child)
+        words.extend(self.words(pending, Where.ARGUMENT))
+        return words, [], own, []
+
+    def _command(
+        self, node: Node, lead: bool
+    ) -> tuple[list[Word], list[Assignment], list[Node], list[Node]]:
+        """Read a command: assignments, name and arguments, redirections."""
+        assignments: list[Assignment] = []
+        parts: list[Node] = []
+        own: list[Node] = []
+        statements: list[Node] = []
+        for i, child in enumerate(node.children):
+            kind = child.type
+            if kind == "variable_assignment":
+                assignments.append(self.assignment(child))
+            elif kind == "command_name":
+                parts.extend(c for c in child.children if not c.is_missing)
+            elif kind in self.REDIRECTS:
+                own.append(child)
+            elif kind in COMPOUND:
+                statements.append(child)
+            elif kind == "comment":
+                continue
+            elif child.is_named or node.field_name_for_child(i) == "argument":
+                parts.append(child)
+        groups = self.groups(parts)
+        words = self.words(parts, Where.ARGUMENT)
+        if len(words) == len(groups):  # else tree-sitter skipped a word before them
+            if lead and _is_bare(groups, 0, self.src, b"time"):
+                self._strip_time(node, groups, words)
+            self._check_name(groups)
+        return words, assignments, own, statements
+
+    def _strip_time(
+        self, node: Node, groups: list[list[Node]], words: list[Word]
+    ) -> None:
+        """Remove the keyword ``time [-p] [--]`` that starts a pipeline."""
+        skip = 1
+        while skip < len(words) and words[skip].text == "-p":
+            skip += 1
+        if skip < len(words) and words[skip].text == "--":
+            skip += 1
+        if skip < len(groups) and is_reserved(groups[skip], self.src):
+            self.keywords.append((node.start_byte, groups[skip][0].start_byte))
+        del words[:skip], groups[:skip]
+
+    def _check_name(self, groups: list[list[Node]]) -> None:
+        """Note a command named by a reserved word: tree-sitter misread the text."""
+        if groups and len(groups[0]) == 1 and groups[0][0].type == "word":
+            name = self.node_text(groups[0][0])
+            if name in _RESERVED:
+                self.note(
+                    f"cannot model the reserved word `{name}` as a command at "
+                    f"{self.where(groups[0][0])}"
+                )
+
+    def _test(self, node: Node) -> list[Word]:
+        """Read ``[[ ... ]]`` or ``[ ... ]`` as the words of the test it runs."""
+        words: list[Word] = []
+        stack = list(reversed(node.children))
+        while stack:
+            child = stack.pop()
+            kind = child.type
+            if not child.is_named:
+                words.append(Word(kind))
+            elif kind in _EXPRESSIONS:
+                stack.extend(reversed(child.children))
+            elif kind == "test_operator":
+                words.append(Word(self.node_text(child)))
+            elif kind != "comment":
+                words.append(self.word([child], Where.ARGUMENT))
+        return words
+
+    # Assignments.
+
+    def assignment(self, node: Node) -> Assignment:
+        """Read ``NAME=value`` (or ``+=``, ``NAME[i]=``, ``NAME=(...)``)."""
+        name_node = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        appends = any(c.type == "+=" for c in node.children)
+        name = self.node_text(name_node) if name_node is not None else ""
+        exact = name_node is not None and name_node.type == "variable_name"
+        if name_node is not None and name_node.type == "subscript":
+            base = name_node.child_by_field_name("name")
+            name = self.node_text(base) if base is not None else name
+            self.scan(name_node)
+        if value is None:
+            word = Word("")
+        elif value.type == "array":
+            for element in value.named_children:
+                self.word([element], Where.ARGUMENT)
+            exact = False
+            word = Word(self.node_text(value), WordKind.DYNAMIC)
+        else:
+            word = self.word([value], Where.ASSIGNMENT)
+        if not exact or appends:
+            text = self.node_text(value) if value is not None else ""
+            word = Word(text, WordKind.DYNAMIC)
+        return Assignment(name, word)
+
+    def assignment_word(self, node: Node) -> Word:
+        """Read a declaration's ``NAME=value`` argument as the one word it is."""
+        assignment = self.assignment(node)
+        if assignment.value.kind is WordKind.DYNAMIC:
+            return Word(self.node_text(node), WordKind.DYNAMIC)
+        operator = "+=" if any(c.type == "+=" for c in node.children) else "="
+        return Word(assignment.name + operator + assignment.value.text)
+
+    def expansion_assigns(self, node: Node) -> None:
+        """Emit ``${NAME:=value}`` and ``${NAME=value}`` as the assignments they are."""
+        operator = node.child_by_field_name("operator")
+        name = next((c for c in node.children if c.type == "variable_name"), None)
+        if operator is None or name is None or operator.type not in (":=", "="):
+            return
+        value = Word(self.node_text(node), WordKind.DYNAMIC)
+        assignment = Assignment(self.node_text(name), value)
+        self.out.append(Invocation((), (assignment,), source=self.node_text(node)))
+
+    def arithmetic_assigns(self, node: Node) -> None:
+        """Emit an arithmetic ``NAME = expr`` as the assignment it is."""
+        if node.type == "variable_assignment":
+            name, value = (
+                node.child_by_field_name("name"),
+                node.child_by_field_name("value"),
+            )
+        else:
+            operator = node.child_by_field_name("operator")
+            if operator is None or operator.type not in _ARITHMETIC_ASSIGNMENTS:
+                return
+            name, value = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            )
+        if name is None or value is None or name.type not in ("variable_name", "word"):
+            return
+        assignment = Assignment(
+            self.node_text(name), Word(self.node_text(value), WordKind.DYNAMIC)
+        )
+        self.out.append(Invocation((), (assignment,), source=self.node_text(node)))
+
+
+def stages_of(node: Node) -> list[Node]:
+    """Return the stages of a pipeline, nested pipelines flattened."""
+    stages: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "pipeline":
+            stack.extend(
+                reversed(
+                    [c for c in current.children if c.is_named and c.type != "comment"]
+                )
+            )
+        else:
+            stages.append(current)
+    return stages
+
+
+def _is_bare(groups: Sequence[Sequence[Node]], i: int, src: bytes, text: bytes) -> bool:
+    """Whether word `i` is `text` written plainly, as a keyword must be."""
+    if i >= len(groups) or len(groups[i]) != 1:
+        return False
+    node = groups[i][0]
+    return node.type == "word" and src[node.start_byte : node.end_byte] == text
+
+
+def is_reserved(group: Sequence[Node], src: bytes) -> bool:
+    """Whether a word is a reserved word that starts a compound command."""
+    if len(group) != 1 or group[0].type != "word":
+        return False
+    return src[group[0].start_byte : group[0].end_byte] in COMPOUND_STARTS

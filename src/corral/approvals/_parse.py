@@ -1,0 +1,117 @@
+"""Shell text to `Script`: every simple command bash may run, wherever it stands.
+
+tree-sitter-bash parses the text; `Walker` flattens lists, pipelines, compound
+commands, function bodies and substitutions into `Invocation`s in source
+order, and records in `Script.unmodelled` whatever it cannot model.
+"""
+
+from __future__ import annotations
+
+import tree_sitter
+import tree_sitter_bash
+from tree_sitter import Node
+
+from corral.approvals._model import Script
+from corral.approvals._repair import (
+    blank,
+    fill,
+    joined_comments,
+    misread_heredocs,
+    misread_strings,
+)
+from corral.approvals._walk import MAX_DEPTH, Walker
+
+__all__ = ["MAX_DEPTH", "MAX_TEXT_BYTES", "parse"]
+
+MAX_TEXT_BYTES = 256 * 1024
+"""Longer text is read only this far: twice what Linux passes as one argument
+(``bash -c TEXT``), and it bounds the time one command can cost to classify."""
+
+_PASSES = 4
+"""How often the text is parsed again after a repair (`_repair`): each pass
+repairs every misreading it sees, and one may hide another."""
+
+_parser: tree_sitter.Parser | None = None
+
+
+def _get_parser() -> tree_sitter.Parser:
+    """Return the bash parser, built on first use."""
+    global _parser  # noqa: PLW0603 - one parser per process, built lazily
+    if _parser is None:
+        _parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    return _parser
+
+
+def parse(text: str, *, home: str | None = None) -> Script:
+    """Return every simple command `text` can run, and what could not be modelled.
+
+    `home` is what an unquoted ``~`` expands to; without it such words are
+    DYNAMIC.  Odd input never raises: it is reported in `Script.unmodelled`.
+    Raises TypeError when `text` is not a str.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() takes shell text as str, not {type(text).__name__}")
+    reasons: list[str] = []
+    try:
+        src, errors = text.encode("utf-8", "surrogateescape"), "surrogateescape"
+    except UnicodeEncodeError:
+        src, errors = text.encode("utf-8", "surrogatepass"), "surrogatepass"
+        reasons.append("the text holds characters that are not valid Unicode")
+    if b"\0" in src:
+        reasons.append("the text holds a NUL byte, which bash never receives")
+    if len(src) > MAX_TEXT_BYTES:
+        reasons.append(
+            f"the text is longer than {MAX_TEXT_BYTES} bytes; only the start was read"
+        )
+        src = _cut(src, MAX_TEXT_BYTES)
+    parsed = src
+    for attempt in range(_PASSES):
+        last = attempt == _PASSES - 1
+        root = _get_parser().parse(parsed).root_node
+        misread = misread_strings(root, src) + misread_heredocs(root, parsed)
+        if misread and not last:
+            parsed = fill(parsed, misread)
+            continue
+        walker = _walk(root, src, errors, home, reasons)
+        for start, _ in misread:
+            walker.note(f"cannot parse the text at byte {start + 1}")
+        for comment in joined_comments(root, src):
+            walker.note(
+                f"cannot model the `#` inside a word at "
+                f"{walker.where(comment)}: bash reads no comment there"
+            )
+        if walker.keywords and not last:
+            # tree-sitter misreads `time` and `!` before a compound command;
+            # without them it reads the rest as bash does.
+            parsed = blank(parsed, walker.keywords)
+            continue
+        break
+    invocations = tuple(i for i in walker.out if i is not None)
+    return Script(invocations, tuple(walker.reasons))
+
+
+def _walk(
+    root: Node, src: bytes, errors: str, home: str | None, reasons: list[str]
+) -> Walker:
+    """Walk the tree `root`, reading text from `src`; `reasons` come first."""
+    walker = Walker(src, errors, home)
+    for reason in reasons:
+        walker.note(reason)
+    try:
+        walker.walk(root)
+    except RecursionError:
+        # MAX_DEPTH keeps the walk far from Python's limit; a caller already deep
+        # in its own stack may still reach it.  Collect without structure.
+        walker = Walker(src, errors, home)
+        for reason in [*reasons, "nesting too deep to follow"]:
+            walker.note(reason)
+        walker.salvage(root)
+    return walker
+
+
+def _cut(src: bytes, limit: int) -> bytes:
+    """Return at most `limit` bytes of `src`, not splitting a UTF-8 character."""
+    end = limit
+    while end > 0 and src[end] & 0xC0 == 0x80:
+        end -= 1
+    return src[:end]
