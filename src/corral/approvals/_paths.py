@@ -1,0 +1,467 @@
+"""Judge the paths a command names: which are hidden, and what each write reaches.
+
+Literal paths are resolved on this host; a glob is matched, one component at a
+time, against the hidden and protected paths; a word only known at run time is
+judged by the names its text shows and by the directory written before it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from corral.approvals._context import GIT_DIR_NAME, PRIVATE_DIRS, Context, resolve_path
+from corral.approvals._model import Category, Word, WordKind
+
+__all__ = ["NETWORK_DEVICES", "Cwds", "Paths", "is_sink"]
+
+Cwds = tuple[str, ...] | None
+"""The directories a command may be running in; None when one is computed."""
+
+# Writing these changes no file.
+_SINKS = frozenset(
+    {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "/dev/zero"}
+)
+_SINK_PREFIXES = ("/dev/fd/", "/proc/self/fd/")
+# bash itself opens a connection for a redirection to these.
+NETWORK_DEVICES = ("/dev/tcp/", "/dev/udp/")
+_DEVICES = "/dev/"
+_GLOB_CHARS = frozenset("*?[")
+# Characters that begin the part of a word only known at run time.
+_RUN_TIME_CHARS = frozenset("$`{*?[")
+# A name ends where a character that cannot continue it follows.
+_NAME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+)
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_UNKNOWN_CWD = "cannot tell where relative paths point after cd to a computed directory"
+
+# When a write may land in several places, the finding is for the worst one.
+_SEVERITY = {
+    Category.SECRET: 0,
+    Category.PROTECTED_WRITE: 1,
+    Category.DESTRUCTIVE: 2,
+    Category.NETWORK: 3,
+    Category.OUTSIDE_WRITE: 4,
+    Category.EDIT: 5,
+}
+
+Judgement = tuple[Category, str]
+
+
+def is_sink(text: str) -> bool:
+    """Tell whether writing `text` changes no file (/dev/null, /dev/fd/N, ...)."""
+    return text in _SINKS or text.startswith(_SINK_PREFIXES)
+
+
+def _into(verb: str) -> str:
+    return "writes into" if verb == "writes" else verb
+
+
+def _worst(judgements: list[Judgement | None]) -> Judgement | None:
+    found = [j for j in judgements if j is not None]
+    return min(found, key=lambda j: _SEVERITY[j[0]]) if found else None
+
+
+class Paths:
+    """Path judgements for one classification, with resolved paths cached."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.dotglob = False
+        """Whether a glob's ``*`` matches names that start with a dot."""
+        self._resolved: dict[tuple[str, str], str] = {}
+        home = str(context.home) if context.home is not None else ""
+        self._home = home
+        workspace = str(context.workspace)
+        markers = ["/" + GIT_DIR_NAME]
+        markers.extend(
+            str(p)[len(workspace) :]
+            for p in context.protected
+            if str(p).startswith(workspace + "/")
+        )
+        self._protected_markers = tuple(dict.fromkeys(markers))
+
+    def resolve(self, text: str, base: str, *, follow: bool = True) -> str:
+        """Return `text` resolved against `base` (see `resolve_path`), cached.
+
+        Without `follow`, a last component that is a link stays itself, as for
+        a command that removes or renames the link.
+        """
+        if not follow:
+            head, _, tail = text.rstrip("/").rpartition("/")
+            if tail and tail not in (".", ".."):
+                parent = self.resolve(
+                    head or ("/" if text.startswith("/") else "."), base
+                )
+                return parent.rstrip("/") + "/" + tail
+        key = (text, base)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = resolve_path(text, base)
+        return found
+
+    def expand_home(self, text: str) -> str:
+        """Expand a leading ``~`` (as the shell does after ``=`` in an option)."""
+        if self._home and (text == "~" or text.startswith("~/")):
+            return self._home + text[1:]
+        return text
+
+    def expand_known(self, text: str) -> str:
+        """Return run-time text with quotes dropped and known variables filled in."""
+        text = self.expand_home(text.replace('"', "").replace("'", ""))
+        environ = self.context.environ
+        return _VARIABLE.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+
+    # -- reading ---------------------------------------------------------------
+
+    def hidden(self, word: Word, cwds: Cwds) -> str | None:
+        """Return the hidden path `word` names or could name, as shown, or None."""
+        if word.kind is WordKind.DYNAMIC:
+            return self.marker(
+                self.expand_known(word.text), self.context.hidden_markers
+            )
+        for text in _path_texts(word.text):
+            found = self._hidden_text(self.expand_home(text), word.kind, cwds)
+            if found is not None:
+                return found
+        return None
+
+    def _hidden_text(self, text: str, kind: WordKind, cwds: Cwds) -> str | None:
+        context = self.context
+        if not text.startswith("/") and cwds is None:
+            return self.marker(text, context.hidden_markers)
+        bases = ("/",) if text.startswith("/") else cwds or ()
+        for base in bases:
+            if kind is WordKind.GLOB:
+                pattern = self._pattern(text, base)
+                hit = self.glob_hits(pattern, context.hidden, into=False)
+                if hit is not None:
+                    return context.shown(hit)
+                continue
+            path = self.resolve(text, base)
+            if context.hidden_entry(path) is not None:
+                return context.shown(path)
+        return None
+
+    def marker(self, text: str, markers: tuple[str, ...]) -> str | None:
+        """Return the first of `markers` that `text` names as a whole path part."""
+        text = "/" + text
+        for marker in markers:
+            index = text.find(marker)
+            while index >= 0:
+                end = index + len(marker)
+                if end == len(text) or text[end] not in _NAME_CHARS:
+                    return self._shown_marker(marker)
+                index = text.find(marker, index + 1)
+        return None
+
+    def _shown_marker(self, marker: str) -> str:
+        """A marker as a person reads it: a tail below a home is ``~/tail``."""
+        if marker in self._protected_markers:
+            return marker.lstrip("/")
+        if self.context.is_hidden(marker):
+            return self.context.shown(marker)
+        return "~" + marker
+
+    # -- writing ---------------------------------------------------------------
+
+    def write(
+        self,
+        word: Word,
+        cwds: Cwds,
+        *,
+        verb: str = "writes",
+        recursive: bool = False,
+        follow: bool = True,
+    ) -> Judgement | None:
+        """Judge a write of `word`: None when it writes nothing (/dev/null)."""
+        if word.kind is WordKind.LITERAL:
+            return self._write_literal(word.text, cwds, verb, recursive, follow)
+        if word.kind is WordKind.GLOB:
+            return self._write_glob(word.text, cwds, verb, recursive)
+        return self._write_dynamic(word.text, cwds, verb, recursive)
+
+    def _write_literal(
+        self, text: str, cwds: Cwds, verb: str, recursive: bool, follow: bool
+    ) -> Judgement | None:
+        text = self.expand_home(text)
+        if is_sink(text):
+            return None
+        if text.startswith("/"):
+            paths = [self.resolve(text, "/", follow=follow)]
+        elif cwds is None:
+            return Category.OUTSIDE_WRITE, f"{verb} {text}: {_UNKNOWN_CWD}"
+        else:
+            paths = [self.resolve(text, cwd, follow=follow) for cwd in cwds]
+        return _worst([self._write_path(p, verb, recursive) for p in paths])
+
+    def _write_path(self, path: str, verb: str, recursive: bool) -> Judgement:
+        context = self.context
+        shown = context.shown(path)
+        if context.hidden_entry(path) is not None:
+            return Category.SECRET, f"{_into(verb)} the hidden path {shown}"
+        if context.protected_entry(path) is not None:
+            return Category.PROTECTED_WRITE, f"{_into(verb)} the protected path {shown}"
+        if recursive:
+            found = self._tree(path, verb, shown)
+            if found is not None:
+                return found
+        if not context.is_writable(path):
+            if path.startswith(_DEVICES):
+                return Category.DESTRUCTIVE, f"{verb} the device {path}"
+            return (
+                Category.OUTSIDE_WRITE,
+                f"{verb} {shown}, outside the workspace and the writable roots",
+            )
+        return Category.EDIT, f"{verb} {shown}"
+
+    def _tree(self, path: str, verb: str, shown: str) -> Judgement | None:
+        """Judge a recursive write of the directory `path`: what it holds."""
+        context = self.context
+        root = self._tree_root(path)
+        if root is not None:
+            what = "" if root == shown else f", {root}"
+            return Category.DESTRUCTIVE, f"{verb} {shown} recursively{what}"
+        below = path.rstrip("/") + "/"
+        for hidden in context.hidden:
+            if str(hidden).startswith(below):
+                shown_hidden = context.shown(str(hidden))
+                return (
+                    Category.SECRET,
+                    f"{verb} {shown}, which holds the hidden path {shown_hidden}",
+                )
+        inside = [str(p) for p in context.protected if str(p).startswith(below)]
+        if os.path.lexists(below + GIT_DIR_NAME):
+            inside.insert(0, below + GIT_DIR_NAME)
+        if inside:
+            return (
+                Category.PROTECTED_WRITE,
+                f"{verb} {shown}, which holds the protected path "
+                f"{context.shown(inside[0])}",
+            )
+        return None
+
+    def _tree_root(self, path: str) -> str | None:
+        """Say why removing the tree at `path` loses more than workspace files."""
+        context = self.context
+        workspace = str(context.workspace)
+        if path == "/":
+            return "the root directory"
+        if path == workspace:
+            return "the workspace root"
+        if workspace.startswith(path + "/"):
+            return "an ancestor of the workspace"
+        if self._home and (path == self._home or self._home.startswith(path + "/")):
+            return "the home directory"
+        for root in context.writable:
+            if str(root) == path and path not in PRIVATE_DIRS:
+                return "a writable root"
+        return None
+
+    def _write_glob(
+        self, text: str, cwds: Cwds, verb: str, recursive: bool
+    ) -> Judgement | None:
+        text = self.expand_home(text)
+        if not text.startswith("/") and cwds is None:
+            return Category.OUTSIDE_WRITE, f"{verb} {text}: {_UNKNOWN_CWD}"
+        bases = ("/",) if text.startswith("/") else cwds or ()
+        return _worst(
+            [self._write_pattern(text, base, verb, recursive) for base in bases]
+        )
+
+    def _write_pattern(
+        self, text: str, base: str, verb: str, recursive: bool
+    ) -> Judgement:
+        pattern = self._pattern(text, base)
+        prefix = _static_dir(pattern)
+        what = f"{verb} whatever {text} matches"
+        found = self._pattern_reaches(pattern, prefix, recursive=recursive)
+        if found is not None:
+            return found[0], f"{what}, {found[1]}"
+        if not self.context.is_writable(prefix):
+            return (
+                Category.OUTSIDE_WRITE,
+                f"{what}, outside the workspace and the writable roots",
+            )
+        return Category.EDIT, what
+
+    def _pattern_reaches(
+        self, pattern: str, prefix: str, *, recursive: bool
+    ) -> Judgement | None:
+        """What a glob's matches can include that makes writing them more than an
+        edit: a hidden or protected path, or (removing trees) the world outside."""
+        context = self.context
+        hidden = self.glob_hits(pattern, context.hidden, into=False)
+        if hidden is not None:
+            shown = context.shown(hidden)
+            return Category.SECRET, f"which can include the hidden path {shown}"
+        protected = self.glob_hits(pattern, context.protected, into=False)
+        if protected is not None or context.protected_entry(prefix) is not None:
+            shown = context.shown(protected or prefix)
+            return (
+                Category.PROTECTED_WRITE,
+                f"which can include the protected path {shown}",
+            )
+        if self._may_name_git(pattern):
+            return Category.PROTECTED_WRITE, "which can include a git directory"
+        if recursive and not self._owned(prefix):
+            return Category.DESTRUCTIVE, "outside the workspace"
+        for targets, category in (
+            (context.hidden, Category.SECRET),
+            (context.protected, Category.PROTECTED_WRITE),
+        ):
+            held = self.glob_hits(pattern, targets, into=recursive)
+            if held is not None:
+                return category, f"which can hold {context.shown(held)}"
+        return None
+
+    def _write_dynamic(
+        self, text: str, cwds: Cwds, verb: str, recursive: bool
+    ) -> Judgement:
+        expanded = self.expand_known(text)
+        hidden = self.marker(expanded, self.context.hidden_markers)
+        if hidden is not None:
+            return (
+                Category.SECRET,
+                f"{verb} {text}, which can name the hidden path {hidden}",
+            )
+        protected = self.marker(expanded, self._protected_markers)
+        if protected is not None:
+            return (
+                Category.PROTECTED_WRITE,
+                f"{verb} {text}, which can name the protected path {protected}",
+            )
+        directory = self._dynamic_dir(text, cwds)
+        if directory is not None:
+            shown = self.context.shown(directory)
+            return Category.EDIT, f"{verb} {text}, a path computed in {shown}"
+        if recursive:
+            return (
+                Category.DESTRUCTIVE,
+                f"{verb} {text} recursively, a path only known at run time",
+            )
+        return (
+            Category.OUTSIDE_WRITE,
+            f"{verb} {text}, a path only known at run time that may lie outside "
+            "the workspace",
+        )
+
+    def _dynamic_dir(self, text: str, cwds: Cwds) -> str | None:
+        """The one owned directory a run-time path is written below, if it shows one."""
+        prefix = _static_prefix(text)
+        directory = self.expand_home(prefix[: prefix.rfind("/") + 1])
+        if not directory:
+            return None
+        if directory.startswith("/"):
+            found = [self.resolve(directory, "/")]
+        elif cwds is None:
+            return None
+        else:
+            found = [self.resolve(directory, cwd) for cwd in cwds]
+        if all(self._owned(d) and not self.context.is_protected(d) for d in found):
+            return found[0]
+        return None
+
+    # -- globs -----------------------------------------------------------------
+
+    def _pattern(self, text: str, base: str) -> str:
+        """Return the glob `text` made absolute, its literal leading part resolved."""
+        joined = text if text.startswith("/") else base.rstrip("/") + "/" + text
+        parts = os.path.normpath(joined).split("/")
+        for index, part in enumerate(parts):
+            if _GLOB_CHARS & set(part):
+                head = self.resolve("/".join(parts[:index]) or "/", "/")
+                return head.rstrip("/") + "/" + "/".join(parts[index:])
+        return self.resolve("/".join(parts) or "/", "/")
+
+    def glob_hits(
+        self, pattern: str, targets: tuple[Path, ...], *, into: bool
+    ) -> str | None:
+        """Return the first of `targets` that the absolute glob `pattern` can reach.
+
+        A pattern reaches a target when it can match the target or a path
+        beneath it; with `into` (a recursive write), also when it can match a
+        directory above it.
+        """
+        pattern_parts = pattern.split("/")[1:]
+        for target in targets:
+            target_parts = str(target).split("/")[1:]
+            if self._parts_match(pattern_parts, target_parts, into=into):
+                return str(target)
+        return None
+
+    def _parts_match(
+        self, pattern: list[str], target: list[str], *, into: bool
+    ) -> bool:
+        for wanted, name in zip(pattern, target, strict=False):
+            if wanted == "**":
+                return True
+            if wanted == name:
+                continue
+            if not _GLOB_CHARS & set(wanted) or not self._matches(wanted, name):
+                return False
+        return len(pattern) >= len(target) or into
+
+    def _matches(self, wanted: str, name: str) -> bool:
+        if name.startswith(".") and not wanted.startswith(".") and not self.dotglob:
+            return False
+        return fnmatchcase(name, wanted)
+
+    def _may_name_git(self, pattern: str) -> bool:
+        return any(
+            _GLOB_CHARS & set(part) and self._matches(part, GIT_DIR_NAME)
+            for part in pattern.split("/")
+        )
+
+    def _owned(self, path: str) -> bool:
+        """Whether `path` lies in the workspace or a private directory."""
+        workspace = str(self.context.workspace)
+        return (
+            path == workspace
+            or path.startswith(workspace + "/")
+            or any(path == d or path.startswith(d + "/") for d in PRIVATE_DIRS)
+        )
+
+
+def _path_texts(text: str) -> list[str]:
+    """The parts of a literal word that can name a file: the word, an option's
+    value, ``name=value``'s value, ``@file`` and ``file://`` forms."""
+    if text.startswith("--"):
+        value = text.partition("=")[2]
+        found = [value] if value else []
+    elif text.startswith("-"):
+        found = [text[2:]] if text[2:3] in ("/", "~") else []
+    else:
+        found = [text]
+        if "=" in text:
+            value = text.partition("=")[2]
+            if value:
+                found.append(value)
+    for item in list(found):
+        if item.startswith("@"):
+            found.append(item[1:])
+        if item.startswith("file://"):
+            found.append(item[len("file://") :])
+    return found
+
+
+def _static_prefix(text: str) -> str:
+    """The text of a run-time word before its first run-time part, quotes dropped."""
+    kept = []
+    for char in text:
+        if char in _RUN_TIME_CHARS:
+            break
+        if char not in "\"'\\":
+            kept.append(char)
+    return "".join(kept)
+
+
+def _static_dir(pattern: str) -> str:
+    parts = pattern.split("/")
+    for index, part in enumerate(parts):
+        if _GLOB_CHARS & set(part):
+            return "/".join(parts[:index]) or "/"
+    return pattern
