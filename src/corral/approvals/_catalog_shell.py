@@ -1,0 +1,219 @@
+"""Shells and the shell's own builtins: ``sh -c``, ``source``, ``eval``, ``trap``.
+
+A shell given a script string (``bash -lc '...'``) or commands on stdin has
+that text parsed and classified in turn; a script file it runs is code from
+the workspace.  Builtins that only inspect or print are reads.
+"""
+
+from __future__ import annotations
+
+from corral.approvals._catalog import Argv, Entry, Sink, Table, entry, name_of
+from corral.approvals._model import Category, Word
+
+__all__ = ["SHELL_PROGRAMS"]
+
+_READ = Category.READ
+
+# Shells whose syntax is bash's, or close enough that bash's grammar reads it.
+_POSIX_SHELLS = (
+    "sh",
+    "bash",
+    "rbash",
+    "dash",
+    "zsh",
+    "ksh",
+    "mksh",
+    "lksh",
+    "ash",
+    "yash",
+    "posh",
+)
+# Shells with a syntax of their own: a script string cannot be parsed.
+_OTHER_SHELLS = ("fish", "csh", "tcsh", "nu", "pwsh", "xonsh", "elvish", "rc")
+
+# Short options of bash-like shells that take the next word as their value.
+_VALUED_SHORT = frozenset("oO")
+_VALUED_LONG = frozenset({"--rcfile", "--init-file"})
+# Shell options that make the text mean something other than it reads.
+_UNMODELLED_SHOPTS = frozenset({"expand_aliases"})
+
+
+def _shell(sink: Sink, argv: Argv) -> None:
+    """A bash-like shell: ``-c STRING``, a script file, or commands on stdin."""
+    name = name_of(argv[0])
+    index, flags = _shell_options(sink, argv)
+    operands = argv[index:]
+    if "c" in flags:
+        if operands:
+            sink.shell(argv, operands[0])
+        else:
+            sink.emit(argv, _READ, f"{name} -c without a script runs nothing")
+    elif "s" in flags or not operands:
+        sink.shell(argv, None)
+    else:
+        _script_file(sink, argv, operands[0])
+
+
+def _shell_options(sink: Sink, argv: Argv) -> tuple[int, set[str]]:
+    """Read a shell's options; return where its operands start, and its flags."""
+    name = name_of(argv[0])
+    index, flags = 1, set()
+    while index < len(argv):
+        word = argv[index]
+        text = word.text
+        if not word.is_literal or len(text) < 2 or text[0] not in "-+":
+            break
+        index += 1
+        if text in ("--", "-"):
+            break
+        if text.startswith("--"):
+            if text in _VALUED_LONG and index < len(argv):
+                what = f"{name} runs {argv[index].text} at start-up"
+                sink.emit(argv, Category.EXECUTE, what)
+                index += 1
+            continue
+        for char in text[1:]:
+            flags.add(char)
+            if char not in _VALUED_SHORT or index >= len(argv):
+                continue
+            if (
+                char == "O"
+                and text[0] == "-"
+                and argv[index].text in _UNMODELLED_SHOPTS
+            ):
+                what = f"{name} -O {argv[index].text} makes aliases expand, unfollowed"
+                sink.emit(argv, Category.UNMODELLED, what)
+            index += 1
+    return index, flags
+
+
+def _script_file(sink: Sink, argv: Argv, script: Word) -> None:
+    name = name_of(argv[0])
+    scripts = sink.scripts([script.text]) if script.is_literal else ()
+    sink.emit(
+        argv, Category.EXECUTE, f"{name} runs the script {script.text}", scripts=scripts
+    )
+
+
+def _other_shell(sink: Sink, argv: Argv) -> None:
+    """A shell whose syntax corral does not parse."""
+    name = name_of(argv[0])
+    texts = {word.text for word in argv[1:]}
+    if texts & {"-c", "--command", "-Command", "-command"} or len(argv) == 1:
+        sink.emit(
+            argv,
+            Category.UNMODELLED,
+            f"{name} commands are not in a syntax corral parses",
+        )
+    else:
+        _script_file(sink, argv, argv[-1])
+
+
+def _source(sink: Sink, argv: Argv) -> None:
+    """source FILE / . FILE: runs a file's commands in this very shell."""
+    if len(argv) < 2:
+        sink.emit(argv, _READ, f"{name_of(argv[0])} without a file runs nothing")
+        return
+    script = argv[1]
+    scripts = sink.scripts([script.text]) if script.is_literal else ()
+    sink.emit(
+        argv,
+        Category.EXECUTE,
+        f"{argv[0].text} runs the commands in {script.text} in this shell",
+        scripts=scripts,
+    )
+
+
+def _eval(sink: Sink, argv: Argv) -> None:
+    """eval: its words, joined with spaces, are parsed and run in this shell."""
+    words = argv[1:]
+    if not words:
+        sink.emit(argv, _READ, "eval without words runs nothing")
+    elif all(word.is_literal for word in words):
+        sink.shell(argv, Word(" ".join(word.text for word in words)), fresh=False)
+    else:
+        shown = " ".join(word.text for word in words)
+        sink.emit(
+            argv, Category.UNMODELLED, f"eval runs text only known at run time: {shown}"
+        )
+
+
+def _trap(sink: Sink, argv: Argv) -> None:
+    """trap 'COMMANDS' SIGNALS: the commands run in this shell on those signals."""
+    words = list(argv[1:])
+    if words[:1] and words[0].text == "--":
+        words = words[1:]
+    if not words or words[0].text.startswith("-") or len(words) == 1:
+        sink.emit(argv, _READ, "trap lists or resets signal handlers")
+        return
+    action = words[0]
+    if action.is_literal and not action.text:
+        sink.emit(argv, _READ, "trap '' ignores signals")
+    else:
+        sink.shell(argv, action, fresh=False)
+
+
+def _alias(sink: Sink, argv: Argv) -> None:
+    """alias NAME=TEXT: TEXT runs wherever NAME is expanded as a command."""
+    sink.emit(argv, _READ, "alias defines or lists aliases")
+    for word in argv[1:]:
+        name, equals, value = word.text.partition("=")
+        if equals and name:
+            sink.shell(argv, Word(value, word.kind), fresh=False)
+
+
+_BUILTINS: dict[str, Entry] = {
+    "echo": entry(_READ, "prints its arguments"),
+    "printf": entry(_READ, "prints formatted text"),
+    "true": entry(_READ, "does nothing"),
+    "false": entry(_READ, "does nothing"),
+    ":": entry(_READ, "does nothing"),
+    "test": entry(_READ, "tests a condition"),
+    "[": entry(_READ, "tests a condition"),
+    "[[": entry(_READ, "tests a condition"),
+    "read": entry(_READ, "reads a line into a variable"),
+    "mapfile": entry(_READ, "reads lines into an array"),
+    "readarray": entry(_READ, "reads lines into an array"),
+    "shift": entry(_READ, "shifts the positional parameters"),
+    "exit": entry(_READ, "ends the shell"),
+    "logout": entry(_READ, "ends the shell"),
+    "return": entry(_READ, "returns from a function"),
+    "break": entry(_READ, "leaves a loop"),
+    "continue": entry(_READ, "continues a loop"),
+    "wait": entry(_READ, "waits for background jobs"),
+    "jobs": entry(_READ, "lists background jobs"),
+    "fg": entry(_READ, "brings a job to the foreground"),
+    "bg": entry(_READ, "resumes a job in the background"),
+    "disown": entry(_READ, "forgets a background job"),
+    "suspend": entry(_READ, "suspends the shell"),
+    "times": entry(_READ, "prints process times"),
+    "ulimit": entry(_READ, "shows or lowers resource limits"),
+    "umask": entry(_READ, "shows or sets the file mode mask"),
+    "let": entry(_READ, "evaluates arithmetic"),
+    "getopts": entry(_READ, "parses options"),
+    "caller": entry(_READ, "prints the calling frame"),
+    "compgen": entry(_READ, "lists completions"),
+    "complete": entry(_READ, "sets completions for interactive shells"),
+    "compopt": entry(_READ, "sets completion options"),
+    "bind": entry(_READ, "sets key bindings for interactive shells"),
+    "history": entry(_READ, "lists the shell history"),
+    "help": entry(_READ, "prints help on builtins"),
+    "type": entry(_READ, "says what a name would run"),
+    "unalias": entry(_READ, "removes aliases"),
+    "unset": entry(_READ, "removes variables or functions"),
+    "set": entry(_READ, "sets shell options or positional parameters"),
+    "dirs": entry(_READ, "lists the directory stack"),
+    "fc": entry(Category.UNMODELLED, "runs commands from the shell history"),
+}
+
+SHELL_PROGRAMS: Table = {
+    **_BUILTINS,
+    **dict.fromkeys(_POSIX_SHELLS, _shell),
+    **dict.fromkeys(_OTHER_SHELLS, _other_shell),
+    "source": _source,
+    ".": _source,
+    "eval": _eval,
+    "trap": _trap,
+    "alias": _alias,
+}
+"""Shells and stateless builtins, by name."""

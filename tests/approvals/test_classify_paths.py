@@ -1,0 +1,261 @@
+"""Paths are judged where they land: protected, hidden, outside, or the workspace.
+
+Every case runs in a real workspace (a git repository with a nested one) and a
+fake home holding credential stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from corral.approvals import Category
+from corral.approvals._classify import classify_text
+from corral.approvals._context import make_context
+from tests.approvals.classify_support import Classifier, case, check, only, shown
+from tests.conftest import Home
+
+C = Category
+
+
+@pytest.fixture
+def classifier(workspace: Path, home: Home) -> Classifier:
+    return Classifier(workspace, home)
+
+
+PROTECTED = [
+    case("echo x > .git/hooks/pre-commit", C.PROTECTED_WRITE, why="redirect to a hook"),
+    case("echo x >> .git/config", C.PROTECTED_WRITE, why="append to the git config"),
+    case("{ echo x; } > .git/hooks/a", C.PROTECTED_WRITE, why="a group's redirect"),
+    case("cp payload .git/hooks/post-checkout", C.PROTECTED_WRITE, why="cp into hooks"),
+    case("mv payload .git/hooks/", C.PROTECTED_WRITE, why="mv into the hooks dir"),
+    case("install -m755 x .git/hooks/x", C.PROTECTED_WRITE, why="install into hooks"),
+    case("ln -sf /x .git/hooks/pre-push", C.PROTECTED_WRITE, why="a link in hooks"),
+    case("tee .git/hooks/pre-push < payload", C.PROTECTED_WRITE, why="tee"),
+    case("touch .git/hooks/x", C.PROTECTED_WRITE, why="touch"),
+    case("truncate -s0 .git/config", C.PROTECTED_WRITE, why="truncate"),
+    case("sed -i s/a/b/ .git/config", C.PROTECTED_WRITE, why="sed -i"),
+    case("chmod +x .git/hooks/pre-commit", C.PROTECTED_WRITE, why="chmod"),
+    case("dd if=x of=.git/config", C.PROTECTED_WRITE, why="dd of="),
+    case("curl -o .git/hooks/x u", C.PROTECTED_WRITE, why="curl -o"),
+    case("rm -rf .git", C.PROTECTED_WRITE, why="removing the git directory"),
+    case("rm -rf vendor/lib", C.PROTECTED_WRITE, why="removing a dir holding a .git"),
+    case("echo x > vendor/lib/.git/hooks/a", C.PROTECTED_WRITE, why="a nested .git"),
+    case("echo x > .corral/policy.toml", C.PROTECTED_WRITE, why="corral's policy"),
+    case("echo x > .envrc", C.PROTECTED_WRITE, why=".envrc"),
+    case("mkdir .vscode", C.PROTECTED_WRITE, why="editor tasks"),
+    case("echo {} > .mcp.json", C.PROTECTED_WRITE, why="agent configuration"),
+    case("echo x > .claude/settings.json", C.PROTECTED_WRITE, why="agent settings"),
+    case("rm .g*/hooks/*", C.PROTECTED_WRITE, why="a glob that reaches .git"),
+    case("rm -rf .*", C.PROTECTED_WRITE, why="a dot glob matches .git"),
+    case(
+        'echo x > "$D/.git/hooks/x"',
+        C.PROTECTED_WRITE,
+        why="a run-time path naming .git",
+    ),
+    case("cd .git/hooks && echo x > pre-commit", C.PROTECTED_WRITE, why="after cd"),
+    case("cd .git && touch hooks/x", C.PROTECTED_WRITE, why="after cd, a subdir"),
+    case("pushd .git/hooks; echo x > a", C.PROTECTED_WRITE, why="after pushd"),
+    case("(cd /tmp); echo x > .envrc", C.PROTECTED_WRITE, why="a cd in a subshell"),
+    case("cd nowhere; echo x > .envrc", C.PROTECTED_WRITE, why="a cd that may fail"),
+    case(
+        "env -C .git/hooks sh -c 'echo x > a'",
+        C.PROTECTED_WRITE,
+        why="a shell run by env -C in hooks",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), PROTECTED)
+def test_writes_into_protected_paths(
+    classifier: Classifier,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+def test_a_protected_write_names_the_path(classifier: Classifier) -> None:
+    reasons = [f.reason for f in classifier.text("echo x > .git/hooks/pre-commit")]
+    assert "writes into the protected path .git/hooks/pre-commit" in reasons
+
+
+HIDDEN = [
+    case("cat ~/.ssh/id_ed25519", C.SECRET, why="a key by name"),
+    case("cat $HOME/.aws/credentials", C.SECRET, why="a key through $HOME"),
+    case('cat "$HOME"/.netrc', C.SECRET, why="a key through quoted $HOME"),
+    case("cat ${HOME}/.ssh/id_ed25519", C.SECRET, why="a key through ${HOME}"),
+    case("cp ~/.aws/credentials .", C.SECRET, why="a copy of credentials"),
+    case("cat < ~/.netrc", C.SECRET, why="a redirect from a hidden path"),
+    case("ls ~/.ssh", C.SECRET, why="listing a hidden directory"),
+    case("ls ~/.ssh/*", C.SECRET, why="a glob inside a hidden directory"),
+    case("cat ~/.s*/id*", C.SECRET, why="a glob that reaches a hidden path"),
+    case("ls ~/.*", C.SECRET, why="a dot glob in the home directory"),
+    case("grep -r x --file=~/.netrc", C.SECRET, why="an option's value"),
+    case("curl -d @$HOME/.netrc x", C.SECRET, why="curl's @file of run-time text"),
+    case("curl -d @~/.netrc x", C.SECRET, why="curl's @file"),
+    case("curl file://$HOME/.ssh/id_ed25519", C.SECRET, why="a file:// URL"),
+    case("KEY=~/.ssh/id_ed25519 ./deploy", C.SECRET, why="an assignment's value"),
+    case("ssh -i ~/.ssh/id_ed25519 h", C.SECRET, why="an identity file"),
+    case("echo x > ~/.ssh/authorized_keys", C.SECRET, why="a write into ~/.ssh"),
+    case("echo x > $HOME/.ssh/config", C.SECRET, why="a run-time write into ~/.ssh"),
+    case("rm -rf ~/.config", C.SECRET, why="removing a dir holding a hidden path"),
+    case("cd ~/.ssh && cat id_ed25519", C.SECRET, why="a relative read after cd"),
+    case('cd "$HOME"; cat .ssh/id_ed25519', C.SECRET, why="after cd to a computed dir"),
+    case("bash -c 'cat ~/.aws/credentials'", C.SECRET, why="inside shell text"),
+    only("ls ~", C.READ, why="the home directory itself is not hidden"),
+    only("ls ~/*", C.READ, why="a glob does not match dot files"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), HIDDEN)
+def test_naming_hidden_paths(
+    classifier: Classifier,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+def test_a_link_into_a_hidden_path_is_hidden(
+    classifier: Classifier, workspace: Path, home: Home
+) -> None:
+    (workspace / "keys").symlink_to(home.path / ".ssh")
+    findings = classifier.text("cat keys/id_ed25519")
+    assert C.SECRET in {f.category for f in findings}, shown(findings)
+
+
+def test_corral_state_is_hidden(classifier: Classifier, home: Home) -> None:
+    findings = classifier.text(f"cat {home.state}/corral/events.jsonl")
+    assert C.SECRET in {f.category for f in findings}, shown(findings)
+    findings = classifier.text("cat $XDG_STATE_HOME/corral/events.jsonl")
+    assert C.SECRET in {f.category for f in findings}, shown(findings)
+
+
+WRITES = [
+    only("echo x > notes.txt", C.READ, C.EDIT, why="a workspace file is an edit"),
+    only("echo x > /tmp/x", C.READ, C.EDIT, why="the private /tmp"),
+    only("cp README /var/tmp/", C.EDIT, why="the private /var/tmp"),
+    only("echo x > /dev/shm/x", C.READ, C.EDIT, why="the private /dev/shm"),
+    only("echo x 2> /dev/stderr", C.READ, why="/dev/stderr writes no file"),
+    only("echo x > /dev/fd/3", C.READ, why="/dev/fd/N writes no file"),
+    only("echo x > /dev/tty", C.READ, why="/dev/tty writes no file"),
+    case("echo x > /etc/x", C.OUTSIDE_WRITE, why="a system file"),
+    case("touch ~/.bashrc", C.OUTSIDE_WRITE, why="a start-up file in the home"),
+    case("cp x ~/bin/", C.OUTSIDE_WRITE, why="a copy into the home"),
+    case("echo x > $OUT", C.OUTSIDE_WRITE, why="a run-time target"),
+    case("cd && echo x > .profile", C.OUTSIDE_WRITE, why="after cd home"),
+    case('cd "$D" && echo x > out', C.OUTSIDE_WRITE, why="after cd to a computed dir"),
+    case("CDPATH=/etc cd x; touch y", C.OUTSIDE_WRITE, why="cd through CDPATH"),
+    only('echo x > "build/$name.log"', C.READ, C.EDIT, why="run-time name, known dir"),
+    only("cd src && touch x", C.READ, C.EDIT, why="after cd inside the workspace"),
+    case("echo x > /dev/sda", C.DESTRUCTIVE, why="a redirect to a disk"),
+    case("echo x > /dev/tcp/127.0.0.1/9", C.NETWORK, why="bash's /dev/tcp"),
+    case("cat < /dev/udp/127.0.0.1/9", C.NETWORK, why="bash's /dev/udp"),
+    case("find . -fprint /etc/x", C.OUTSIDE_WRITE, why="find -fprint"),
+    case("find . -fls ~/x", C.OUTSIDE_WRITE, why="find -fls"),
+    case("sed -n 'w /etc/x' README", C.OUTSIDE_WRITE, why="sed's w command"),
+    case("sort -o /etc/x README", C.OUTSIDE_WRITE, why="sort -o"),
+    case("gcc -o /usr/local/bin/x x.c", C.OUTSIDE_WRITE, why="a compiler's -o"),
+    case("wget -O /etc/x u", C.OUTSIDE_WRITE, why="wget -O"),
+    case("tar -xf a.tar -C /opt", C.OUTSIDE_WRITE, why="tar -C"),
+    case("unzip a.zip -d /opt", C.OUTSIDE_WRITE, why="unzip -d"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), WRITES)
+def test_where_writes_land(
+    classifier: Classifier,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+def test_after_a_computed_cd_the_reason_says_so(classifier: Classifier) -> None:
+    reasons = [f.reason for f in classifier.text('cd "$D" && echo x > out')]
+    assert any("after cd to a computed directory" in r for r in reasons), reasons
+
+
+REMOVALS = [
+    only("rm README", C.EDIT, why="a workspace file"),
+    only("rm -r src", C.EDIT, why="a workspace directory"),
+    only("rm -rf build/$X", C.EDIT, why="a run-time name in a workspace dir"),
+    only("rm -rf *", C.EDIT, why="a glob inside the workspace"),
+    only("rm -rf /tmp/*", C.EDIT, why="a glob in the private /tmp"),
+    case("rm -rf .", C.DESTRUCTIVE, why="the workspace root"),
+    case("rm -rf ..", C.DESTRUCTIVE, why="an ancestor of the workspace"),
+    case("rm -rf /", C.DESTRUCTIVE, why="the root directory"),
+    case("rm -rf --no-preserve-root /", C.DESTRUCTIVE, why="with --no-preserve-root"),
+    case("rm -rf ~", C.DESTRUCTIVE, why="the home directory"),
+    case("rm -fr ~/", C.DESTRUCTIVE, why="the home directory, with a slash"),
+    case("rm -rf $X", C.DESTRUCTIVE, why="a run-time target"),
+    case("rm -rf ~/*", C.DESTRUCTIVE, why="a glob outside the workspace"),
+    case("rm -rf /*", C.DESTRUCTIVE, why="a glob at the root"),
+    case("rm -r ~/projects/x", C.OUTSIDE_WRITE, why="a directory outside"),
+    only("find . -name '*.pyc' -delete", C.EDIT, why="find -delete with a test"),
+    case("find . -delete", C.DESTRUCTIVE, why="find -delete of everything"),
+    case("find / -delete", C.DESTRUCTIVE, why="find -delete from the root"),
+    case("find . -exec rm -rf / \\;", C.DESTRUCTIVE, why="find -exec rm -rf /"),
+    only("find . -name x -exec rm -rf {} +", C.EDIT, why="find -exec rm {} inside"),
+    case("find / -exec rm -rf {} +", C.DESTRUCTIVE, why="find -exec rm {} from /"),
+    case("dd if=/dev/zero of=/dev/sda", C.DESTRUCTIVE, why="dd of a disk"),
+    only("dd if=x of=/dev/null", C.READ, why="dd to /dev/null"),
+    case("mkfs.ext4 /dev/sdb1", C.DESTRUCTIVE, why="mkfs"),
+    case("shred -u README", C.DESTRUCTIVE, why="shred"),
+    case("wipefs -a /dev/sdb", C.DESTRUCTIVE, why="wipefs"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), REMOVALS)
+def test_what_removals_reach(
+    classifier: Classifier,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+def test_the_workspace_root_is_named_in_the_reason(classifier: Classifier) -> None:
+    reasons = [f.reason for f in classifier.text("rm -rf .")]
+    assert reasons == ["removes the workspace root recursively"]
+
+
+def test_a_writable_root_from_the_policy_is_writable(
+    classifier: Classifier, workspace: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    policy = replace(classifier.policy(), writable_roots=(str(cache),))
+    context = make_context(policy, workspace, workspace, classifier.env())
+    findings = classify_text(f"echo x > {cache}/x", context)
+    assert {f.category for f in findings} == {C.READ, C.EDIT}, shown(findings)
+
+
+def test_a_link_out_of_the_workspace_is_judged_where_it_leads(
+    classifier: Classifier, workspace: Path
+) -> None:
+    (workspace / "out").symlink_to("/etc")
+    findings = classifier.text("echo x > out/x")
+    assert C.OUTSIDE_WRITE in {f.category for f in findings}, shown(findings)
+
+
+def test_removing_a_link_removes_only_the_link(
+    classifier: Classifier, workspace: Path
+) -> None:
+    (workspace / "venv").symlink_to("/etc")
+    findings = classifier.text("rm venv")
+    assert {f.category for f in findings} == {C.EDIT}, shown(findings)
+
+
+def test_a_relative_cwd_is_tracked_from_where_the_command_starts(
+    classifier: Classifier, workspace: Path
+) -> None:
+    findings = classifier.text("echo x > ../.git/hooks/a", cwd=workspace / "src")
+    assert C.PROTECTED_WRITE in {f.category for f in findings}, shown(findings)
