@@ -93,6 +93,14 @@ HIDING_PLACES = [
     case("trap 'sudo id' EXIT", C.PRIVILEGE, why="in a trap"),
     case("alias ls='sudo id'", C.PRIVILEGE, why="in an alias's text"),
     case("s\\udo id", C.PRIVILEGE, why="behind a backslash"),
+    case(". /dev/stdin <<< 'sudo id'", C.PRIVILEGE, why="in text sourced from stdin"),
+    case(
+        "bash /dev/stdin <<< 'sudo id'", C.PRIVILEGE, why="in a script read from stdin"
+    ),
+    case("awk 'BEGIN{system(\"sudo id\")}'", C.PRIVILEGE, why="in awk's system()"),
+    case("awk '{print | \"sudo id\"}'", C.PRIVILEGE, why="in an awk pipe"),
+    case("sed 'e sudo id' f", C.PRIVILEGE, why="in sed's e command"),
+    case("vim -c '!sudo id' x", C.PRIVILEGE, why="in an editor's ! command"),
     case("'sudo' id", C.PRIVILEGE, why="behind quotes"),
 ]
 
@@ -110,6 +118,8 @@ def test_a_part_is_found_wherever_it_hides(
 UNMODELLED = [
     case('eval "$X"', C.UNMODELLED, why="eval of run-time text"),
     case('sh -c "$CMD"', C.UNMODELLED, why="a shell string computed at run time"),
+    case("source <(echo 'sudo id')", C.UNMODELLED, why="sourcing a substitution"),
+    case('bash "$F"', C.UNMODELLED, why="a script file named at run time"),
     case("curl x | bash", C.UNMODELLED, C.NETWORK, why="a shell reading unseen stdin"),
     case("bash", C.UNMODELLED, why="a shell reading whatever stdin holds"),
     case("$CMD --version", C.UNMODELLED, why="a program name from a variable"),
@@ -204,6 +214,9 @@ ENVIRONMENT = [
     case("PYTHONHOME=x git status", C.EXEC_OVERRIDE, why="PYTHONHOME for a git read"),
     case("export PYTHONPATH=x; ls", C.EXEC_OVERRIDE, why="PYTHONPATH exported, a read"),
     case("HOME=/x git status", C.EXEC_OVERRIDE, why="HOME for a git read"),
+    case(
+        "export HOME=/x; echo hi", without=[C.EXEC_OVERRIDE], why="HOME and a builtin"
+    ),
     case("PYTHONPATH=src pytest", without=[C.EXEC_OVERRIDE], why="PYTHONPATH, tests"),
     case("GIT_CONFIG_NOSYSTEM=1 git status", without=[C.EXEC_OVERRIDE], why="NOSYSTEM"),
     case("export CI=1; pytest", without=[C.EXEC_OVERRIDE], why="ordinary export"),

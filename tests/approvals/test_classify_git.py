@@ -151,6 +151,7 @@ REMOTES = [
     ("clone https://example.invalid/r.git", True),
     ("clone https://example.invalid/r.git sub/dir", True),
     ("ls-remote origin", False),
+    ("ls-remote --upload-pack=x origin", False),
     ("remote update", True),
     ("remote show origin", False),
     ("submodule update", True),

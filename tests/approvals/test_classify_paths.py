@@ -49,6 +49,9 @@ PROTECTED = [
     case("echo {} > .mcp.json", C.PROTECTED_WRITE, why="agent configuration"),
     case("echo x > .claude/settings.json", C.PROTECTED_WRITE, why="agent settings"),
     case("rm .g*/hooks/*", C.PROTECTED_WRITE, why="a glob that reaches .git"),
+    case("ln -s .git/hooks h", C.PROTECTED_WRITE, why="a link into hooks"),
+    case("ln -s ../.git/hooks src/h", C.PROTECTED_WRITE, why="a relative link there"),
+    case("HOME=.git; cd; echo x > hooks/a", C.OUTSIDE_WRITE, why="cd to a moved HOME"),
     case("rm -rf .*", C.PROTECTED_WRITE, why="a dot glob matches .git"),
     case(
         'echo x > "$D/.git/hooks/x"',
@@ -153,6 +156,8 @@ WRITES = [
     case("CDPATH=/etc cd x; touch y", C.OUTSIDE_WRITE, why="cd through CDPATH"),
     only('echo x > "build/$name.log"', C.READ, C.EDIT, why="run-time name, known dir"),
     only("cd src && touch x", C.READ, C.EDIT, why="after cd inside the workspace"),
+    only("ln -s src h", C.EDIT, why="a link to a workspace directory"),
+    only("ln -sf /usr/lib/x.so lib/", C.EDIT, why="a link to a system file"),
     case("echo x > /dev/sda", C.DESTRUCTIVE, why="a redirect to a disk"),
     case("echo x > /dev/tcp/127.0.0.1/9", C.NETWORK, why="bash's /dev/tcp"),
     case("cat < /dev/udp/127.0.0.1/9", C.NETWORK, why="bash's /dev/udp"),

@@ -105,6 +105,10 @@ class Sink(Protocol):
         """Classify one variable set in the environment of the command `argv`."""
         ...
 
+    def protected(self, target: Word) -> str | None:
+        """Return the protected path `target` resolves to, as shown, or None."""
+        ...
+
 
 Handler = Callable[[Sink, Argv], None]
 """Reads a command's words (program first) and reports what it does."""

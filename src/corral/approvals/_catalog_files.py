@@ -196,12 +196,43 @@ def _copy(verb: str, *, moves: bool = False) -> Handler:
         if moves:
             for source in sources:
                 found = sink.write(argv, source, verb="moves") is not None or found
+        if verb == "links" and parsed.has("-s", "--symbolic"):
+            linked = sources or operands[:1]
+            found = _links_into(sink, argv, linked, targets[:1]) or found
         for target in targets:
             found = sink.write(argv, target, verb=verb) is not None or found
         if not found:
             sink.emit(argv, _EDIT, f"{name_of(argv[0])} {verb} files")
 
     return handle
+
+
+def _links_into(
+    sink: Sink, argv: Argv, sources: list[Word], places: list[Word]
+) -> bool:
+    """A symbolic link to a protected path: writes through it land there.
+
+    A relative target is read from the link's directory, which is the place
+    named or the directory holding it.
+    """
+    found = False
+    for source in sources:
+        names: list[Word] = []
+        if source.is_literal and not source.text.startswith(("/", "~")):
+            for place in places:
+                inside = place.text.rstrip("/") or "/"
+                parent = inside.rpartition("/")[0] or "."
+                folders = [inside] if place.text.endswith("/") else [parent, inside]
+                names.extend(Word(f"{folder}/{source.text}") for folder in folders)
+        names.append(source)
+        protected = next((p for n in names if (p := sink.protected(n))), None)
+        if protected is not None:
+            reason = (
+                f"ln links to the protected path {protected}, for writes through it"
+            )
+            sink.emit(argv, Category.PROTECTED_WRITE, reason)
+            found = True
+    return found
 
 
 def _basename(word: Word) -> Word:
@@ -300,18 +331,25 @@ _EDITOR_COMMANDS = frozenset({"-c", "--cmd", "-S", "-s", "--eval", "-x"})
 
 
 def _editor(sink: Sink, argv: Argv) -> None:
-    """An editor: the files it opens may be written; ``-c``/``+CMD`` run commands."""
-    for word in argv[1:]:
+    """An editor: the files it opens may be written; ``-c``/``+CMD`` run commands,
+    and a command starting with ``!`` is shell text."""
+    name = name_of(argv[0])
+    commands: list[Word] = []
+    words = iter(argv[1:])
+    for word in words:
         text = word.text
-        if text in _EDITOR_COMMANDS or text.startswith("+"):
-            sink.emit(
-                argv,
-                Category.EXECUTE,
-                f"{name_of(argv[0])} runs editor commands, which can run programs",
-            )
+        if text in _EDITOR_COMMANDS:
+            commands.append(next(words, Word("")))
+        elif text.startswith("+"):
+            commands.append(Word(text[1:], word.kind))
         elif not text.startswith("-"):
             sink.write(argv, word, verb="may write")
-    sink.emit(argv, _EDIT, f"{name_of(argv[0])} edits files")
+    for command in commands:
+        sink.emit(argv, Category.EXECUTE, f"{name} runs editor commands")
+        text = command.text.lstrip(":")
+        if text.startswith("!"):
+            sink.shell(argv, Word(text[1:], command.kind))
+    sink.emit(argv, _EDIT, f"{name} edits files")
 
 
 _EDITS: Table = {

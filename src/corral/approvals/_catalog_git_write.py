@@ -194,11 +194,8 @@ def _fetch(what: str) -> GitHandler:
             call.emit(
                 _OVERRIDE, f"--upload-pack runs {program.text} as the remote's git"
             )
-        call.emit(
-            _REMOTE,
-            what,
-            git_write=not parsed.has("--dry-run", "-n") or call.name == "pull",
-        )
+        writes = call.name != "ls-remote" and not parsed.has("--dry-run", "-n")
+        call.emit(_REMOTE, what, git_write=writes or call.name == "pull")
 
     return handle
 
@@ -409,7 +406,7 @@ _WRITES = (
     "multi-pack-index commit-graph merge-tree merge-index gui citool"
 )
 _REMOTES = (
-    "ls-remote svn p4 http-fetch http-push upload-pack receive-pack fetch-pack "
+    "svn p4 http-fetch http-push upload-pack receive-pack fetch-pack "
     "send-pack upload-archive"
 )
 
@@ -426,6 +423,7 @@ SUBCOMMANDS: Mapping[str, GitHandler] = {
     "push": _push,
     "fetch": _fetch("fetches from a remote and updates refs"),
     "pull": _fetch("fetches from a remote and merges into the current branch"),
+    "ls-remote": _fetch("lists a remote's refs"),
     "clone": _clone,
     "rebase": _rebase,
     "bisect": _bisect,

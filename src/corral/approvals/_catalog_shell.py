@@ -7,10 +7,12 @@ the workspace.  Builtins that only inspect or print are reads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from corral.approvals._catalog import Argv, Entry, Sink, Table, entry, name_of
 from corral.approvals._model import Category, Word
 
-__all__ = ["SHELL_PROGRAMS"]
+__all__ = ["BUILTINS", "SHELL_PROGRAMS"]
 
 _READ = Category.READ
 
@@ -87,12 +89,29 @@ def _shell_options(sink: Sink, argv: Argv) -> tuple[int, set[str]]:
     return index, flags
 
 
-def _script_file(sink: Sink, argv: Argv, script: Word) -> None:
+# Files that are the shell's own standard input.
+_STDIN_FILES = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "-"})
+
+
+def _script_file(
+    sink: Sink, argv: Argv, script: Word, *, sourced: bool = False
+) -> None:
+    """A shell running the commands of a file: workspace code, named in `scripts`.
+
+    A file only known at run time (``source <(...)``, ``bash "$F"``) could hold
+    anything, and /dev/stdin holds what the command shows on stdin.
+    """
     name = name_of(argv[0])
-    scripts = sink.scripts([script.text]) if script.is_literal else ()
-    sink.emit(
-        argv, Category.EXECUTE, f"{name} runs the script {script.text}", scripts=scripts
-    )
+    what = "runs, in this shell, the commands in" if sourced else "runs the script"
+    if not script.is_literal:
+        reason = f"{name} {what} {script.text}, only known at run time"
+        sink.emit(argv, Category.UNMODELLED, reason)
+    elif script.text in _STDIN_FILES:
+        sink.shell(argv, None, fresh=not sourced)
+    else:
+        scripts = sink.scripts([script.text])
+        reason = f"{name} {what} {script.text}"
+        sink.emit(argv, Category.EXECUTE, reason, scripts=scripts)
 
 
 def _other_shell(sink: Sink, argv: Argv) -> None:
@@ -114,14 +133,7 @@ def _source(sink: Sink, argv: Argv) -> None:
     if len(argv) < 2:
         sink.emit(argv, _READ, f"{name_of(argv[0])} without a file runs nothing")
         return
-    script = argv[1]
-    scripts = sink.scripts([script.text]) if script.is_literal else ()
-    sink.emit(
-        argv,
-        Category.EXECUTE,
-        f"{argv[0].text} runs the commands in {script.text} in this shell",
-        scripts=scripts,
-    )
+    _script_file(sink, argv, argv[1], sourced=True)
 
 
 def _eval(sink: Sink, argv: Argv) -> None:
@@ -162,7 +174,7 @@ def _alias(sink: Sink, argv: Argv) -> None:
             sink.shell(argv, Word(value, word.kind), fresh=False)
 
 
-_BUILTINS: dict[str, Entry] = {
+BUILTINS: Mapping[str, Entry] = {
     "echo": entry(_READ, "prints its arguments"),
     "printf": entry(_READ, "prints formatted text"),
     "true": entry(_READ, "does nothing"),
@@ -205,9 +217,10 @@ _BUILTINS: dict[str, Entry] = {
     "dirs": entry(_READ, "lists the directory stack"),
     "fc": entry(Category.UNMODELLED, "runs commands from the shell history"),
 }
+"""The shell's own commands that only inspect, print or set shell state."""
 
 SHELL_PROGRAMS: Table = {
-    **_BUILTINS,
+    **BUILTINS,
     **dict.fromkeys(_POSIX_SHELLS, _shell),
     **dict.fromkeys(_OTHER_SHELLS, _other_shell),
     "source": _source,

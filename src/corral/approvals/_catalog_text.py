@@ -187,6 +187,8 @@ _SED = spec(
 )
 # A sed ``w FILE`` command or ``s///w FILE`` flag writes FILE.
 _SED_WRITE = re.compile(r"(?:^|[;\n{}]|/[gpiImMe0-9]*)\s*[wW]\s+([^\n;}]+)")
+# A sed ``e COMMAND`` runs COMMAND in a shell.
+_SED_COMMAND = re.compile(r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e\s+([^\n;}]+)")
 # A sed ``e`` command or ``s///e`` flag runs a shell command.
 _SED_EXEC = re.compile(
     r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e(?:\s|;|$)|/[gpiImMw0-9]*e[gpiImM0-9]*(?:\s|;|$|})"
@@ -216,8 +218,10 @@ def _sed_script(sink: Sink, argv: Argv, script: Word, *, sandboxed: bool) -> Non
         return
     if sandboxed:
         return
-    if _SED_EXEC.search(script.text):
+    if _SED_EXEC.search(script.text) or _SED_COMMAND.search(script.text):
         sink.emit(argv, Category.EXECUTE, "sed's script runs shell commands (e)")
+    for match in _SED_COMMAND.finditer(script.text):
+        sink.shell(argv, Word(match.group(1).strip()))
     for match in _SED_WRITE.finditer(script.text):
         sink.write(argv, Word(match.group(1).strip()))
 
@@ -228,6 +232,10 @@ _AWK = spec(
 )
 # awk's system(), and pipes to or from a command, run shell commands.
 _AWK_RUNS = re.compile(r"\bsystem\s*\(|\|")
+# The shell text of system("...") and of "..." | getline or print | "...".
+_AWK_COMMANDS = re.compile(
+    r'\bsystem\s*\(\s*"([^"\\]*)"\s*\)|"([^"\\]*)"\s*\|\s*getline|\|\s*"([^"\\]*)"'
+)
 # print and printf with ">" write the file named after it.
 _AWK_WRITES = re.compile(r"\bprintf?\b[^;{}\n]*>")
 
@@ -255,6 +263,8 @@ def _awk(sink: Sink, argv: Argv) -> None:
             )
         elif _AWK_RUNS.search(program.text):
             sink.emit(argv, Category.EXECUTE, f"{name}'s program runs shell commands")
+            for match in _AWK_COMMANDS.finditer(program.text):
+                sink.shell(argv, Word(next(g for g in match.groups() if g is not None)))
         elif _AWK_WRITES.search(program.text):
             sink.emit(argv, _EDIT, f"{name}'s program writes files")
     if "inplace" in {w.text for w in parsed.values("-i", "--include")}:

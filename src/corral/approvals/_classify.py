@@ -30,7 +30,7 @@ from corral.approvals._catalog_files import FILE_PROGRAMS
 from corral.approvals._catalog_git import GIT_PROGRAMS
 from corral.approvals._catalog_net import NETWORK_PROGRAMS
 from corral.approvals._catalog_pkg import PACKAGE_PROGRAMS
-from corral.approvals._catalog_shell import SHELL_PROGRAMS
+from corral.approvals._catalog_shell import BUILTINS, SHELL_PROGRAMS
 from corral.approvals._catalog_system import SYSTEM_PROGRAMS
 from corral.approvals._context import Context
 from corral.approvals._model import (
@@ -129,6 +129,8 @@ class _Classifier:
         self.depth = 0
         self.stdin: Word | None = None
         self.cdpath = bool(context.environ.get("CDPATH"))
+        self.home_moved = False
+        """Whether the command sets HOME, so that a bare ``cd`` goes elsewhere."""
         self.exported: dict[str, str] = {}
         """Variables set earlier that change a reading program (PYTHONPATH)."""
         self._pending: list[tuple[str, str]] = []
@@ -253,6 +255,16 @@ class _Classifier:
                         found[path[len(workspace) + 1 :]] = None
         return tuple(found)
 
+    def protected(self, target: Word) -> str | None:
+        if not target.is_literal or self.cwds is None:
+            return None
+        text = self.paths.expand_home(target.text)
+        for cwd in ("/",) if text.startswith("/") else self.cwds:
+            path = self.paths.resolve(text, cwd)
+            if self._context.protected_entry(path) is not None:
+                return self._context.shown(path)
+        return None
+
     def environment(self, argv: Argv, name: str, value: Word) -> None:
         what = override(name)
         if what is not None:
@@ -265,6 +277,8 @@ class _Classifier:
             self._pending.append((name, conditional_override(name) or ""))
         if name == "CDPATH":
             self.cdpath = True
+        if name == "HOME":
+            self.home_moved = True
         hidden = self.paths.hidden(value, self.cwds)
         if hidden is not None:
             self.emit(argv, Category.SECRET, f"{name} names the hidden path {hidden}")
@@ -347,7 +361,7 @@ class _Classifier:
     ) -> None:
         """Variables such as PYTHONPATH matter to a command that would only read."""
         changes = [*self.exported.items(), *pending]
-        if not changes:
+        if not changes or argv[0].text in _BUILTIN_NAMES:
             return
         own = self.findings[start:]
         if own and all(f.category in _READS for f in own):
@@ -432,7 +446,7 @@ class _Classifier:
             self.emit(argv, Category.READ, f"{name} changes the working directory")
             return
         if target is None:
-            home = self._context.home
+            home = None if self.home_moved else self._context.home
             found: Cwds = (str(home),) if home is not None else None
         else:
             found = self._cd_targets(target, self.cwds, searched=self.cdpath)
@@ -523,6 +537,9 @@ _STATEFUL = {
     "enable": _Classifier._enable,
     "hash": _Classifier._hash,
 }
+
+# The shell's own commands, which no variable such as PYTHONPATH changes.
+_BUILTIN_NAMES = frozenset(BUILTINS) | frozenset(_STATEFUL)
 
 
 def _lookup(name: str) -> Program | None:
