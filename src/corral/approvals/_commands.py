@@ -7,13 +7,14 @@ here-document's line pipes it into.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from tree_sitter import Node
 
-from corral.approvals._model import Assignment, Invocation, Word, WordKind
+from corral.approvals._assign import AssignmentReader
+from corral.approvals._model import Assignment, Invocation, Word
 from corral.approvals._output import stdout_of
-from corral.approvals._redirects import RedirectReader
 from corral.approvals._words import Where
 
 __all__ = [
@@ -57,9 +58,6 @@ _EXPRESSIONS = frozenset(
         "postfix_expression",
     }
 )
-_ARITHMETIC_ASSIGNMENTS = frozenset(
-    {"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "^=", "|="}
-)
 # Words that bash reads as syntax where tree-sitter saw a command name: the
 # grammar misread the text (``a | time { b; }``), so the parse cannot be trusted.
 _RESERVED = frozenset(
@@ -73,18 +71,19 @@ COMPOUND_STARTS = frozenset(
 )
 
 
-class CommandReader(RedirectReader):
+class CommandReader(AssignmentReader):
     """Reads simple commands into `Invocation`s, collected in source order."""
 
     def __init__(self, src: bytes, errors: str, home: str | None) -> None:
         super().__init__(src, errors, home)
-        self.out: list[Invocation | None] = []
         self.shallow = False
         """Set while salvaging: commands are collected without their structure."""
         self.deferred: list[Node] = []
         """Nodes found while salvaging whose commands are collected next."""
         self.keywords: list[tuple[int, int]] = []
         """Where ``time`` or ``!`` stands before a compound tree-sitter misread."""
+        self.newlines: list[int] = []
+        """Newlines tree-sitter read as blanks inside a command."""
 
     # What the statement walker provides.
 
@@ -137,6 +136,8 @@ class CommandReader(RedirectReader):
         own: list[Node] = []
         if node is not None and not carrier:
             words, assignments, own, statements = self._read(node, lead)
+            if node.type != "test_command":
+                self._check_newlines(node, redirects)
         if carrier and node is not None and node.type == "function_definition":
             own = [c for c in node.children if c.type in self.REDIRECTS]
         plan = self.plan([*own, *redirects])
@@ -174,6 +175,31 @@ class CommandReader(RedirectReader):
                 self.statement(continuation)
                 output = None
         return output
+
+    def _check_newlines(self, node: Node, redirects: Sequence[Node]) -> None:
+        """Find a newline tree-sitter read as a blank inside one simple command.
+
+        After a pipeline of three commands it can read ``c\\nd && e`` as the
+        command ``c d``; bash ends the command at the newline.  The newline is
+        recorded in `newlines`, to be read again as a ``;``.
+        """
+        end = max([node.end_byte, *(r.end_byte for r in redirects)])
+        if b"\n" not in self.src[node.start_byte : end]:
+            return
+        tokens: list[Node] = []
+        for child in [*node.children, *redirects]:
+            if child.type in ("file_redirect", "herestring_redirect"):
+                tokens.extend(child.children)
+            else:
+                tokens.append(child)
+        for before, after in itertools.pairwise(tokens):
+            gap = self.src[before.end_byte : after.start_byte]
+            newline = gap.find(b"\n")
+            while newline >= 0 and gap[:newline].endswith(b"\\"):
+                newline = gap.find(b"\n", newline + 1)
+            if newline >= 0 and before.type != "heredoc_redirect":
+                self.newlines.append(before.end_byte + newline)
+                return
 
     def _later(self, node: Node) -> None:
         """Walk a statement found inside a simple command (``time ( ... )``)."""
@@ -302,73 +328,6 @@ class CommandReader(RedirectReader):
             elif kind != "comment":
                 words.append(self.word([child], Where.ARGUMENT))
         return words
-
-    # Assignments.
-
-    def assignment(self, node: Node) -> Assignment:
-        """Read ``NAME=value`` (or ``+=``, ``NAME[i]=``, ``NAME=(...)``)."""
-        name_node = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
-        appends = any(c.type == "+=" for c in node.children)
-        name = self.node_text(name_node) if name_node is not None else ""
-        exact = name_node is not None and name_node.type == "variable_name"
-        if name_node is not None and name_node.type == "subscript":
-            base = name_node.child_by_field_name("name")
-            name = self.node_text(base) if base is not None else name
-            self.scan(name_node)
-        if value is None:
-            word = Word("")
-        elif value.type == "array":
-            for element in value.named_children:
-                self.word([element], Where.ARGUMENT)
-            exact = False
-            word = Word(self.node_text(value), WordKind.DYNAMIC)
-        else:
-            word = self.word([value], Where.ASSIGNMENT)
-        if not exact or appends:
-            text = self.node_text(value) if value is not None else ""
-            word = Word(text, WordKind.DYNAMIC)
-        return Assignment(name, word)
-
-    def assignment_word(self, node: Node) -> Word:
-        """Read a declaration's ``NAME=value`` argument as the one word it is."""
-        assignment = self.assignment(node)
-        if assignment.value.kind is WordKind.DYNAMIC:
-            return Word(self.node_text(node), WordKind.DYNAMIC)
-        operator = "+=" if any(c.type == "+=" for c in node.children) else "="
-        return Word(assignment.name + operator + assignment.value.text)
-
-    def expansion_assigns(self, node: Node) -> None:
-        """Emit ``${NAME:=value}`` and ``${NAME=value}`` as the assignments they are."""
-        operator = node.child_by_field_name("operator")
-        name = next((c for c in node.children if c.type == "variable_name"), None)
-        if operator is None or name is None or operator.type not in (":=", "="):
-            return
-        value = Word(self.node_text(node), WordKind.DYNAMIC)
-        assignment = Assignment(self.node_text(name), value)
-        self.out.append(Invocation((), (assignment,), source=self.node_text(node)))
-
-    def arithmetic_assigns(self, node: Node) -> None:
-        """Emit an arithmetic ``NAME = expr`` as the assignment it is."""
-        if node.type == "variable_assignment":
-            name, value = (
-                node.child_by_field_name("name"),
-                node.child_by_field_name("value"),
-            )
-        else:
-            operator = node.child_by_field_name("operator")
-            if operator is None or operator.type not in _ARITHMETIC_ASSIGNMENTS:
-                return
-            name, value = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            )
-        if name is None or value is None or name.type not in ("variable_name", "word"):
-            return
-        assignment = Assignment(
-            self.node_text(name), Word(self.node_text(value), WordKind.DYNAMIC)
-        )
-        self.out.append(Invocation((), (assignment,), source=self.node_text(node)))
 
 
 def stages_of(node: Node) -> list[Node]:

@@ -14,6 +14,7 @@ from tree_sitter import Node
 from corral.approvals._model import Script
 from corral.approvals._repair import (
     blank,
+    end_commands,
     fill,
     joined_comments,
     misread_heredocs,
@@ -51,6 +52,14 @@ def parse(text: str, *, home: str | None = None) -> Script:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() takes shell text as str, not {type(text).__name__}")
+    src, errors, reasons = _encode(text)
+    walker = _read(src, errors, home, reasons)
+    invocations = tuple(i for i in walker.out if i is not None)
+    return Script(invocations, tuple(walker.reasons))
+
+
+def _encode(text: str) -> tuple[bytes, str, list[str]]:
+    """Return `text` as the bytes to parse, how they decode, and what is odd."""
     reasons: list[str] = []
     try:
         src, errors = text.encode("utf-8", "surrogateescape"), "surrogateescape"
@@ -64,6 +73,11 @@ def parse(text: str, *, home: str | None = None) -> Script:
             f"the text is longer than {MAX_TEXT_BYTES} bytes; only the start was read"
         )
         src = _cut(src, MAX_TEXT_BYTES)
+    return src, errors, reasons
+
+
+def _read(src: bytes, errors: str, home: str | None, reasons: list[str]) -> Walker:
+    """Parse and walk `src`, parsing again where tree-sitter misread it."""
     parsed = src
     for attempt in range(_PASSES):
         last = attempt == _PASSES - 1
@@ -73,21 +87,22 @@ def parse(text: str, *, home: str | None = None) -> Script:
             parsed = fill(parsed, misread)
             continue
         walker = _walk(root, src, errors, home, reasons)
-        for start, _ in misread:
-            walker.note(f"cannot parse the text at byte {start + 1}")
         for comment in joined_comments(root, src):
             walker.note(
                 f"cannot model the `#` inside a word at "
                 f"{walker.where(comment)}: bash reads no comment there"
             )
-        if walker.keywords and not last:
-            # tree-sitter misreads `time` and `!` before a compound command;
-            # without them it reads the rest as bash does.
-            parsed = blank(parsed, walker.keywords)
-            continue
-        break
-    invocations = tuple(i for i in walker.out if i is not None)
-    return Script(invocations, tuple(walker.reasons))
+        if not (misread or walker.keywords or walker.newlines):
+            break
+        if last:
+            walker.note("cannot parse the text as bash does: too many misreadings")
+            break
+        # tree-sitter misreads `time` and `!` before a compound command, and
+        # some newlines as blanks; without the first, and with a `;` for the
+        # second, it reads the text as bash does.
+        parsed = blank(parsed, walker.keywords)
+        parsed = end_commands(parsed, walker.newlines)
+    return walker
 
 
 def _walk(

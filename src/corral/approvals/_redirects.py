@@ -15,15 +15,8 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from corral.approvals._model import Redirect, Word, WordKind
-from corral.approvals._words import (
-    HEREDOC_ESCAPES,
-    Pieces,
-    Where,
-    WordReader,
-    token_after,
-    token_before,
-    word_parts,
-)
+from corral.approvals._source import token_after, token_before, word_parts
+from corral.approvals._words import HEREDOC_ESCAPES, Pieces, Where, WordReader
 
 __all__ = ["Plan", "RedirectReader"]
 
@@ -74,21 +67,31 @@ class RedirectReader(WordReader):
     def words(self, nodes: Sequence[Node], where: Where) -> list[Word]:
         """Return the words `nodes` make, and any tree-sitter skipped among them."""
         groups = self.groups(nodes)
-        if not self.loose or not groups:
+        if not self.loose:
             return [self.word(g, where) for g in groups]
-        first, last = groups[0][0], groups[-1][-1]
-        before, after = token_before(first), token_after(last)
-        low = before.end_byte if before is not None else 0
-        high = after.start_byte if after is not None else len(self.src)
-        words = self._skipped(low, first.start_byte, _in_command(before), True)
+        words: list[Word] = []
         for i, group in enumerate(groups):
-            if i:
+            first = group[0]
+            before = token_before(first)
+            low = before.end_byte if before is not None else 0
+            if i and _same(before, groups[i - 1][-1]):
+                words.extend(self._skipped(low, first.start_byte))
+            else:
+                if i:
+                    words.extend(self._trailing(groups[i - 1][-1]))
                 words.extend(
-                    self._skipped(groups[i - 1][-1].end_byte, group[0].start_byte)
+                    self._skipped(low, first.start_byte, _in_command(before), True)
                 )
             words.append(self.word(group, where))
-        words.extend(self._skipped(last.end_byte, high, True, _in_command(after)))
+        if groups:
+            words.extend(self._trailing(groups[-1][-1]))
         return words
+
+    def _trailing(self, last: Node) -> list[Word]:
+        """Return the words tree-sitter skipped after `last`, up to the next token."""
+        after = token_after(last)
+        high = after.start_byte if after is not None else len(self.src)
+        return self._skipped(last.end_byte, high, True, _in_command(after))
 
     def _touches(self, before: Node, after: Node) -> bool:
         gap = self.src[before.end_byte : after.start_byte]
@@ -242,6 +245,10 @@ def _unescaped(text: bytes, i: int) -> bool:
     while i - 1 - backslashes >= 0 and text[i - 1 - backslashes] == 0x5C:
         backslashes += 1
     return backslashes % 2 == 0
+
+
+def _same(node: Node | None, other: Node) -> bool:
+    return node is not None and node.byte_range == other.byte_range
 
 
 def _in_command(node: Node | None) -> bool:

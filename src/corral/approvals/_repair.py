@@ -1,7 +1,8 @@
 """Same-length rewrites of the text tree-sitter parses, where its grammar misreads bash.
 
 The tree is built from the rewritten text while every word is still read from
-the original, so offsets, lines and columns stay those of the original text.
+the original, so offsets, and the lines and columns counted from them, stay
+those of the original text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from tree_sitter import Node
 
 __all__ = [
     "blank",
+    "end_commands",
     "fill",
     "joined_comments",
     "misread_heredocs",
@@ -142,4 +144,12 @@ def blank(parsed: bytes, spans: Iterable[tuple[int, int]]) -> bytes:
     out = bytearray(parsed)
     for start, end in spans:
         out[start:end] = b" " * (end - start)
+    return bytes(out)
+
+
+def end_commands(parsed: bytes, newlines: Iterable[int]) -> bytes:
+    """Return `parsed` with a ``;`` for each newline at the given offsets."""
+    out = bytearray(parsed)
+    for offset in newlines:
+        out[offset] = 0x3B
     return bytes(out)

@@ -136,13 +136,11 @@ class Walker(CommandReader):
         body = node.child_by_field_name("body")
         own = [c for c in node.children if c.type in self.REDIRECTS]
         for child in node.children:
-            if (
-                child.is_named
-                and child.type not in self.REDIRECTS | {"comment"}
-                and (child != body)
-            ):
+            if not child.is_named or child.type in self.REDIRECTS or child == body:
+                continue
+            if child.type not in ("comment", "ERROR"):  # errors are reported apart
                 self.note(f"cannot model a {child.type} at {self.where(child)}")
-                self.salvage(child)
+            self.salvage(child)
         if body is None:
             return self.simple(None, stdin, [*own, *redirects], lead, span=node)
         return self.statement(body, stdin, [*own, *redirects], lead)

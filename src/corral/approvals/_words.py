@@ -23,23 +23,15 @@ from corral.approvals._expand import (
     split_chars,
 )
 from corral.approvals._model import Word, WordKind
+from corral.approvals._source import Source, token_after, token_before, word_parts
 
 __all__ = [
     "HEREDOC_ESCAPES",
-    "MAX_REASONS",
     "SUBSTITUTIONS",
     "Pieces",
     "Where",
     "WordReader",
-    "token_after",
-    "token_before",
-    "word_parts",
 ]
-
-
-MAX_REASONS = 32
-"""Reasons past this many are summed up in one: a person reads the first few,
-and a text with thousands of errors must not cost thousands of lines."""
 
 
 class Where(enum.Enum):
@@ -79,7 +71,6 @@ HEREDOC_ESCAPES = frozenset("$`\\\n")
 SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
 # What tree-sitter skips between tokens that bash reads as part of a word.
 _LOOSE = re.compile(rb"\\[ \t\v\f\r]|[\v\f\r]")
-_BLANKS = b" \t\n"
 # Arithmetic nodes that may assign a variable.
 _ARITHMETIC_ASSIGNING = frozenset({"binary_expression", "variable_assignment"})
 # Text in a leaf that would start a substitution tree-sitter did not see.
@@ -98,55 +89,21 @@ class Pieces:
         """Whether tree-sitter saw a brace expression (``{1..3}``) in the word."""
 
 
-class WordReader:
+class WordReader(Source):
     """Reads words from a parsed script; subclasses walk what substitutions run."""
 
     def __init__(self, src: bytes, errors: str, home: str | None) -> None:
-        self.src = src
-        self.errors = errors
+        super().__init__(src, errors)
         # A script that names HOME may change it before a tilde is expanded.
         self.home = None if b"HOME" in src else home
         self.loose = _LOOSE.search(src) is not None
         """Whether the text has characters tree-sitter skips but bash keeps."""
-        self.reasons: list[str] = []
-        self._noted: set[str] = set()
 
     # What subclasses provide.
 
     def nested(self, node: Node) -> None:
         """Walk the commands of a command or process substitution."""
         raise NotImplementedError
-
-    # Source text and positions.
-
-    def text(self, start: int, end: int) -> str:
-        """Return the source between two byte offsets as text."""
-        raw = self.src[start:end]
-        try:
-            return raw.decode("utf-8", self.errors)
-        except UnicodeDecodeError:
-            return raw.decode("utf-8", "replace")
-
-    def node_text(self, node: Node) -> str:
-        """Return the source text of `node`."""
-        return self.text(node.start_byte, node.end_byte)
-
-    def where(self, node: Node) -> str:
-        """Return ``line L, column C`` for the start of `node`, both from 1."""
-        row, column = node.start_point
-        line_start = node.start_byte - column
-        characters = len(self.text(line_start, node.start_byte))
-        return f"line {row + 1}, column {characters + 1}"
-
-    def note(self, reason: str) -> None:
-        """Record something that cannot be modelled, once, up to MAX_REASONS."""
-        if reason in self._noted:
-            return
-        self._noted.add(reason)
-        if len(self.reasons) < MAX_REASONS:
-            self.reasons.append(reason)
-        elif len(self.reasons) == MAX_REASONS:
-            self.reasons.append("more that cannot be modelled, not shown")
 
     # Finding what runs inside text whose value does not matter.
 
@@ -433,44 +390,6 @@ def _next_special(raw: str, start: int, specials: str = "\\$`") -> int:
         if found >= 0:
             best = found
     return best
-
-
-def word_parts(gap: bytes) -> list[tuple[int, int]]:
-    """Return where the pieces of words lie in `gap`, text between two tokens.
-
-    Only unescaped blanks and newlines separate words; a piece touching an end
-    of `gap` belongs to the word of the token there.
-    """
-    parts: list[tuple[int, int]] = []
-    start: int | None = None
-    i = 0
-    while i < len(gap):
-        if gap[i] in _BLANKS:
-            if start is not None:
-                parts.append((start, i))
-                start = None
-            i += 1
-            continue
-        if start is None:
-            start = i
-        i += 2 if gap[i] == 0x5C else 1
-    if start is not None:
-        parts.append((start, min(i, len(gap))))
-    return parts
-
-
-def token_before(node: Node) -> Node | None:
-    """Return the node that ends where the text before `node` begins, if any."""
-    while node.prev_sibling is None and node.parent is not None:
-        node = node.parent
-    return node.prev_sibling
-
-
-def token_after(node: Node) -> Node | None:
-    """Return the node that starts where the text after `node` ends, if any."""
-    while node.next_sibling is None and node.parent is not None:
-        node = node.parent
-    return node.next_sibling
 
 
 def _starts_with_string(node: Node) -> bool:
