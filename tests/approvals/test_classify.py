@@ -158,6 +158,8 @@ PROGRAMS_BY_PATH = [
     case("python3.12 x.py", C.EXECUTE, why="a versioned interpreter"),
     case("pip3.11 install x", C.PACKAGE_INSTALL, why="a versioned pip"),
     case("gcc-13 -c x.c", C.TEST_BUILD, why="a versioned compiler"),
+    only("ls2", C.UNKNOWN, why="only versioned families drop a version number"),
+    only("python3 -V", C.READ, why="python -V prints its version"),
 ]
 
 

@@ -94,6 +94,9 @@ def _python(sink: Sink, argv: Argv) -> None:
         if not word.is_literal or not text.startswith("-") or text == "-":
             break
         index += 1
+        if text in ("-V", "-VV", "--version", "-h", "--help"):
+            sink.emit(argv, _READ, f"{name} {text} prints its version or help")
+            return
         if text.startswith("--"):
             continue
         for position, char in enumerate(text[1:], start=2):

@@ -87,6 +87,15 @@ PROGRAMS = MappingProxyType(
 
 # python3.12, pip3, gcc-13, clang++-17: the program without its version.
 _VERSIONED = re.compile(r"^(.+?)[-.]?\d+(?:\.\d+)*$")
+# Programs installed under versioned names; any other name is only itself.
+_VERSIONED_FAMILIES = frozenset(
+    {
+        "python", "pip", "pypy", "ipython", "pytest", "node", "ruby", "gem",
+        "perl", "php", "lua", "luajit", "java", "javac", "go", "gcc", "g++", "cc",
+        "c++", "cpp", "clang", "clang++", "clang-format", "clang-tidy", "gfortran",
+        "ld", "lld", "tclsh", "wish", "guile", "easy_install", "virtualenv",
+    }
+)  # fmt: skip
 # Findings of a command that would otherwise only read.
 _READS = frozenset({Category.READ, Category.GIT_READ})
 # Writing through these removes or renames a link itself, not what it names.
@@ -304,7 +313,11 @@ class _Classifier:
         else:
             for item in invocation.assignments:
                 self._set_variable(item.name, item.value)
-        if len(self.findings) == start:
+        if len(self.findings) == start and argv:
+            # Every handler reports something; silence would be a gap in a table.
+            reason = f"corral found nothing that {name_of(argv[0])} does"
+            self.emit(argv, Category.UNKNOWN, reason)
+        elif len(self.findings) == start:
             what = "only redirects" if invocation.redirects else "does nothing"
             self.emit(argv, Category.READ, f"the command {what}")
 
@@ -546,7 +559,7 @@ def _lookup(name: str) -> Program | None:
     found = PROGRAMS.get(name)
     if found is None:
         versioned = _VERSIONED.match(name)
-        if versioned is not None:
+        if versioned is not None and versioned.group(1) in _VERSIONED_FAMILIES:
             found = PROGRAMS.get(versioned.group(1))
     return found
 

@@ -246,19 +246,19 @@ class Paths:
 
     def _tree_root(self, path: str) -> str | None:
         """Say why removing the tree at `path` loses more than workspace files."""
-        context = self.context
-        workspace = str(context.workspace)
-        if path == "/":
-            return "the root directory"
-        if path == workspace:
-            return "the workspace root"
+        workspace = str(self.context.workspace)
+        named = {"/": "the root directory", workspace: "the workspace root"}
+        if self._home:
+            named[self._home] = "the home directory"
+        for root in self.context.writable:
+            if str(root) not in PRIVATE_DIRS:
+                named.setdefault(str(root), "a writable root")
+        if path in named:
+            return named[path]
         if workspace.startswith(path + "/"):
             return "an ancestor of the workspace"
-        if self._home and (path == self._home or self._home.startswith(path + "/")):
-            return "the home directory"
-        for root in context.writable:
-            if str(root) == path and path not in PRIVATE_DIRS:
-                return "a writable root"
+        if self._home and self._home.startswith(path + "/"):
+            return "an ancestor of the home directory"
         return None
 
     def _write_glob(
