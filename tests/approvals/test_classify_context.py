@@ -82,6 +82,18 @@ def test_a_hidden_path_is_hidden_by_the_name_it_links_to(
     assert context.is_hidden(real / "config")
 
 
+def test_the_predicates_resolve_what_they_are_given(
+    policy: Policy, workspace: Path, home: Home
+) -> None:
+    (workspace / "keys").symlink_to(home.path / ".ssh")
+    (workspace / "hooks").symlink_to(workspace / ".git" / "hooks")
+    context = make_context(policy, workspace, workspace, home.env())
+    assert context.is_hidden(workspace / "keys" / "id_ed25519")
+    assert context.is_protected(workspace / "hooks" / "pre-commit")
+    assert context.is_protected("src/../.git/config")
+    assert not context.is_writable(workspace / "keys" / "new")
+
+
 def test_the_cwd_is_resolved(policy: Policy, workspace: Path, home: Home) -> None:
     (workspace / "link").symlink_to(workspace / "src")
     context = make_context(policy, workspace, workspace / "link", home.env())

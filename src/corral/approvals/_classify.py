@@ -416,7 +416,7 @@ class _Classifier:
             places = []
         else:
             places = [self.paths.resolve(text, cwd) for cwd in self.cwds]
-        writable = [p for p in places if self._context.is_writable(p)]
+        writable = [p for p in places if self._context.writable_root(p) is not None]
         if places and not writable:
             return False
         where = writable[0] if writable else text

@@ -98,30 +98,37 @@ class Context:
         return tuple(markers)
 
     def is_protected(self, path: Path | str) -> bool:
-        """Tell whether writing `path` would change a protected path."""
-        return self.protected_entry(str(path)) is not None
+        """Tell whether writing `path` would change a protected path.
+
+        `path` is resolved first (relative to the cwd, links of its existing
+        prefix followed), as for each predicate here.
+        """
+        return self.protected_entry(self._resolved(path)) is not None
 
     def is_hidden(self, path: Path | str) -> bool:
         """Tell whether `path` is, or lies beneath, a hidden path."""
-        return self._hidden.match(str(path)) is not None
+        return self._hidden.match(self._resolved(path)) is not None
 
     def is_writable(self, path: Path | str) -> bool:
         """Tell whether `path` lies in a directory commands may write."""
-        return self._writable.match(str(path)) is not None
+        return self._writable.match(self._resolved(path)) is not None
+
+    def _resolved(self, path: Path | str) -> str:
+        return resolve_path(str(path), str(self.cwd))
 
     def protected_entry(self, path: str) -> str | None:
-        """Return the protected path that `path` is or lies beneath, or None."""
+        """Return the protected path that `path` (resolved) is or lies beneath."""
         index = (path + "/").find("/" + GIT_DIR_NAME + "/")
         if index >= 0:
             return path[: index + 1 + len(GIT_DIR_NAME)]
         return self._protected.match(path)
 
     def hidden_entry(self, path: str) -> str | None:
-        """Return the hidden path that `path` is or lies beneath, or None."""
+        """Return the hidden path that `path` (resolved) is or lies beneath."""
         return self._hidden.match(path)
 
     def writable_root(self, path: str) -> str | None:
-        """Return the writable directory that `path` lies in, or None."""
+        """Return the writable directory that `path` (resolved) lies in, or None."""
         return self._writable.match(path)
 
     def shown(self, path: str) -> str:

@@ -162,7 +162,7 @@ class Paths:
         """A marker as a person reads it: a tail below a home is ``~/tail``."""
         if marker in self._protected_markers:
             return marker.lstrip("/")
-        if self.context.is_hidden(marker):
+        if self.context.hidden_entry(marker) is not None:
             return self.context.shown(marker)
         return "~" + marker
 
@@ -209,7 +209,7 @@ class Paths:
             found = self._tree(path, verb, shown)
             if found is not None:
                 return found
-        if not context.is_writable(path):
+        if context.writable_root(path) is None:
             if path.startswith(_DEVICES):
                 return Category.DESTRUCTIVE, f"{verb} the device {path}"
             return (
@@ -281,7 +281,7 @@ class Paths:
         found = self._pattern_reaches(pattern, prefix, recursive=recursive)
         if found is not None:
             return found[0], f"{what}, {found[1]}"
-        if not self.context.is_writable(prefix):
+        if self.context.writable_root(prefix) is None:
             return (
                 Category.OUTSIDE_WRITE,
                 f"{what}, outside the workspace and the writable roots",
@@ -361,7 +361,9 @@ class Paths:
             return None
         else:
             found = [self.resolve(directory, cwd) for cwd in cwds]
-        if all(self._owned(d) and not self.context.is_protected(d) for d in found):
+        if all(
+            self._owned(d) and self.context.protected_entry(d) is None for d in found
+        ):
             return found[0]
         return None
 
