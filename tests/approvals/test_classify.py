@@ -101,6 +101,11 @@ HIDING_PLACES = [
     case("awk '{print | \"sudo id\"}'", C.PRIVILEGE, why="in an awk pipe"),
     case("sed 'e sudo id' f", C.PRIVILEGE, why="in sed's e command"),
     case("vim -c '!sudo id' x", C.PRIVILEGE, why="in an editor's ! command"),
+    case("less '+!sudo id' f", C.PRIVILEGE, why="in a pager's start-up command"),
+    case("mapfile -C 'sudo id' -c 1 a < f", C.PRIVILEGE, why="in mapfile's callback"),
+    case("compgen -C 'sudo id' x", C.PRIVILEGE, why="in compgen's command"),
+    case("sort --compress-program=sudo f", C.PRIVILEGE, why="in sort's helper"),
+    case("gawk -e 'BEGIN{system(\"sudo id\")}'", C.PRIVILEGE, why="in gawk -e text"),
     case("'sudo' id", C.PRIVILEGE, why="behind quotes"),
 ]
 
@@ -131,6 +136,10 @@ UNMODELLED = [
     case("bash -O expand_aliases -c ls", C.UNMODELLED, why="aliases turned on by -O"),
     case("enable -f ./x.so x", C.UNMODELLED, C.EXEC_OVERRIDE, why="a loaded builtin"),
     case("fc -s", C.UNMODELLED, why="commands re-run from the history"),
+    case("let 'a[$(id)]=1'", C.UNMODELLED, why="a substitution in a let subscript"),
+    case("read 'a[$(id)]'", C.UNMODELLED, why="a substitution in a read subscript"),
+    case("declare 'a[$(id)]=1'", C.UNMODELLED, why="a substitution in a declare name"),
+    case("export 'a[`id`]=1'", C.UNMODELLED, why="a backquote in an export name"),
     case("fish -c 'ls'", C.UNMODELLED, why="a shell with a syntax of its own"),
     case("tmux new -d 'sudo id'", C.UNMODELLED, why="commands sent to a multiplexer"),
 ]
@@ -158,6 +167,9 @@ PROGRAMS_BY_PATH = [
     case("python3.12 x.py", C.EXECUTE, why="a versioned interpreter"),
     case("pip3.11 install x", C.PACKAGE_INSTALL, why="a versioned pip"),
     case("gcc-13 -c x.c", C.TEST_BUILD, why="a versioned compiler"),
+    only(
+        "declare x='$(date)'", C.READ, why="a substitution in a plain value stays text"
+    ),
     only("ls2", C.UNKNOWN, why="only versioned families drop a version number"),
     only("python3 -V", C.READ, why="python -V prints its version"),
 ]

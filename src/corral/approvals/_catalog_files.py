@@ -35,7 +35,6 @@ _READERS: dict[str, str] = {
     "ls": "lists files",
     "dir": "lists files",
     "vdir": "lists files",
-    "tree": "lists files",
     "exa": "lists files",
     "eza": "lists files",
     "lsd": "lists files",
@@ -44,9 +43,6 @@ _READERS: dict[str, str] = {
     "nl": "numbers lines",
     "head": "prints the start of files",
     "tail": "prints the end of files",
-    "less": "pages through files",
-    "more": "pages through files",
-    "most": "pages through files",
     "bat": "prints files",
     "batcat": "prints files",
     "wc": "counts lines and words",
@@ -308,6 +304,10 @@ def _dd(sink: Sink, argv: Argv) -> None:
         sink.emit(argv, _READ, "dd copies data")
 
 
+# Options of readers that name a program they run (sort's helper compressor).
+_RUNS_PROGRAM = ("--compress-program",)
+
+
 def _output_option(what: str, options: Options, names: tuple[str, ...]) -> Handler:
     """A reader that writes only the file its output option names."""
 
@@ -315,9 +315,25 @@ def _output_option(what: str, options: Options, names: tuple[str, ...]) -> Handl
         parsed = parse_options(argv[1:], options)
         for target in parsed.values(*names):
             sink.write(argv, target)
+        for program in parsed.values(*_RUNS_PROGRAM):
+            reason = f"{name_of(argv[0])} runs {program.text} as a helper"
+            sink.emit(argv, Category.EXEC_OVERRIDE, reason)
+            sink.command((program,))
         sink.emit(argv, _READ, f"{name_of(argv[0])} {what}")
 
     return handle
+
+
+def _pager(sink: Sink, argv: Argv) -> None:
+    """less, more: a read, but ``+CMD`` runs pager commands, ``+!CMD`` a shell."""
+    name = name_of(argv[0])
+    for word in argv[1:]:
+        if word.text.startswith("+"):
+            sink.emit(argv, Category.EXECUTE, f"{name} runs its start-up commands")
+            command = word.text[1:]
+            if command.startswith("!"):
+                sink.shell(argv, Word(command[1:], word.kind))
+    sink.emit(argv, _READ, f"{name} pages through files")
 
 
 def _uniq(sink: Sink, argv: Argv) -> None:
@@ -416,6 +432,10 @@ _EDITS: Table = {
     "chgrp": _owner(_EDIT, "changes the group of files"),
     "tee": _tee,
     "dd": _dd,
+    "less": _pager,
+    "more": _pager,
+    "most": _pager,
+    "tree": _output_option("lists files", spec("-o -L -P -I --charset"), ("-o",)),
     "sort": _output_option(
         "sorts lines",
         spec(

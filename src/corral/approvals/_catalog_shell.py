@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.approvals._catalog import Argv, Entry, Sink, Table, entry, name_of
+from corral.approvals._catalog import (
+    Argv,
+    Entry,
+    Handler,
+    Sink,
+    Table,
+    entry,
+    name_of,
+)
 from corral.approvals._model import Category, Word
 
-__all__ = ["BUILTINS", "SHELL_PROGRAMS"]
+__all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "evaluates_text"]
 
 _READ = Category.READ
 
@@ -165,6 +173,59 @@ def _trap(sink: Sink, argv: Argv) -> None:
         sink.shell(argv, action, fresh=False)
 
 
+# Text that bash runs when it evaluates a word again: an array subscript, in
+# arithmetic or in a variable name (``let 'a[$(id)]'``, ``read 'a[$(id)]'``).
+_SUBSTITUTION_MARKS = ("$(", "`")
+
+
+def evaluates_text(sink: Sink, argv: Argv) -> bool:
+    """Report a builtin that evaluates its words as arithmetic or variable names
+    when one holds a substitution: bash runs it.  Return whether it did."""
+    for word in argv[1:]:
+        subscript = word.text[word.text.find("[") :] if "[" in word.text else ""
+        if word.is_literal and any(mark in subscript for mark in _SUBSTITUTION_MARKS):
+            reason = (
+                f"{argv[0].text} evaluates {word.text!r}, running the command "
+                "substitution inside it"
+            )
+            sink.emit(argv, Category.UNMODELLED, reason)
+            return True
+    return False
+
+
+def _evaluating(what: str) -> Handler:
+    """let, test, read, unset, ...: a read, unless a word evaluates to a command."""
+
+    def handle(sink: Sink, argv: Argv) -> None:
+        if not evaluates_text(sink, argv):
+            sink.emit(argv, _READ, f"{name_of(argv[0])} {what}")
+
+    return handle
+
+
+def _callback(option: str, what: str) -> Handler:
+    """mapfile -C, compgen -C: the option's value is shell text run by the builtin."""
+
+    def handle(sink: Sink, argv: Argv) -> None:
+        texts = [w.text for w in argv]
+        sink.emit(argv, _READ, f"{name_of(argv[0])} {what}")
+        for index, text in enumerate(texts[:-1]):
+            if text == option:
+                sink.shell(argv, argv[index + 1], fresh=False)
+
+    return handle
+
+
+def _history(sink: Sink, argv: Argv) -> None:
+    """history: lists the history; ``-w FILE``/``-a FILE`` write it to a file."""
+    texts = [w.text for w in argv[1:]]
+    writes = any(t.startswith("-") and set(t[1:]) & set("wa") for t in texts)
+    files = [w for w in argv[1:] if not w.text.startswith("-")]
+    if writes and files:
+        sink.write(argv, files[-1])
+    sink.emit(argv, _READ, "history lists or saves the shell history")
+
+
 def _alias(sink: Sink, argv: Argv) -> None:
     """alias NAME=TEXT: TEXT runs wherever NAME is expanded as a command."""
     sink.emit(argv, _READ, "alias defines or lists aliases")
@@ -176,23 +237,15 @@ def _alias(sink: Sink, argv: Argv) -> None:
 
 BUILTINS: Mapping[str, Entry] = {
     "echo": entry(_READ, "prints its arguments"),
-    "printf": entry(_READ, "prints formatted text"),
     "true": entry(_READ, "does nothing"),
     "false": entry(_READ, "does nothing"),
     ":": entry(_READ, "does nothing"),
-    "test": entry(_READ, "tests a condition"),
-    "[": entry(_READ, "tests a condition"),
-    "[[": entry(_READ, "tests a condition"),
-    "read": entry(_READ, "reads a line into a variable"),
-    "mapfile": entry(_READ, "reads lines into an array"),
-    "readarray": entry(_READ, "reads lines into an array"),
     "shift": entry(_READ, "shifts the positional parameters"),
     "exit": entry(_READ, "ends the shell"),
     "logout": entry(_READ, "ends the shell"),
     "return": entry(_READ, "returns from a function"),
     "break": entry(_READ, "leaves a loop"),
     "continue": entry(_READ, "continues a loop"),
-    "wait": entry(_READ, "waits for background jobs"),
     "jobs": entry(_READ, "lists background jobs"),
     "fg": entry(_READ, "brings a job to the foreground"),
     "bg": entry(_READ, "resumes a job in the background"),
@@ -201,18 +254,14 @@ BUILTINS: Mapping[str, Entry] = {
     "times": entry(_READ, "prints process times"),
     "ulimit": entry(_READ, "shows or lowers resource limits"),
     "umask": entry(_READ, "shows or sets the file mode mask"),
-    "let": entry(_READ, "evaluates arithmetic"),
     "getopts": entry(_READ, "parses options"),
     "caller": entry(_READ, "prints the calling frame"),
-    "compgen": entry(_READ, "lists completions"),
     "complete": entry(_READ, "sets completions for interactive shells"),
     "compopt": entry(_READ, "sets completion options"),
     "bind": entry(_READ, "sets key bindings for interactive shells"),
-    "history": entry(_READ, "lists the shell history"),
     "help": entry(_READ, "prints help on builtins"),
     "type": entry(_READ, "says what a name would run"),
     "unalias": entry(_READ, "removes aliases"),
-    "unset": entry(_READ, "removes variables or functions"),
     "set": entry(_READ, "sets shell options or positional parameters"),
     "dirs": entry(_READ, "lists the directory stack"),
     "fc": entry(Category.UNMODELLED, "runs commands from the shell history"),
@@ -228,5 +277,25 @@ SHELL_PROGRAMS: Table = {
     "eval": _eval,
     "trap": _trap,
     "alias": _alias,
+    "history": _history,
+    "mapfile": _callback("-C", "reads lines into an array"),
+    "readarray": _callback("-C", "reads lines into an array"),
+    "compgen": _callback("-C", "lists completions"),
+    **{
+        name: _evaluating(what)
+        for name, what in (
+            ("let", "evaluates arithmetic"),
+            ("test", "tests a condition"),
+            ("[", "tests a condition"),
+            ("[[", "tests a condition"),
+            ("read", "reads a line into a variable"),
+            ("unset", "removes variables or functions"),
+            ("printf", "prints formatted text"),
+            ("wait", "waits for background jobs"),
+        )
+    },
 }
 """Shells and stateless builtins, by name."""
+
+BUILTIN_NAMES = frozenset(SHELL_PROGRAMS) - frozenset(_POSIX_SHELLS + _OTHER_SHELLS)
+"""The shell's own commands, which no program's environment variable changes."""

@@ -74,7 +74,6 @@ _INSPECTORS = {
     "getcap": "prints file capabilities",
     "sensors": "prints sensor readings",
     "nvidia-smi": "prints GPU status",
-    "man": "shows manual pages",
     "info": "shows info pages",
     "apropos": "searches manual pages",
     "whatis": "describes manual pages",
@@ -180,6 +179,26 @@ def _only_bare(name: str, read: str, change: str) -> Handler:
             sink.emit(argv, _READ, f"{name} {read}")
 
     return handle
+
+
+_MAN = spec(
+    "-P --pager -H --html -M --manpath -C --config-file -S -s --sections "
+    "-l --local-file -L --locale"
+)
+
+
+def _man(sink: Sink, argv: Argv) -> None:
+    """man: a read, unless it is told which pager or browser to run."""
+    parsed = parse_options(argv[1:], _MAN)
+    for program in parsed.values("-P", "--pager", "-H", "--html"):
+        sink.emit(
+            argv, Category.EXEC_OVERRIDE, f"man runs {program.text} to show pages"
+        )
+    if parsed.values("-C", "--config-file"):
+        sink.emit(
+            argv, Category.EXEC_OVERRIDE, "man -C reads a config that names programs"
+        )
+    sink.emit(argv, _READ, "man shows manual pages")
 
 
 def _kill(sink: Sink, argv: Argv) -> None:
@@ -289,6 +308,7 @@ SYSTEM_PROGRAMS: Table = {
     "ifconfig": _only_bare(
         "ifconfig", "prints network interfaces", "changes network interfaces"
     ),
+    "man": _man,
     "kill": _kill,
     "pkill": _kill,
     "killall": _kill,

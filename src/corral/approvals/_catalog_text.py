@@ -204,6 +204,10 @@ def _sed(sink: Sink, argv: Argv) -> None:
         scripts, files = [files[0]], files[1:]
     for script in scripts:
         _sed_script(sink, argv, script, sandboxed=parsed.has("--sandbox"))
+    for named in parsed.values("-f", "--file"):
+        files_run = sink.scripts([named.text]) if named.is_literal else ()
+        reason = f"sed runs the script in {named.text}, which can write or run"
+        sink.emit(argv, Category.EXECUTE, reason, scripts=files_run)
     found = False
     if parsed.has("-i", "--in-place"):
         for target in files:
@@ -227,8 +231,9 @@ def _sed_script(sink: Sink, argv: Argv, script: Word, *, sandboxed: bool) -> Non
 
 
 _AWK = spec(
-    "-f --file -v --assign -F --field-separator -i --include -l --load -E --exec",
-    "-b -c -C -d -D -e -g -h -L -M -n -N -o -O -p -P -r -s -S -t -V",
+    "-f --file -v --assign -F --field-separator -i --include -l --load -E --exec "
+    "-e --source",
+    "-b -c -C -d -D -g -h -L -M -n -N -o -O -p -P -r -s -S -t -V",
 )
 # awk's system(), and pipes to or from a command, run shell commands.
 _AWK_RUNS = re.compile(r"\bsystem\s*\(|\|")
@@ -246,31 +251,33 @@ def _awk(sink: Sink, argv: Argv) -> None:
     parsed = parse_options(argv[1:], _AWK)
     files = parsed.values("-f", "--file", "-E", "--exec")
     operands = parsed.operands
+    programs = parsed.values("-e", "--source")
+    if not files and not programs and operands:
+        programs, operands = operands[:1], operands[1:]
     if files:
         scripts = sink.scripts([f.text for f in files if f.is_literal])
-        sink.emit(
-            argv,
-            Category.EXECUTE,
-            f"{name} runs a program from a file",
-            scripts=scripts,
-        )
-    elif operands:
-        program = operands[0]
-        operands = operands[1:]
-        if not program.is_literal:
-            sink.emit(
-                argv, Category.EXECUTE, f"{name} runs a program only known at run time"
-            )
-        elif _AWK_RUNS.search(program.text):
-            sink.emit(argv, Category.EXECUTE, f"{name}'s program runs shell commands")
-            for match in _AWK_COMMANDS.finditer(program.text):
-                sink.shell(argv, Word(next(g for g in match.groups() if g is not None)))
-        elif _AWK_WRITES.search(program.text):
-            sink.emit(argv, _EDIT, f"{name}'s program writes files")
+        reason = f"{name} runs a program from a file"
+        sink.emit(argv, Category.EXECUTE, reason, scripts=scripts)
+    for program in programs:
+        _awk_program(sink, argv, program)
     if "inplace" in {w.text for w in parsed.values("-i", "--include")}:
         for target in operands:
             sink.write(argv, target, verb="edits")
     sink.emit(argv, _READ, f"{name} processes text")
+
+
+def _awk_program(sink: Sink, argv: Argv, program: Word) -> None:
+    name = name_of(argv[0])
+    if not program.is_literal:
+        reason = f"{name} runs a program only known at run time"
+        sink.emit(argv, Category.EXECUTE, reason)
+    elif _AWK_RUNS.search(program.text):
+        sink.emit(argv, Category.EXECUTE, f"{name}'s program runs shell commands")
+        for match in _AWK_COMMANDS.finditer(program.text):
+            command = next(g for g in match.groups() if g is not None)
+            sink.shell(argv, Word(command))
+    elif _AWK_WRITES.search(program.text):
+        sink.emit(argv, _EDIT, f"{name}'s program writes files")
 
 
 _TAR = spec(

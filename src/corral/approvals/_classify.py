@@ -30,7 +30,11 @@ from corral.approvals._catalog_files import FILE_PROGRAMS
 from corral.approvals._catalog_git import GIT_PROGRAMS
 from corral.approvals._catalog_net import NETWORK_PROGRAMS
 from corral.approvals._catalog_pkg import PACKAGE_PROGRAMS
-from corral.approvals._catalog_shell import BUILTINS, SHELL_PROGRAMS
+from corral.approvals._catalog_shell import (
+    BUILTIN_NAMES,
+    SHELL_PROGRAMS,
+    evaluates_text,
+)
 from corral.approvals._catalog_system import SYSTEM_PROGRAMS
 from corral.approvals._context import Context
 from corral.approvals._model import (
@@ -479,6 +483,8 @@ class _Classifier:
 
     def _declare(self, argv: Argv) -> None:
         """export, declare, local, ...: each ``NAME=value`` sets a variable."""
+        if evaluates_text(self, argv):
+            return
         found = False
         for word in argv[1:]:
             pair = assignment(word)
@@ -552,7 +558,7 @@ _STATEFUL = {
 }
 
 # The shell's own commands, which no variable such as PYTHONPATH changes.
-_BUILTIN_NAMES = frozenset(BUILTINS) | frozenset(_STATEFUL)
+_BUILTIN_NAMES = BUILTIN_NAMES | frozenset(_STATEFUL)
 
 
 def _lookup(name: str) -> Program | None:

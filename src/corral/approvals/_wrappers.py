@@ -68,6 +68,8 @@ class Wrapper:
     """Whether ``NAME=value`` words before the command set its environment."""
     strict: bool = True
     """Whether an option the spec does not know makes the command unknowable."""
+    writes: tuple[str, ...] = ()
+    """Options that name a file the wrapper writes (``strace -o FILE``)."""
 
 
 def wrapper(w: Wrapper) -> Handler:
@@ -78,6 +80,8 @@ def wrapper(w: Wrapper) -> Handler:
         parsed = parse_options(argv[1:], w.options)
         if w.category is not None:
             sink.emit(argv, w.category, f"{name} {w.what}")
+        for target in parsed.values(*w.writes):
+            sink.write(argv, target)
         if w.strict and parsed.unknown:
             sink.emit(
                 argv,
@@ -249,6 +253,7 @@ _WRAPPERS: dict[str, Wrapper] = {
             permute=False,
         ),
         no_command=("-p", "--attach"),
+        writes=("-o", "--output"),
     ),
     "ltrace": Wrapper(
         spec(
@@ -257,8 +262,13 @@ _WRAPPERS: dict[str, Wrapper] = {
             permute=False,
         ),
         no_command=("-p",),
+        writes=("-o",),
     ),
-    "valgrind": Wrapper(spec("", "", permute=False), strict=False),
+    "valgrind": Wrapper(
+        spec("--log-file --xml-file", "", permute=False),
+        strict=False,
+        writes=("--log-file", "--xml-file"),
+    ),
     "catchsegv": Wrapper(spec("", "", permute=False)),
 }
 
@@ -454,6 +464,9 @@ def _flock(sink: Sink, argv: Argv) -> None:
     """flock FILE COMMAND..., flock FILE -c STRING, or flock FD (no command)."""
     parsed = parse_options(argv[1:], _FLOCK)
     at = 1 + parsed.rest
+    lock = argv[at] if at < len(argv) else None
+    if lock is not None and not lock.text.isdigit():
+        sink.write(argv, lock, verb="locks")
     rest = argv[at + 1 :]
     if rest[:1] and rest[0].text in ("-c", "--command") and rest[0].is_literal:
         sink.shell(argv, rest[1] if len(rest) > 1 else None)
