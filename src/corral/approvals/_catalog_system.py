@@ -93,24 +93,20 @@ _ADMIN = names(
 _STOPPERS = ("shutdown", "reboot", "poweroff", "halt", "init", "telinit")
 
 
-def _status_or_admin(what: str, reads: Sequence[str], options: str = "") -> Handler:
+def _status_or_admin(what: str, reads: Sequence[str]) -> Handler:
     """systemctl and kin: status subcommands read; the rest change the system."""
     read_set = frozenset(reads)
-    spec_ = spec(options)
+    spec_ = spec("-H --host -M --machine -o --output -n --lines -p --property -t --type")
 
     def handle(sink: Sink, argv: Argv) -> None:
         at = first_operand(argv, spec_)
         command = argv[at].text if at is not None else ""
+        name = name_of(argv[0])
         if at is None or command in read_set or command.startswith("list-"):
-            sink.emit(
-                argv,
-                _READ,
-                f"{name_of(argv[0])} {command or 'shows status'} prints status".replace(
-                    "shows status prints status", "prints status"
-                ),
-            )
+            said = f"{name} {command}" if command else name
+            sink.emit(argv, _READ, f"{said} prints status")
         else:
-            sink.emit(argv, _PRIVILEGE, f"{name_of(argv[0])} {command} {what}")
+            sink.emit(argv, _PRIVILEGE, f"{name} {command} {what}")
 
     return handle
 
