@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import inspect
 import sys
+from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from corral.approvals import Assignment, Invocation, Redirect, Script, Word, WordKind
 from corral.approvals._parse import MAX_DEPTH, MAX_TEXT_BYTES, parse
 from corral.approvals._source import MAX_REASONS
+from tests.approvals._bash import HOME as BASH_HOME
+from tests.approvals._bash import bash_stdout, needs_bash
 
 HOME = "/home/u"
 DYNAMIC = WordKind.DYNAMIC
@@ -72,6 +75,10 @@ FLATTENED = [
     pytest.param("time -p -- a", [("a",)], id="time-with-options"),
     pytest.param("time { a; b; }", [("a",), ("b",)], id="time-before-group"),
     pytest.param("time ( a )", [("a",)], id="time-before-subshell"),
+    pytest.param("time [[ a ]]", [("[[", "a", "]]")], id="time-before-a-test"),
+    pytest.param("time ! a", [("a",)], id="time-before-negation"),
+    pytest.param("time ((x++))", [], id="time-before-arithmetic"),
+    pytest.param("time time a", [("a",)], id="time-twice"),
     pytest.param("a | time b", [("a",), ("time", "b")], id="time-later-is-a-program"),
     pytest.param("((x++)); ((y))", [], id="arithmetic-command-runs-nothing"),
     pytest.param("unset -f X Y", [("unset", "-f", "X", "Y")], id="unset"),
@@ -486,6 +493,8 @@ MISREADS = [
     pytest.param("! { sudo x; }", id="negated-group"),
     pytest.param("ec\\\nho a; su\\\ndo x", id="line-continuation-in-a-name"),
     pytest.param("ls | cat | cat\nsudo x && y", id="newline-read-as-a-blank"),
+    pytest.param("a | b | c # note\nsudo x; y", id="newline-after-a-comment"),
+    pytest.param("! { { sudo x; }; }", id="negated-nested-groups"),
     pytest.param("cat <<EOF\n\\x\nEOF\nsudo x", id="heredoc-starting-with-a-backslash"),
 ]
 
@@ -636,3 +645,78 @@ def test_joined_scripts_hold_the_commands_of_both(
     assert len(joined) == len(_words(parse(first, home=HOME))) + len(
         _words(parse(second, home=HOME))
     )
+
+
+# Scripts whose every command is a tagged printf, to run in real bash.
+_TAGGED_ARGS = st.lists(
+    st.sampled_from(["a", "'b c'", '"d"', "e\\ f", "~/g"]), max_size=2
+)
+_BLANK = st.sampled_from([" ", "  ", "\t", " \\\n "])
+_SEPARATOR = st.sampled_from(["; ", " && ", " || ", "\n", " ;\n", " &&\n ", "\n\n"])
+_FORMS = [
+    "{a}{sep}{b}",
+    "{a}{pipe}{b}",
+    "{{ {a}; }}",
+    "( {a} )",
+    "if {a}; then {b}; fi",
+    "for i in 1; do {a}; done",
+    "while ! {{ {a}; true; }}; do {b}; done",
+    "case x in x) {a};; esac",
+    "{a} 2>&1",
+    "{a} # a comment\n{b}",
+    "{a} \\\n&& {b}",
+    "f() {{ {a}; }}; f",
+    "time {a}",
+]
+
+
+@st.composite
+def _tagged_script(draw: st.DrawFn) -> str:
+    count = 0
+
+    def command() -> str:
+        nonlocal count
+        count += 1
+        blank = draw(_BLANK)
+        return blank.join(["printf", "'%s\\0'", f"@T{count}@", *draw(_TAGGED_ARGS)])
+
+    def statement(depth: int) -> str:
+        if depth >= 3 or draw(st.booleans()):
+            return command()
+        template = draw(st.sampled_from(_FORMS))
+        first, second = statement(depth + 1), statement(depth + 1)
+        separator = draw(_SEPARATOR)
+        pipe = draw(st.sampled_from([" | ", " |\n "]))
+        return template.format(a=first, b=second, sep=separator, pipe=pipe)
+
+    return statement(0)
+
+
+@needs_bash
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=_tagged_script())
+def test_every_command_bash_runs_is_found(text: str, tmp_path: Path) -> None:
+    """Whatever bash runs is among the invocations, with the words it ran with."""
+    script = parse(text, home=BASH_HOME)
+    if script.unmodelled:
+        return
+    found = {}
+    for invocation in script.invocations:
+        words = [w.text for w in invocation.words]
+        while words[:1] == ["time"]:  # after a pipe, /usr/bin/time runs printf
+            del words[0]
+        if len(words) > 2:
+            found[words[2]] = words[3:]
+    ran: list[list[str]] = []
+    for field in bash_stdout(text, tmp_path).split("\0")[:-1]:
+        if field.startswith("@T") and field.endswith("@"):
+            ran.append([field])
+        else:
+            ran[-1].append(field)
+    for tag, *args in ran:
+        assert found.get(tag) == args

@@ -65,9 +65,10 @@ _RESERVED = frozenset(
     | {"until", "do", "done", "for", "select", "case", "esac", "in", "function"}
     | {"coproc"}
 )
-# Reserved words that start a compound command.
+# Reserved words that start a compound command (or another pipeline, `!`).
 COMPOUND_STARTS = frozenset(
     {b"{", b"if", b"while", b"until", b"for", b"select", b"case", b"function"}
+    | {b"[[", b"!"}
 )
 
 
@@ -80,8 +81,9 @@ class CommandReader(AssignmentReader):
         """Set while salvaging: commands are collected without their structure."""
         self.deferred: list[Node] = []
         """Nodes found while salvaging whose commands are collected next."""
-        self.keywords: list[tuple[int, int]] = []
-        """Where ``time`` or ``!`` stands before a compound tree-sitter misread."""
+        self.blanks: list[tuple[int, int]] = []
+        """Spans to read again as blanks: ``time`` or ``!`` before a compound
+        command tree-sitter misread, a comment inside a misread command."""
         self.newlines: list[int] = []
         """Newlines tree-sitter read as blanks inside a command."""
 
@@ -199,6 +201,8 @@ class CommandReader(AssignmentReader):
                 newline = gap.find(b"\n", newline + 1)
             if newline >= 0 and before.type != "heredoc_redirect":
                 self.newlines.append(before.end_byte + newline)
+                if before.type == "comment":  # or the `;` would join the comment
+                    self.blanks.append((before.start_byte, before.end_byte))
                 return
 
     def _later(self, node: Node) -> None:
@@ -286,20 +290,27 @@ class CommandReader(AssignmentReader):
         if len(words) == len(groups):  # else tree-sitter skipped a word before them
             if lead and _is_bare(groups, 0, self.src, b"time"):
                 self._strip_time(node, groups, words)
+                arithmetic = [
+                    c for c in statements if self.src[c.start_byte :].startswith(b"((")
+                ]
+                if arithmetic and not words:
+                    self.blanks.append((node.start_byte, arithmetic[0].start_byte))
             self._check_name(groups)
         return words, assignments, own, statements
 
     def _strip_time(
         self, node: Node, groups: list[list[Node]], words: list[Word]
     ) -> None:
-        """Remove the keyword ``time [-p] [--]`` that starts a pipeline."""
-        skip = 1
-        while skip < len(words) and words[skip].text == "-p":
+        """Remove the keyword ``time [-p] [--]`` that starts a pipeline (twice too)."""
+        skip = 0
+        while _is_bare(groups, skip, self.src, b"time"):
             skip += 1
-        if skip < len(words) and words[skip].text == "--":
-            skip += 1
+            while skip < len(words) and words[skip].text == "-p":
+                skip += 1
+            if skip < len(words) and words[skip].text == "--":
+                skip += 1
         if skip < len(groups) and is_reserved(groups[skip], self.src):
-            self.keywords.append((node.start_byte, groups[skip][0].start_byte))
+            self.blanks.append((node.start_byte, groups[skip][0].start_byte))
         del words[:skip], groups[:skip]
 
     def _check_name(self, groups: list[list[Node]]) -> None:
@@ -356,7 +367,19 @@ def _is_bare(groups: Sequence[Sequence[Node]], i: int, src: bytes, text: bytes) 
 
 
 def is_reserved(group: Sequence[Node], src: bytes) -> bool:
-    """Whether a word is a reserved word that starts a compound command."""
-    if len(group) != 1 or group[0].type != "word":
+    """Whether a word is a reserved word that starts a compound command.
+
+    tree-sitter may make one token of ``{ {``, or two of ``[[``: the plain
+    text of the word is looked at, up to its first blank.
+    """
+    if not group or not all(_is_plain(node) for node in group):
         return False
-    return src[group[0].start_byte : group[0].end_byte] in COMPOUND_STARTS
+    text = src[group[0].start_byte : group[-1].end_byte].split(None, 1)
+    return bool(text) and text[0] in COMPOUND_STARTS
+
+
+def _is_plain(node: Node) -> bool:
+    """Whether `node` is unquoted text with nothing in it to expand."""
+    if node.type == "concatenation":
+        return all(child.type == "word" for child in node.children)
+    return node.type == "word"

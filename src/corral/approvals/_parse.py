@@ -92,15 +92,15 @@ def _read(src: bytes, errors: str, home: str | None, reasons: list[str]) -> Walk
                 f"cannot model the `#` inside a word at "
                 f"{walker.where(comment)}: bash reads no comment there"
             )
-        if not (misread or walker.keywords or walker.newlines):
+        if not (misread or walker.blanks or walker.newlines):
             break
         if last:
             walker.note("cannot parse the text as bash does: too many misreadings")
             break
         # tree-sitter misreads `time` and `!` before a compound command, and
-        # some newlines as blanks; without the first, and with a `;` for the
+        # some newlines as blanks; with the first blanked, and a `;` for the
         # second, it reads the text as bash does.
-        parsed = blank(parsed, walker.keywords)
+        parsed = blank(parsed, walker.blanks)
         parsed = end_commands(parsed, walker.newlines)
     return walker
 

@@ -95,7 +95,7 @@ class Walker(CommandReader):
             return None
         try:
             if _starts_compound(child, self.src):
-                self.keywords.append((node.start_byte, child.start_byte))
+                self.blanks.append((node.start_byte, child.start_byte))
             return self.statement(child, stdin, redirects, lead)
         finally:
             self.depth -= 1
