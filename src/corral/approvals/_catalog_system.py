@@ -96,7 +96,9 @@ _STOPPERS = ("shutdown", "reboot", "poweroff", "halt", "init", "telinit")
 def _status_or_admin(what: str, reads: Sequence[str]) -> Handler:
     """systemctl and kin: status subcommands read; the rest change the system."""
     read_set = frozenset(reads)
-    spec_ = spec("-H --host -M --machine -o --output -n --lines -p --property -t --type")
+    spec_ = spec(
+        "-H --host -M --machine -o --output -n --lines -p --property -t --type"
+    )
 
     def handle(sink: Sink, argv: Argv) -> None:
         at = first_operand(argv, spec_)
