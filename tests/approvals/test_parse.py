@@ -8,6 +8,7 @@ and what the parser reports instead of guessing.
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -667,6 +668,10 @@ _FORMS = [
     "{a} \\\n&& {b}",
     "f() {{ {a}; }}; f",
     "time {a}",
+    'true "$( {{ {a}; }} >&2 )"',
+    "x=$( {{ {a}; }} >&2 ) true",
+    "cat >/dev/null <<EOF\n$( {{ {a}; }} >&2 )\nEOF\n",
+    "true `{{ {a}; }} >&2`",
 ]
 
 
@@ -692,6 +697,12 @@ def _tagged_script(draw: st.DrawFn) -> str:
     return statement(0)
 
 
+# What else reaches the output: bash's own errors, and /usr/bin/time's report.
+_NOT_PRINTF = re.compile(
+    r"[^\0\n]*bash: line \d+: [^\n]*\n|[^\0\n]*user [^\n]*\n[^\n]*swaps\n"
+)
+
+
 @needs_bash
 @settings(
     max_examples=200,
@@ -713,7 +724,10 @@ def test_every_command_bash_runs_is_found(text: str, tmp_path: Path) -> None:
         if len(words) > 2:
             found[words[2]] = words[3:]
     ran: list[list[str]] = []
-    for field in bash_stdout(text, tmp_path).split("\0")[:-1]:
+    # What substitutions run writes to stderr, and from there to the output.
+    output = bash_stdout("TIMEFORMAT=; exec 2>&1\n" + text, tmp_path)
+    output = re.sub(_NOT_PRINTF, "", output)
+    for field in output.split("\0")[:-1]:
         if field.startswith("@T") and field.endswith("@"):
             ran.append([field])
         else:
