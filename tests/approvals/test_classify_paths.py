@@ -214,6 +214,8 @@ REMOVALS = [
     case("find . -exec rm -rf / \\;", C.DESTRUCTIVE, why="find -exec rm -rf /"),
     only("find . -name x -exec rm -rf {} +", C.EDIT, why="find -exec rm {} inside"),
     case("find / -exec rm -rf {} +", C.DESTRUCTIVE, why="find -exec rm {} from /"),
+    case('find "$D" -exec rm -rf {} +', C.DESTRUCTIVE, why="from a run-time start"),
+    only("find -name x -exec rm {} +", C.EDIT, why="find's default start is ."),
     case("dd if=/dev/zero of=/dev/sda", C.DESTRUCTIVE, why="dd of a disk"),
     only("dd if=x of=/dev/null", C.READ, why="dd to /dev/null"),
     case("mkfs.ext4 /dev/sdb1", C.DESTRUCTIVE, why="mkfs"),

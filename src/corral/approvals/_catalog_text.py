@@ -113,9 +113,12 @@ def _find(sink: Sink, argv: Argv) -> None:
         starts.append(argv[index])
         index += 1
     expression = argv[index:]
-    # What find puts for {}: a path beneath its one starting point, when it has one.
-    base = starts[0].text if len(starts) == 1 and starts[0].is_literal else None
-    found = _find_actions(sink, argv, expression, base or ".")
+    # What find puts for {}: a path beneath its one starting point (. when it
+    # names none); with several, or one only known at run time, any path.
+    base: str | None = "."
+    if starts:
+        base = starts[0].text if len(starts) == 1 and starts[0].is_literal else None
+    found = _find_actions(sink, argv, expression, base)
     if any(w.is_literal and w.text == "-delete" for w in expression):
         every = all(
             w.text in _FIND_NOT_TESTS
@@ -135,7 +138,7 @@ def _expression_start(word: Word) -> bool:
     )
 
 
-def _find_actions(sink: Sink, argv: Argv, expression: Argv, base: str) -> bool:
+def _find_actions(sink: Sink, argv: Argv, expression: Argv, base: str | None) -> bool:
     """Follow -exec commands and judge -fprint files; return whether any was."""
     found = False
     index = 0
@@ -170,9 +173,9 @@ def _ends_exec(expression: Argv, index: int) -> bool:
     return word.text == ";" or (word.text == "+" and expression[index - 1].text == "{}")
 
 
-def _with_found(word: Word, base: str) -> Word:
+def _with_found(word: Word, base: str | None) -> Word:
     """A word of a -exec command: ``{}`` is a path found beneath `base`."""
-    if word.text.startswith("{}"):
+    if word.text.startswith("{}") and base is not None:
         return Word(base.rstrip("/") + "/" + word.text, WordKind.DYNAMIC)
     if "{}" in word.text:
         return Word(word.text, WordKind.DYNAMIC)
