@@ -17,6 +17,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final
 
 __all__ = [
@@ -102,6 +103,8 @@ class CommandRefusedError(CorralError):
 
     exit_code = ExitCode.REFUSED
 
-    def __init__(self, message: str, details: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, message: str, details: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(message)
-        self.details = details or {}
+        self.details = dict(details or {})

@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from corral.cli import _doctor, _policy, _run
+from corral.cli import _approve, _check, _doctor, _policy, _run
 from corral.cli._output import claim_standard_fds, say
 from corral.cli._signals import Terminated, terminate_by_exception
 from corral.errors import CorralError, ExitCode
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         help="more diagnostics on stderr (-vv for debug)",
     )
     subparsers = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    for module in (_run, _policy, _doctor):
+    for module in (_run, _check, _approve, _policy, _doctor):
         module.add_parser(subparsers)
     return parser
 

@@ -1,9 +1,12 @@
 """``corral run``: run one command inside the boundary the policy asks for.
 
-The exit status is the command's own; 124 after a timeout, 125 when corral
-could not run it, 126 when policy refused it or the program could not be
-executed, 127 when the program was not found.  With ``--json`` one JSON object
-describing the run ends stdout, whatever the exit status.
+The command is classified first (see ``corral check``): a forbidden command
+is refused, one that needs approval runs only once a person approved it.  The
+exit status is the command's own; 124 after a timeout, 125 when corral could
+not run it, 126 when policy refused it (or it waits for approval) or the
+program could not be executed, 127 when the program was not found.  With
+``--json`` one JSON object describing the run ends stdout, whatever the exit
+status.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import os
 from typing import Any
 
 from corral._home import check_home
-from corral._workspace import resolve_workspace
-from corral.cli._options import add_policy_options, policy_overrides
+from corral._state import state_dir
+from corral.cli._admit import admit
+from corral.cli._check import assess_command
+from corral.cli._options import add_policy_options
 from corral.cli._output import say, write_result
 from corral.cli._terminal import terminal_kept
 from corral.errors import CorralError, ExitCode
-from corral.policy import SandboxMode, load_policy
+from corral.policy import SandboxMode, user_policy_path
 from corral.sandbox import Layer, RunResult, Sandbox
 
 __all__ = ["add_parser", "run"]
@@ -42,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-input",
         action="store_true",
-        help="give the command no standard input and ask nothing",
+        help="give the command no standard input and ask nobody: a command "
+        "that needs approval is refused with how to approve it",
     )
     parser.add_argument(
         "--json",
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 "argv": command,
                 "exit_status": exc.exit_code,
                 "error": str(exc),
+                **getattr(exc, "details", {}),
             }
             write_result(json.dumps(described, sort_keys=True))
         raise
@@ -82,12 +89,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
     check_home(os.environ)
-    workspace = resolve_workspace(args.directory)
-    policy = load_policy(
-        workspace, user_policy=args.policy, overrides=policy_overrides(args)
+    assessment = assess_command(args, command)
+    admitted = admit(
+        assessment,
+        state=state_dir(),
+        user_policy=args.policy or user_policy_path(),
+        no_input=args.no_input,
+        environ=os.environ,
     )
-    sandbox = Sandbox(workspace, policy)
-    _warn_weaker(policy.sandbox_mode, sandbox.profile.missing)
+    sandbox = Sandbox(
+        assessment.workspace, assessment.policy, git_write=assessment.git_write
+    )
+    _warn_weaker(assessment.policy.sandbox_mode, sandbox.profile.missing)
 
     stdin = os.open(os.devnull, os.O_RDONLY) if args.no_input else None
     try:
@@ -97,6 +110,7 @@ def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
                 cwd=args.directory.resolve(),
                 stdin=stdin,
                 carry_stdout=args.json,
+                decision=admitted,
             )
     finally:
         if stdin is not None:

@@ -1,0 +1,173 @@
+"""The gate in front of every run: what the command does, and what policy says of it.
+
+`assess` classifies the command, adds the request for a weaker boundary when
+the command line asks for one, applies the policy's rules, and names exactly
+what would run (its fingerprint), so that an approval covers that and nothing
+else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.approvals._classify import classify_argv
+from corral.approvals._context import make_context
+from corral.approvals._decide import decide
+from corral.approvals._model import (
+    Category,
+    Decision,
+    Finding,
+    Part,
+    Verdict,
+    Word,
+)
+from corral.approvals._store import fingerprint
+from corral.policy import NetworkMode, Policy, SandboxMode
+
+__all__ = ["Assessment", "assess", "part_to_json"]
+
+# Script files larger than this are digested by their first bytes and size:
+# enough to notice an edit, without reading a huge file on every command.
+_SCRIPT_DIGEST_LIMIT = 4 << 20
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A command, the decision for it, and the fingerprint an approval must match."""
+
+    argv: tuple[str, ...]
+    workspace: Path
+    cwd: Path
+    policy: Policy
+    """The policy the command was assessed under, and would run under."""
+    verdict: Verdict
+    boundary: Mapping[str, str]
+    """The sandbox and network modes the run would have."""
+    fingerprint: str
+
+    @property
+    def decision(self) -> Decision:
+        """The command's decision: the strictest of its parts'."""
+        return self.verdict.decision
+
+    @property
+    def asks_weaker_boundary(self) -> bool:
+        """Whether the command line asks for less than the policy files give."""
+        return any(
+            p.finding.category is Category.ESCALATION for p in self.verdict.parts
+        )
+
+    @property
+    def git_write(self) -> bool:
+        """Whether a part that writes the repository is allowed or approvable."""
+        return any(
+            p.finding.git_write and p.decision is not Decision.FORBID
+            for p in self.verdict.parts
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The assessment as ``corral check --json`` prints it and events record it."""
+        return {
+            "decision": str(self.decision),
+            "parts": [part_to_json(part) for part in self.verdict.parts],
+            "boundary": dict(self.boundary),
+            "fingerprint": self.fingerprint,
+        }
+
+
+def assess(
+    argv: Sequence[str],
+    *,
+    workspace: Path,
+    cwd: Path,
+    policy: Policy,
+    policy_as_filed: Policy,
+    environ: Mapping[str, str],
+) -> Assessment:
+    """Classify `argv` as it would run under `policy`, and decide it.
+
+    `policy_as_filed` is the policy without command-line overrides: a run that
+    asks for a weaker boundary than it gives is a decision of its own.
+    """
+    context = make_context(policy, workspace, cwd, environ)
+    findings = [*classify_argv(argv, context)]
+    findings.extend(_escalations(argv, policy, policy_as_filed))
+    verdict = decide(findings, policy.rules)
+    boundary = {
+        "sandbox": str(policy.sandbox_mode),
+        "network": str(policy.network_mode),
+    }
+    return Assessment(
+        argv=tuple(argv),
+        workspace=workspace,
+        cwd=cwd,
+        policy=policy,
+        verdict=verdict,
+        boundary=boundary,
+        fingerprint=fingerprint(
+            workspace=workspace,
+            cwd=cwd,
+            argv=argv,
+            boundary=boundary,
+            scripts=_script_digests(workspace, verdict.parts),
+        ),
+    )
+
+
+def part_to_json(part: Part) -> dict[str, object]:
+    """One part as ``corral check --json`` prints it."""
+    return {
+        "argv": [word.text for word in part.finding.argv],
+        "literal": all(word.is_literal for word in part.finding.argv),
+        "category": str(part.finding.category),
+        "decision": str(part.decision),
+        "rule": part.rule,
+        "reason": part.reason,
+        "scripts": list(part.finding.scripts),
+    }
+
+
+def _escalations(argv: Sequence[str], policy: Policy, filed: Policy) -> list[Finding]:
+    words = tuple(Word(arg) for arg in argv)
+    asked = []
+    modes = list(SandboxMode)
+    if modes.index(policy.sandbox_mode) > modes.index(filed.sandbox_mode):
+        asked.append(
+            f"sandbox mode {policy.sandbox_mode} instead of {filed.sandbox_mode}"
+        )
+    networks = list(NetworkMode)
+    if networks.index(policy.network_mode) > networks.index(filed.network_mode):
+        asked.append(
+            f"network mode {policy.network_mode} instead of {filed.network_mode}"
+        )
+    return [
+        Finding(
+            argv=words,
+            category=Category.ESCALATION,
+            reason=f"the command line asks for {what}, which only a person can "
+            "approve, for this exact command",
+        )
+        for what in asked
+    ]
+
+
+def _script_digests(workspace: Path, parts: Sequence[Part]) -> dict[str, str]:
+    digests: dict[str, str] = {}
+    for part in parts:
+        for name in part.finding.scripts:
+            if name not in digests:
+                digests[name] = _digest(workspace / name)
+    return digests
+
+
+def _digest(path: Path) -> str:
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(_SCRIPT_DIGEST_LIMIT)
+            size = stream.seek(0, 2)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    return f"{hashlib.sha256(data).hexdigest()}:{size}"

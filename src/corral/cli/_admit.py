@@ -1,0 +1,163 @@
+"""Between the decision and the run: refuse, ask a person, or let the command through.
+
+Forbidden commands are refused.  A command that needs approval runs when a
+person approved it before (``corral approve``, or "session" at an earlier
+question), when the person at the terminal says so now, and otherwise is
+refused with the exact way to approve it.  Every outcome is an event.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from corral._home import user_name
+from corral.approvals import Decision, Part
+from corral.approvals._always import always_rules, append_rules
+from corral.approvals._gate import Assessment, part_to_json
+from corral.approvals._store import (
+    REQUEST_ID_LENGTH,
+    Approval,
+    ApprovalStore,
+    Request,
+    Scope,
+    session_id,
+)
+from corral.audit import record_event
+from corral.cli._prompt import ask, person_present
+from corral.errors import CommandRefusedError
+
+__all__ = ["admit"]
+
+
+def admit(
+    assessment: Assessment,
+    *,
+    state: Path,
+    user_policy: Path,
+    no_input: bool,
+    environ: Mapping[str, str],
+) -> dict[str, object]:
+    """Return the event fields that say why the command may run.
+
+    Raises CommandRefusedError (exit 126), after recording the refusal, when
+    policy forbids the command or it needs an approval nobody gave.
+    """
+    decision_fields: dict[str, object] = {
+        "decision": str(assessment.decision),
+        "parts": [part_to_json(p) for p in assessment.verdict.parts],
+        "fingerprint": assessment.fingerprint,
+    }
+    if assessment.decision is Decision.ALLOW:
+        return {**decision_fields, "approval": {"by": "policy"}}
+
+    command = shlex.join(assessment.argv)
+    deciding = assessment.verdict.deciding
+    if assessment.decision is Decision.FORBID:
+        _refuse(state, assessment, decision_fields, "forbidden by policy")
+        raise CommandRefusedError(
+            _forbidden_message(command, deciding), decision_fields
+        )
+
+    store = ApprovalStore(state)
+    session = session_id(environ)
+    approval = store.take(assessment.fingerprint, session)
+    if approval is None and person_present(no_input=no_input, environ=environ):
+        approval = _ask_person(assessment, store, session, user_policy, command)
+        if approval is None:
+            _refuse(state, assessment, decision_fields, "declined by the person asked")
+            raise CommandRefusedError(
+                f"not run: {command}: declined at the terminal", decision_fields
+            )
+    if approval is None:
+        request = _request(assessment, session)
+        store.save_request(request)
+        fields: dict[str, object] = {**decision_fields, "request": request.id}
+        _refuse(state, assessment, fields, "needs approval; nobody was asked")
+        raise CommandRefusedError(_approval_message(command, deciding, request), fields)
+    return {**decision_fields, "approval": {"by": "person", **approval.to_json()}}
+
+
+def _ask_person(
+    assessment: Assessment,
+    store: ApprovalStore,
+    session: str,
+    user_policy: Path,
+    command: str,
+) -> Approval | None:
+    deciding = assessment.verdict.deciding
+    scope = ask(command, deciding, always=not assessment.asks_weaker_boundary)
+    if scope is None:
+        return None
+    approver = user_name()
+    if scope is Scope.ALWAYS:
+        append_rules(user_policy, always_rules(deciding, approver=approver))
+    request = _request(assessment, session)
+    if scope is Scope.SESSION:
+        return store.grant(request, scope, approver=approver, via="terminal")
+    return Approval(
+        fingerprint=assessment.fingerprint,
+        scope=scope,
+        session=session,
+        approver=approver,
+        via="terminal",
+        granted=0.0,
+        expires=0.0,
+    )
+
+
+def _request(assessment: Assessment, session: str) -> Request:
+    return Request(
+        id=assessment.fingerprint[:REQUEST_ID_LENGTH],
+        fingerprint=assessment.fingerprint,
+        workspace=str(assessment.workspace),
+        cwd=str(assessment.cwd),
+        argv=list(assessment.argv),
+        boundary=dict(assessment.boundary),
+        session=session,
+        requested_by=user_name(),
+        created=time.time(),
+        parts=[part_to_json(p) for p in assessment.verdict.deciding],
+        always_allowed=not assessment.asks_weaker_boundary,
+    )
+
+
+def _refuse(
+    state: Path,
+    assessment: Assessment,
+    fields: Mapping[str, object],
+    why: str,
+) -> None:
+    record_event(
+        state,
+        "command.refused",
+        {
+            "argv": list(assessment.argv),
+            "cwd": str(assessment.cwd),
+            "workspace": str(assessment.workspace),
+            "boundary": dict(assessment.boundary),
+            "refused": why,
+            **fields,
+        },
+    )
+
+
+def _forbidden_message(command: str, deciding: tuple[Part, ...]) -> str:
+    reasons = "; ".join(f"{p.reason} ({p.rule})" for p in deciding)
+    return f"refused: {command}: {reasons}"
+
+
+def _approval_message(
+    command: str, deciding: tuple[Part, ...], request: Request
+) -> str:
+    reasons = "; ".join(
+        f"{p.finding.category}: {p.reason} ({p.rule})" for p in deciding
+    )
+    scopes = "--session | --always" if request.always_allowed else "--session"
+    return (
+        f"needs approval: {command}: {reasons}; to approve it, a person runs in "
+        f"their own terminal: corral approve {request.id} (or with {scopes}), "
+        "then the command is run again"
+    )
