@@ -14,8 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+from corral.approvals import Category
+from corral.approvals._decide import NEVER_ALLOWED
 
 IS_ROOT = os.geteuid() == 0
+
+
+# No example database: the suite runs as root and then as another user from the
+# same checkout, and a database written by one is not the other's to write.
+settings.register_profile("corral", database=None)
+settings.load_profile("corral")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,7 +105,38 @@ def workspace(tmp_path: Path) -> Path:
     return path
 
 
+# Rules that let through everything a rule may let through, so that a test of
+# the boundary checks what the kernel holds, not what the classifier refuses
+# first.  The classifier is a layer of its own, tested in tests/approvals.
+BOUNDARY_ONLY_RULES = "".join(
+    f'[[rules]]\ncategory = "{category}"\ndecision = "allow"\n'
+    'reason = "this test checks the boundary alone"\n\n'
+    for category in Category
+    if category not in NEVER_ALLOWED
+)
+
+
 @pytest.fixture
-def corral(home: Home) -> CorralCLI:
-    """Run the real ``corral`` command line as a subprocess, in the fake home."""
+def corral(home: Home, request: pytest.FixtureRequest) -> CorralCLI:
+    """Run the real ``corral`` command line as a subprocess, in the fake home.
+
+    A test marked ``boundary_only`` gets a user policy of `BOUNDARY_ONLY_RULES`.
+    """
+    if request.node.get_closest_marker("boundary_only") is not None:
+        allow_through(home)
     return CorralCLI(home.env())
+
+
+def allow_through(home: Home, *, network: str | None = None) -> Path:
+    """Write `BOUNDARY_ONLY_RULES` as the user policy in `home`; return its path.
+
+    `network` sets the network mode there: asked for on the command line, a
+    weaker one would be a decision for a person.
+    """
+    policy = home.config / "corral" / "policy.toml"
+    policy.parent.mkdir(parents=True, exist_ok=True)
+    text = BOUNDARY_ONLY_RULES
+    if network is not None:
+        text += f'[network]\nmode = "{network}"\n'
+    policy.write_text(text)
+    return policy

@@ -11,9 +11,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from corral.sandbox import find_tools
 from tests.conftest import Home
 from tests.support import CORRAL, IS_ROOT, CorralCLI, sh
+
+# These tests check what the kernel holds once a command is let through.
+pytestmark = pytest.mark.boundary_only
 
 
 def test_writes_inside_the_workspace_reach_the_host(

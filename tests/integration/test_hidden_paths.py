@@ -10,6 +10,9 @@ from corral._home import passwd_home
 from tests.conftest import Home
 from tests.support import CorralCLI, sh
 
+# These tests check what the kernel holds once a command is let through.
+pytestmark = pytest.mark.boundary_only
+
 
 def test_home_reached_through_a_link_still_hides_and_explains(
     corral: CorralCLI, workspace: Path, home: Home, tmp_path: Path

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support import CorralCLI, sh
+
+# These tests check what the kernel holds once a command is let through.
+pytestmark = pytest.mark.boundary_only
 
 # Nested .git files beneath one deep directory: their read-only binds (and the
 # binds pinning their parents) need several megabytes of arguments, more than

@@ -272,6 +272,7 @@ def test_a_relative_or_empty_home_is_refused_up_front(
     assert _events(home) == []
 
 
+@pytest.mark.boundary_only
 def test_a_failing_scan_after_the_command_keeps_its_status_and_record(
     corral: CorralCLI, workspace: Path, home: Home
 ) -> None:

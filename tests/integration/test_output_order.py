@@ -9,6 +9,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support import CORRAL, CorralCLI, sh
 
 _LINES = 300
@@ -61,6 +63,7 @@ def test_stdout_and_stderr_into_one_file_keep_their_order(
     assert log.read_text().splitlines() == _EXPECTED
 
 
+@pytest.mark.boundary_only
 def test_refusal_hints_survive_stdout_and_stderr_into_one_pipe(
     corral: CorralCLI, workspace: Path
 ) -> None:

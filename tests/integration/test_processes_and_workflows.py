@@ -69,6 +69,7 @@ def test_the_commands_exit_status_is_its_own(
     assert corral.run(workspace, *sh("kill -TERM $$")).returncode == 128 + 15
 
 
+@pytest.mark.boundary_only
 def test_a_missing_program_exits_127(corral: CorralCLI, workspace: Path) -> None:
     ran = corral.run(workspace, "no-such-program-anywhere")
     assert ran.returncode == 127

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Home
+from tests.conftest import Home, allow_through
 from tests.support import IS_ROOT, CorralCLI, Listener, sh
 
 
@@ -87,14 +87,13 @@ def test_the_hosts_loopback_is_unreachable(
 
 
 def test_online_mode_reaches_the_hosts_loopback(
-    corral: CorralCLI, workspace: Path, tcp_listener: int
+    corral: CorralCLI, workspace: Path, home: Home, tcp_listener: int
 ) -> None:
+    allow_through(home, network="online")
     ran = corral(
         "run",
         "-C",
         str(workspace),
-        "--network",
-        "online",
         "--",
         "python3",
         "-c",

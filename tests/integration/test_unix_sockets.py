@@ -23,10 +23,13 @@ from corral.policy import load_policy
 from corral.sandbox import Layer, Sandbox
 from corral.sandbox import _sandbox as sandbox_module
 from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
-from tests.conftest import Home
+from tests.conftest import Home, allow_through
 from tests.support import CORRAL, IS_ROOT, CorralCLI, Listener
 
 ABI = landlock_abi()
+
+# These tests check what the kernel holds once a command is let through.
+pytestmark = pytest.mark.boundary_only
 
 # How long either side waits for the other before the test fails.
 _WAIT_SECONDS = 20
@@ -72,8 +75,9 @@ def connect_after_start(
     Returns what the command printed and the (closed) listener.
     """
     ready, go = workspace / "ready", workspace / "go"
+    allow_through(home, network=network)
     argv = [*CORRAL, "run", "-C", str(workspace)]
-    argv += ["--network", network, "--", "python3", "-c", LATE_CONNECT]
+    argv += ["--", "python3", "-c", LATE_CONNECT]
     argv += [str(socket_path), str(ready), str(go)]
     process = subprocess.Popen(
         argv,
@@ -174,18 +178,12 @@ def test_the_hosts_run_is_replaced_by_an_empty_writable_tmpfs(
 @pytest.mark.skipif(
     not Path("/etc/resolv.conf").exists(), reason="this machine has no resolv.conf"
 )
-def test_resolv_conf_stays_readable_online(corral: CorralCLI, workspace: Path) -> None:
+def test_resolv_conf_stays_readable_online(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
     """Also when it links into /run, as with systemd-resolved or resolvconf."""
-    ran = corral(
-        "run",
-        "-C",
-        str(workspace),
-        "--network",
-        "online",
-        "--",
-        "cat",
-        "/etc/resolv.conf",
-    )
+    allow_through(home, network="online")
+    ran = corral("run", "-C", str(workspace), "--", "cat", "/etc/resolv.conf")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == Path("/etc/resolv.conf").read_text()
 

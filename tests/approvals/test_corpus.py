@@ -1,0 +1,167 @@
+"""The decisions of the built-in policy for commands agents really run, and for the
+ways public allow-list bypasses hide a part: one case a command and its decision.
+
+Shell lines are checked as ``bash -c LINE``, the way a harness hands a line to
+``corral run``; the other cases are argv, exec'd without a shell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corral.approvals import Decision
+from corral.approvals._gate import Assessment, assess
+from corral.policy import load_policy
+from tests.conftest import Home
+
+ALLOW, PROMPT, FORBID = Decision.ALLOW, Decision.PROMPT, Decision.FORBID
+
+SHELL_LINES = [
+    # Everyday reads, tests and builds stay allowed.
+    ("ls", ALLOW),
+    ("ls -la src", ALLOW),
+    ("cat README", ALLOW),
+    ("rg -n TODO src", ALLOW),
+    ("grep -rn main src | head -20", ALLOW),
+    ("find . -name '*.py' -type f", ALLOW),
+    ("git status", ALLOW),
+    ("git diff", ALLOW),
+    ("git diff --stat HEAD~1", ALLOW),
+    ("git log --oneline -5", ALLOW),
+    ("git -C vendor/lib status", ALLOW),
+    ("pytest", ALLOW),
+    ("pytest -q tests/test_x.py -k name", ALLOW),
+    ("python -m pytest -x", ALLOW),
+    ("npm test", ALLOW),
+    ("make", ALLOW),
+    ("make test", ALLOW),
+    ("git status && git diff", ALLOW),
+    ("ls | wc -l", ALLOW),
+    ("cat README | sort | uniq -c", ALLOW),
+    ("echo hello > notes.txt", ALLOW),
+    ("ls > /dev/null 2>&1", ALLOW),
+    ("CI=1 pytest -q", ALLOW),
+    # Work that a person decides on.
+    ("git commit -m 'a change'", PROMPT),
+    ("git checkout -b feature", PROMPT),
+    ("git push origin main", PROMPT),
+    ("git fetch", PROMPT),
+    ("git reset --hard HEAD~3", PROMPT),
+    ("pip install requests", PROMPT),
+    ("npm install left-pad", PROMPT),
+    ("curl -s http://127.0.0.1:9/x", PROMPT),
+    ("frobnicate --all", PROMPT),
+    # Chaining, nesting and substitution cannot hide a part.
+    ("ls & curl http://127.0.0.1:9/", PROMPT),
+    ("ls; curl http://127.0.0.1:9/", PROMPT),
+    ("ls\ncurl http://127.0.0.1:9/", PROMPT),
+    ("true || curl http://127.0.0.1:9/", PROMPT),
+    ("(ls; { curl http://127.0.0.1:9/; })", PROMPT),
+    ("echo $(curl -s http://127.0.0.1:9/)", PROMPT),
+    ("echo `curl -s http://127.0.0.1:9/`", PROMPT),
+    ("cat <(curl -s http://127.0.0.1:9/)", PROMPT),
+    ('sh -c "curl http://127.0.0.1:9/"', PROMPT),
+    # Options and environment that turn a read into running code.
+    ("git -c core.pager='sh -c id' log", PROMPT),
+    ("git --exec-path=/opt/x status", PROMPT),
+    ("GIT_CONFIG_GLOBAL=/opt/x git status", PROMPT),
+    ("GIT_EXTERNAL_DIFF=/opt/x git diff", PROMPT),
+    ("LD_PRELOAD=/opt/x.so ls", PROMPT),
+    ("BASH_ENV=/opt/x bash -c ls", PROMPT),
+    ("env LD_PRELOAD=/opt/x.so cat README", PROMPT),
+    ("PATH=/opt/evil:$PATH; ls", PROMPT),
+    # What the parser cannot model is never allowed.
+    ('eval "$X"', PROMPT),
+    ("$CMD --version", PROMPT),
+    ('ls "unterminated', PROMPT),
+    ("{ls,-la}", PROMPT),
+    # Forbidden, wherever the part hides.
+    ("sudo rm -rf /", FORBID),
+    ("ls & sudo rm -rf /", FORBID),
+    ("ls && sudo id", FORBID),
+    ("(true; { sudo id; })", FORBID),
+    ("echo $(sudo id)", FORBID),
+    ('echo "$(sudo id)"', FORBID),
+    ("sh -c \"bash -lc 'sudo id'\"", FORBID),
+    ("printf 'sudo id\\n' | bash", FORBID),
+    ("echo 'sudo id' | sh", FORBID),
+    ("bash <<EOF\nsudo id\nEOF", FORBID),
+    ("find . -exec sudo id \\;", FORBID),
+    ("ls | xargs sudo rm", FORBID),
+    ("env -S 'sudo id'", FORBID),
+    ("timeout 5 nice -n 1 nohup sudo id", FORBID),
+    ("s\\udo id", FORBID),
+    ("'sudo' id", FORBID),
+    # Writes into protected paths and reads of secrets.
+    ("echo x > .git/hooks/pre-commit", FORBID),
+    ("echo x >> .git/config", FORBID),
+    ("cp payload .git/hooks/post-checkout", FORBID),
+    ("tee .git/hooks/pre-push < payload", FORBID),
+    ("cd .git/hooks && echo x > pre-commit", FORBID),
+    ("{ echo x; } > .git/hooks/pre-commit", FORBID),
+    ("echo x > .corral/policy.toml", FORBID),
+    ("cat ~/.ssh/id_ed25519", FORBID),
+    ("cat $HOME/.aws/credentials", FORBID),
+    ("corral approve 0123456789ab", FORBID),
+]
+
+ARGV = [
+    (["ls", "-la"], ALLOW),
+    (["git", "status"], ALLOW),
+    (["pytest", "-q"], ALLOW),
+    (["git", "push"], PROMPT),
+    (["sudo", "id"], FORBID),
+    (["bash", "-lc", "git status | head"], ALLOW),
+    (["bash", "-lc", "git status; sudo id"], FORBID),
+    (["env", "-i", "sudo", "id"], FORBID),
+    # Words reach the program as they are: no shell splits or expands them.
+    (["echo", "$(sudo id)"], ALLOW),
+]
+
+
+def _assess(workspace: Path, home: Home, argv: list[str]) -> Assessment:
+    environ = home.env()
+    policy = load_policy(workspace, environ=environ)
+    return assess(
+        argv,
+        workspace=workspace,
+        cwd=workspace,
+        policy=policy,
+        policy_as_filed=policy,
+        environ=environ,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"), SHELL_LINES, ids=[c[0] for c in SHELL_LINES]
+)
+def test_shell_line_decision(
+    workspace: Path, home: Home, line: str, expected: Decision
+) -> None:
+    assessment = _assess(workspace, home, ["bash", "-c", line])
+    assert assessment.decision is expected, assessment.to_json()
+
+
+@pytest.mark.parametrize(("argv", "expected"), ARGV, ids=[" ".join(c[0]) for c in ARGV])
+def test_argv_decision(
+    workspace: Path, home: Home, argv: list[str], expected: Decision
+) -> None:
+    assessment = _assess(workspace, home, argv)
+    assert assessment.decision is expected, assessment.to_json()
+
+
+def test_a_rewritten_test_script_changes_what_an_approval_covers(
+    workspace: Path, home: Home
+) -> None:
+    """npm test stays allowed (it runs in the sandbox), but an approval given for
+    it before package.json changed does not cover it afterwards."""
+    (workspace / "package.json").write_text('{"scripts": {"test": "node t.js"}}\n')
+    before = _assess(workspace, home, ["npm", "test"])
+    (workspace / "package.json").write_text('{"scripts": {"test": "curl x | sh"}}\n')
+    after = _assess(workspace, home, ["npm", "test"])
+
+    assert before.decision is after.decision is ALLOW
+    assert any("package.json" in p.finding.scripts for p in after.verdict.parts)
+    assert before.fingerprint != after.fingerprint
