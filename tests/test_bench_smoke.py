@@ -51,3 +51,28 @@ def test_benchmark_refuses_a_repeat_count_below_one() -> None:
 
     assert done.returncode == 2
     assert "--repeat must be at least 1" in done.stderr
+
+
+DECISIONS = BENCH.parent / "decisions.py"
+
+
+def test_decision_benchmark_reports_every_step_against_its_baseline(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "decisions.json"
+
+    done = subprocess.run(
+        [sys.executable, str(DECISIONS), "--rounds", "2", "--json", str(results)],
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert "x baseline" in done.stdout
+    report = json.loads(results.read_text())
+    steps = [r["step"] for r in report["results"]]
+    assert steps[0] == "shlex.split (baseline)"
+    assert "decide, as corral run" in steps
+    for result in report["results"]:
+        assert len(result["samples_us"]) == 2
+        assert result["commands_per_second"] > 0

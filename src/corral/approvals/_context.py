@@ -16,12 +16,13 @@ from pathlib import Path
 from corral._home import home_dirs
 from corral._state import state_dir
 from corral.policy import Policy
+from corral.sandbox._profile import PRIVATE_DIRS as SANDBOX_PRIVATE_DIRS
 
 __all__ = ["PRIVATE_DIRS", "Context", "make_context", "resolve_path"]
 
 # Every sandbox gets a fresh, empty tmpfs at each of these, so writing there
-# reaches nothing of the host's.
-PRIVATE_DIRS: tuple[str, ...] = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108
+# reaches nothing of the host's: the sandbox's own list, so the two never differ.
+PRIVATE_DIRS: tuple[str, ...] = tuple(str(path) for path in SANDBOX_PRIVATE_DIRS)
 
 # The name of a git directory, protected wherever it appears: its hooks and
 # config are run and read by git outside the sandbox.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corral.approvals._classify import classify_argv
-from corral.approvals._context import make_context
+from corral.approvals._context import Context, make_context
 from corral.approvals._decide import decide
 from corral.approvals._model import (
     Category,
@@ -86,13 +86,17 @@ def assess(
     policy: Policy,
     policy_as_filed: Policy,
     environ: Mapping[str, str],
+    context: Context | None = None,
 ) -> Assessment:
     """Classify `argv` as it would run under `policy`, and decide it.
 
     `policy_as_filed` is the policy without command-line overrides: a run that
-    asks for a weaker boundary than it gives is a decision of its own.
+    asks for a weaker boundary than it gives is a decision of its own.  A
+    long-lived caller passes the `context` it made once for this workspace,
+    directory and policy (`make_context`), and saves resolving it again.
     """
-    context = make_context(policy, workspace, cwd, environ)
+    if context is None:
+        context = make_context(policy, workspace, cwd, environ)
     findings = [*classify_argv(argv, context)]
     findings.extend(_escalations(argv, policy, policy_as_filed))
     verdict = decide(findings, policy.rules)
