@@ -10,7 +10,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from corral.approvals import Assessment, Decision, assess
     from corral.errors import (
+        ApprovalError,
         CommandRefusedError,
         CorralError,
         ExitCode,
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Assessment": "corral.approvals",
+    "Decision": "corral.approvals",
+    "assess": "corral.approvals",
+    "ApprovalError": "corral.errors",
     "CommandRefusedError": "corral.errors",
     "CorralError": "corral.errors",
     "ExitCode": "corral.errors",
@@ -42,8 +48,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "ApprovalError",
+    "Assessment",
     "CommandRefusedError",
     "CorralError",
+    "Decision",
     "ExitCode",
     "Layer",
     "LayerUnavailableError",
@@ -55,6 +64,7 @@ __all__ = [
     "SandboxMode",
     "SandboxSetupError",
     "WorkspaceError",
+    "assess",
     "load_policy",
 ]
 
