@@ -92,7 +92,7 @@ Step = Callable[[str], object]
 def _setup(workspace: Path, environ: dict[str, str]) -> dict[str, Step]:
     from corral.approvals._context import make_context  # noqa: PLC0415
     from corral.approvals._gate import assess  # noqa: PLC0415
-    from corral.approvals._parse import parse  # noqa: PLC0415
+    from corral.approvals.shell._parse import parse  # noqa: PLC0415
     from corral.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy(workspace, environ=environ)

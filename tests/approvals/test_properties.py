@@ -15,7 +15,7 @@ from corral.approvals import Decision, strictest
 from corral.approvals._classify import classify_script
 from corral.approvals._context import make_context
 from corral.approvals._decide import decide
-from corral.approvals._parse import parse
+from corral.approvals.shell._parse import parse
 from corral.policy import Policy, load_policy
 from tests.conftest import Home
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from corral.approvals._context import Context, make_context
     from corral.approvals._decide import DEFAULT_DECISIONS, decide
     from corral.approvals._gate import Assessment, assess
-    from corral.approvals._parse import parse
+    from corral.approvals.shell._parse import parse
 
 
 # Loaded on first use: the policy package imports this package's vocabulary,
@@ -45,7 +45,7 @@ _LAZY = {
     "make_context": "corral.approvals._context",
     "DEFAULT_DECISIONS": "corral.approvals._decide",
     "decide": "corral.approvals._decide",
-    "parse": "corral.approvals._parse",
+    "parse": "corral.approvals.shell._parse",
 }
 
 __all__ = [

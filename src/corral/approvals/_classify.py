@@ -14,28 +14,6 @@ import re
 from collections.abc import Iterable, Sequence
 from types import MappingProxyType
 
-from corral.approvals._catalog import (
-    Argv,
-    Entry,
-    Program,
-    Table,
-    about_only,
-    name_of,
-    parse_options,
-    spec,
-)
-from corral.approvals._catalog_dev import DEV_PROGRAMS
-from corral.approvals._catalog_env import conditional_override, override
-from corral.approvals._catalog_files import FILE_PROGRAMS
-from corral.approvals._catalog_git import GIT_PROGRAMS
-from corral.approvals._catalog_net import NETWORK_PROGRAMS
-from corral.approvals._catalog_pkg import PACKAGE_PROGRAMS
-from corral.approvals._catalog_shell import (
-    BUILTIN_NAMES,
-    SHELL_PROGRAMS,
-    evaluates_text,
-)
-from corral.approvals._catalog_system import SYSTEM_PROGRAMS
 from corral.approvals._context import Context
 from corral.approvals._model import (
     Category,
@@ -46,9 +24,31 @@ from corral.approvals._model import (
     Word,
     WordKind,
 )
-from corral.approvals._parse import parse
 from corral.approvals._paths import NETWORK_DEVICES, Cwds, Paths
 from corral.approvals._wrappers import WRAPPERS, assignment
+from corral.approvals.catalog._base import (
+    Argv,
+    Entry,
+    Program,
+    Table,
+    about_only,
+    name_of,
+    parse_options,
+    spec,
+)
+from corral.approvals.catalog._dev import DEV_PROGRAMS
+from corral.approvals.catalog._env import conditional_override, override
+from corral.approvals.catalog._files import FILE_PROGRAMS
+from corral.approvals.catalog._git import GIT_PROGRAMS
+from corral.approvals.catalog._net import NETWORK_PROGRAMS
+from corral.approvals.catalog._pkg import PACKAGE_PROGRAMS
+from corral.approvals.catalog._shell import (
+    BUILTIN_NAMES,
+    SHELL_PROGRAMS,
+    evaluates_text,
+)
+from corral.approvals.catalog._system import SYSTEM_PROGRAMS
+from corral.approvals.shell._parse import parse
 
 __all__ = [
     "MAX_CWDS",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word, WordKind
+from corral.approvals.catalog._base import (
     Argv,
     Handler,
     Options,
@@ -21,7 +22,6 @@ from corral.approvals._catalog import (
     parse_options,
     spec,
 )
-from corral.approvals._model import Category, Word, WordKind
 
 __all__ = ["WRAPPERS", "assignment", "stdin_words"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from corral.approvals._model import Redirect, Word, WordKind
-from corral.approvals._source import token_after, token_before, word_parts
-from corral.approvals._words import HEREDOC_ESCAPES, Pieces, Where, WordReader
+from corral.approvals.shell._source import token_after, token_before, word_parts
+from corral.approvals.shell._words import HEREDOC_ESCAPES, Pieces, Where, WordReader
 
 __all__ = ["Plan", "RedirectReader"]
 

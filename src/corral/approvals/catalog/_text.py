@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word, WordKind
+from corral.approvals.catalog._base import (
     Argv,
     Sink,
     Table,
@@ -18,7 +19,6 @@ from corral.approvals._catalog import (
     parse_options,
     spec,
 )
-from corral.approvals._model import Category, Word, WordKind
 
 __all__ = ["TEXT_PROGRAMS"]
 

@@ -1,7 +1,7 @@
 """What the program tables are made of: entries, option parsing, and the sink
 through which a table's handler reports what a command does.
 
-The tables themselves live by domain in ``_catalog_*.py``; each maps a program
+The tables themselves live by domain in the other modules here; each maps a program
 name to an `Entry` (one category for every use) or a `Handler` (a function
 that reads the arguments).
 """

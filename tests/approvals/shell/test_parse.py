@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from corral.approvals import Assignment, Invocation, Redirect, Script, Word, WordKind
-from corral.approvals._parse import MAX_DEPTH, MAX_TEXT_BYTES, parse
-from corral.approvals._source import MAX_REASONS
-from tests.approvals._bash import HOME as BASH_HOME
-from tests.approvals._bash import bash_stdout, needs_bash
+from corral.approvals.shell._parse import MAX_DEPTH, MAX_TEXT_BYTES, parse
+from corral.approvals.shell._source import MAX_REASONS
+from tests.approvals.shell._bash import HOME as BASH_HOME
+from tests.approvals.shell._bash import bash_stdout, needs_bash
 
 HOME = "/home/u"
 DYNAMIC = WordKind.DYNAMIC

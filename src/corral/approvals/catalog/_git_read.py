@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import (
     Argv,
     Options,
     Parsed,
@@ -20,7 +21,6 @@ from corral.approvals._catalog import (
     parse_options,
     spec,
 )
-from corral.approvals._model import Category, Word
 
 __all__ = [
     "CONFIG_READ_ONLY",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word, WordKind
+from corral.approvals.catalog._base import (
     Argv,
     Entry,
     Handler,
@@ -23,8 +24,7 @@ from corral.approvals._catalog import (
     spec,
     writes_operands,
 )
-from corral.approvals._catalog_text import TEXT_PROGRAMS
-from corral.approvals._model import Category, Word, WordKind
+from corral.approvals.catalog._text import TEXT_PROGRAMS
 
 __all__ = ["FILE_PROGRAMS"]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category
+from corral.approvals.catalog._base import (
     Argv,
     Handler,
     Sink,
@@ -23,7 +24,6 @@ from corral.approvals._catalog import (
     parse_options,
     spec,
 )
-from corral.approvals._model import Category
 
 __all__ = ["SYSTEM_PROGRAMS"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import (
     Argv,
     Entry,
     Handler,
@@ -18,7 +19,6 @@ from corral.approvals._catalog import (
     entry,
     name_of,
 )
-from corral.approvals._model import Category, Word
 
 __all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "evaluates_text"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category
+from corral.approvals.catalog._base import (
     Argv,
     Handler,
     Sink,
@@ -19,9 +20,8 @@ from corral.approvals._catalog import (
     names,
     subcommands,
 )
-from corral.approvals._catalog_js import JS_PROGRAMS, project_scripts, runs_inner
-from corral.approvals._catalog_py import PYTHON_PACKAGE_PROGRAMS
-from corral.approvals._model import Category
+from corral.approvals.catalog._js import JS_PROGRAMS, project_scripts, runs_inner
+from corral.approvals.catalog._py import PYTHON_PACKAGE_PROGRAMS
 
 __all__ = ["PACKAGE_PROGRAMS"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import (
     Argv,
     Entry,
     Handler,
@@ -21,8 +22,7 @@ from corral.approvals._catalog import (
     parse_options,
     spec,
 )
-from corral.approvals._catalog_build import BUILD_PROGRAMS
-from corral.approvals._model import Category, Word
+from corral.approvals.catalog._build import BUILD_PROGRAMS
 
 __all__ = ["DEV_PROGRAMS"]
 

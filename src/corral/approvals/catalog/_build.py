@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import (
     Argv,
     Entry,
     Handler,
@@ -24,7 +25,6 @@ from corral.approvals._catalog import (
     parse_options,
     spec,
 )
-from corral.approvals._model import Category, Word
 
 __all__ = ["BUILD_PROGRAMS", "PYTEST_FILES", "pytest"]
 

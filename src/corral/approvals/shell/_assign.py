@@ -11,8 +11,8 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from corral.approvals._model import Assignment, Invocation, Word, WordKind
-from corral.approvals._redirects import RedirectReader
-from corral.approvals._words import Where
+from corral.approvals.shell._redirects import RedirectReader
+from corral.approvals.shell._words import Where
 
 __all__ = ["AssignmentReader"]
 

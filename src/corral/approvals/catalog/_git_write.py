@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.approvals._catalog import Parsed, spec
-from corral.approvals._catalog_git_config import config_runs_programs
-from corral.approvals._catalog_git_read import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import Parsed, spec
+from corral.approvals.catalog._git_config import config_runs_programs
+from corral.approvals.catalog._git_read import (
     CONFIG_READ_ONLY,
     EVERYTHING,
     READ_HANDLERS,
@@ -20,7 +21,6 @@ from corral.approvals._catalog_git_read import (
     GitHandler,
     fixed,
 )
-from corral.approvals._model import Category, Word
 
 __all__ = ["SUBCOMMANDS"]
 

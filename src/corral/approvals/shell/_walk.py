@@ -12,15 +12,15 @@ from collections.abc import Sequence
 
 from tree_sitter import Node
 
-from corral.approvals._commands import (
+from corral.approvals._model import Assignment, Invocation, Word, WordKind
+from corral.approvals.shell._commands import (
     COMPOUND,
     SIMPLE,
     CommandReader,
     is_reserved,
     stages_of,
 )
-from corral.approvals._model import Assignment, Invocation, Word, WordKind
-from corral.approvals._words import Where
+from corral.approvals.shell._words import Where
 
 __all__ = ["MAX_DEPTH", "Walker"]
 

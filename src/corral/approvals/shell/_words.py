@@ -14,16 +14,16 @@ from collections.abc import Sequence
 
 from tree_sitter import Node
 
-from corral.approvals._escapes import EscapeMode, decode_escapes
-from corral.approvals._expand import (
+from corral.approvals._model import Word, WordKind
+from corral.approvals.shell._escapes import EscapeMode, decode_escapes
+from corral.approvals.shell._expand import (
     Piece,
     expand_tildes,
     has_brace_expansion,
     has_glob,
     split_chars,
 )
-from corral.approvals._model import Word, WordKind
-from corral.approvals._source import Source, token_after, token_before, word_parts
+from corral.approvals.shell._source import Source, token_after, token_before, word_parts
 
 __all__ = [
     "HEREDOC_ESCAPES",

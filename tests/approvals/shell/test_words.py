@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corral.approvals import Word, WordKind
-from corral.approvals._parse import parse
-from tests.approvals._bash import HOME, bash_stdout, bash_words, needs_bash
+from corral.approvals.shell._parse import parse
+from tests.approvals.shell._bash import HOME, bash_stdout, bash_words, needs_bash
 
 LITERAL, GLOB, DYNAMIC = WordKind.LITERAL, WordKind.GLOB, WordKind.DYNAMIC
 

@@ -12,7 +12,7 @@ import tree_sitter_bash
 from tree_sitter import Node
 
 from corral.approvals._model import Script
-from corral.approvals._repair import (
+from corral.approvals.shell._repair import (
     blank,
     end_commands,
     fill,
@@ -20,7 +20,7 @@ from corral.approvals._repair import (
     misread_heredocs,
     misread_strings,
 )
-from corral.approvals._walk import MAX_DEPTH, Walker
+from corral.approvals.shell._walk import MAX_DEPTH, Walker
 
 __all__ = ["MAX_DEPTH", "MAX_TEXT_BYTES", "parse"]
 

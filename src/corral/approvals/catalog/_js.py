@@ -8,7 +8,8 @@ and names package.json with the settings that pick the scripts' shell.
 
 from __future__ import annotations
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import (
     Argv,
     Sink,
     SubProgram,
@@ -20,7 +21,6 @@ from corral.approvals._catalog import (
     spec,
     subcommands,
 )
-from corral.approvals._model import Category, Word
 
 __all__ = ["JS_FILES", "JS_PROGRAMS", "runs_inner"]
 

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corral.approvals import Invocation, Redirect, Word, WordKind
-from corral.approvals._escapes import EscapeMode, decode_escapes
-from corral.approvals._output import stdout_of
-from tests.approvals._bash import bash_stdout, needs_bash
+from corral.approvals.shell._escapes import EscapeMode, decode_escapes
+from corral.approvals.shell._output import stdout_of
+from tests.approvals.shell._bash import bash_stdout, needs_bash
 
 
 def printed(*argv: str, source: str = "src") -> Word | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from corral.approvals._escapes import EscapeMode, decode_escapes
 from corral.approvals._model import Invocation, Word, WordKind
+from corral.approvals.shell._escapes import EscapeMode, decode_escapes
 
 __all__ = ["stdout_of"]
 

@@ -8,7 +8,8 @@ command they run in the project's environment.
 
 from __future__ import annotations
 
-from corral.approvals._catalog import (
+from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import (
     Argv,
     Sink,
     Table,
@@ -17,8 +18,7 @@ from corral.approvals._catalog import (
     spec,
     subcommands,
 )
-from corral.approvals._catalog_js import downloads_and_runs, runs_inner
-from corral.approvals._model import Category, Word
+from corral.approvals.catalog._js import downloads_and_runs, runs_inner
 
 __all__ = ["PYTHON_PACKAGE_PROGRAMS"]
 

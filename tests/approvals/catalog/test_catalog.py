@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from corral.approvals import Category, Word, WordKind
-from corral.approvals._catalog import first_operand, parse_options, spec
-from corral.approvals._catalog_dev import DEV_PROGRAMS
-from corral.approvals._catalog_files import FILE_PROGRAMS
-from corral.approvals._catalog_git import GIT_PROGRAMS
-from corral.approvals._catalog_net import NETWORK_PROGRAMS
-from corral.approvals._catalog_pkg import PACKAGE_PROGRAMS
-from corral.approvals._catalog_shell import SHELL_PROGRAMS
-from corral.approvals._catalog_system import SYSTEM_PROGRAMS
 from corral.approvals._wrappers import WRAPPERS
+from corral.approvals.catalog._base import first_operand, parse_options, spec
+from corral.approvals.catalog._dev import DEV_PROGRAMS
+from corral.approvals.catalog._files import FILE_PROGRAMS
+from corral.approvals.catalog._git import GIT_PROGRAMS
+from corral.approvals.catalog._net import NETWORK_PROGRAMS
+from corral.approvals.catalog._pkg import PACKAGE_PROGRAMS
+from corral.approvals.catalog._shell import SHELL_PROGRAMS
+from corral.approvals.catalog._system import SYSTEM_PROGRAMS
 from tests.approvals.classify_support import Classifier, case, check, only
 from tests.conftest import Home
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from tree_sitter import Node
 
-from corral.approvals._assign import AssignmentReader
 from corral.approvals._model import Assignment, Invocation, Word
-from corral.approvals._output import stdout_of
-from corral.approvals._words import Where
+from corral.approvals.shell._assign import AssignmentReader
+from corral.approvals.shell._output import stdout_of
+from corral.approvals.shell._words import Where
 
 __all__ = [
     "COMPOUND",

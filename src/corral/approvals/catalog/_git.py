@@ -10,11 +10,11 @@ since agents pass them with every commit.
 
 from __future__ import annotations
 
-from corral.approvals._catalog import Argv, Sink, Table
-from corral.approvals._catalog_git_config import config_runs_programs
-from corral.approvals._catalog_git_read import GitCall
-from corral.approvals._catalog_git_write import SUBCOMMANDS
 from corral.approvals._model import Category, Word
+from corral.approvals.catalog._base import Argv, Sink, Table
+from corral.approvals.catalog._git_config import config_runs_programs
+from corral.approvals.catalog._git_read import GitCall
+from corral.approvals.catalog._git_write import SUBCOMMANDS
 
 __all__ = ["GIT_PROGRAMS"]
 
