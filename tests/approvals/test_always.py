@@ -93,6 +93,9 @@ def test_existing_policy_text_is_kept_when_a_rule_is_added(home: Home) -> None:
         (_part("./deploy.sh", category=Category.EXECUTE), "relative"),
         (_part("git", "push", "\udcff"), "not UTF-8"),
         (_part("g*t", "push"), "cannot be named by a rule"),
+        (_part("git", "log", category=Category.EXEC_OVERRIDE), "not in its words"),
+        (_part("echo", "hi", category=Category.OUTSIDE_WRITE), "not in its words"),
+        (_part("cat", "x", category=Category.SECRET), "not in its words"),
     ],
     ids=[
         "weaker boundary",
@@ -101,6 +104,9 @@ def test_existing_policy_text_is_kept_when_a_rule_is_added(home: Home) -> None:
         "relative path",
         "not utf-8",
         "pattern in the program",
+        "an assignment made it run other code",
+        "a redirection made it write outside",
+        "a path made it a secret",
     ],
 )
 def test_what_a_rule_cannot_name_exactly_is_not_written(

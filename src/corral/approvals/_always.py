@@ -17,7 +17,24 @@ from pathlib import Path
 from corral.approvals._model import Category, Part
 from corral.errors import ApprovalError
 
-__all__ = ["always_rules", "append_rules"]
+__all__ = ["always_rules", "append_rules", "can_always"]
+
+# Categories whose reason lies outside the part's words: an assignment
+# (exec-override), a redirection or a path argument's target (the writes, the
+# secrets), a wrapper's effect (privilege), a weaker boundary, or what the
+# parser could not model.  A rule naming only the words would allow more than
+# the person saw, so these are approved once or for the session.
+NEVER_ALWAYS = frozenset(
+    {
+        Category.ESCALATION,
+        Category.UNMODELLED,
+        Category.EXEC_OVERRIDE,
+        Category.OUTSIDE_WRITE,
+        Category.PROTECTED_WRITE,
+        Category.SECRET,
+        Category.PRIVILEGE,
+    }
+)
 
 # Characters that fnmatch reads as a pattern; escaped so a rule written for an
 # approved argument matches that argument and no other.
@@ -34,9 +51,10 @@ def always_rules(parts: Sequence[Part], *, approver: str) -> str:
     blocks = []
     for part in parts:
         finding = part.finding
-        if finding.category in {Category.ESCALATION, Category.UNMODELLED}:
+        if finding.category in NEVER_ALWAYS:
             raise ApprovalError(
-                f"'{finding.category}' cannot be approved always: approve this "
+                f"'{finding.category}' cannot be approved always: what makes it "
+                f"{finding.category} is not in its words alone; approve this "
                 "command once or for the session instead"
             )
         if not finding.argv or not all(word.is_literal for word in finding.argv):
@@ -74,6 +92,15 @@ def always_rules(parts: Sequence[Part], *, approver: str) -> str:
     text = "\n\n".join(blocks) + "\n"
     tomllib.loads(text)  # a fault here is corral's own: never write a broken file
     return text
+
+
+def can_always(parts: Sequence[Part]) -> bool:
+    """Whether `always_rules` can name every one of `parts` exactly."""
+    try:
+        always_rules(parts, approver="nobody")
+    except ApprovalError:
+        return False
+    return True
 
 
 def append_rules(policy_path: Path, text: str) -> None:

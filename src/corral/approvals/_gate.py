@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral.approvals._always import can_always
 from corral.approvals._classify import classify_argv
 from corral.approvals._context import Context, make_context
 from corral.approvals._decide import decide
@@ -25,7 +26,7 @@ from corral.approvals._model import (
     Word,
 )
 from corral.approvals._store import fingerprint
-from corral.policy import NetworkMode, Policy, SandboxMode
+from corral.policy import NetworkMode, Policy, SandboxMode, policy_digest
 
 __all__ = ["Assessment", "assess", "part_to_json"]
 
@@ -54,11 +55,9 @@ class Assessment:
         return self.verdict.decision
 
     @property
-    def asks_weaker_boundary(self) -> bool:
-        """Whether the command line asks for less than the policy files give."""
-        return any(
-            p.finding.category is Category.ESCALATION for p in self.verdict.parts
-        )
+    def always_allowed(self) -> bool:
+        """Whether an "always" answer may turn the deciding parts into rules."""
+        return can_always(self.verdict.deciding)
 
     @property
     def git_write(self) -> bool:
@@ -90,8 +89,9 @@ def assess(
 ) -> Assessment:
     """Classify `argv` as it would run under `policy`, and decide it.
 
-    `policy_as_filed` is the policy without command-line overrides: a run that
-    asks for a weaker boundary than it gives is a decision of its own.  A
+    `policy_as_filed` is the policy as the person set it up (their own policy
+    file, no command-line options): a run that asks for a weaker boundary
+    than it gives is a decision of its own.  A
     long-lived caller passes the `context` it made once for this workspace,
     directory and policy (`make_context`), and saves resolving it again.
     """
@@ -115,7 +115,9 @@ def assess(
             workspace=workspace,
             cwd=cwd,
             argv=argv,
-            boundary=boundary,
+            # The whole policy, not just the two modes a person is shown: an
+            # approval does not carry over to other writable roots or rules.
+            boundary={**boundary, "policy": policy_digest(policy)},
             scripts=_script_digests(workspace, verdict.parts),
         ),
     )
@@ -151,8 +153,9 @@ def _escalations(argv: Sequence[str], policy: Policy, filed: Policy) -> list[Fin
         Finding(
             argv=words,
             category=Category.ESCALATION,
-            reason=f"the command line asks for {what}, which only a person can "
-            "approve, for this exact command",
+            reason=f"the command line asks for {what} (by an option or a policy "
+            "file it names), which only a person can approve, for this exact "
+            "command",
         )
         for what in asked
     ]

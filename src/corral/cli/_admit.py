@@ -88,7 +88,7 @@ def _ask_person(
     command: str,
 ) -> Approval | None:
     deciding = assessment.verdict.deciding
-    scope = ask(command, deciding, always=not assessment.asks_weaker_boundary)
+    scope = ask(command, deciding, always=assessment.always_allowed)
     if scope is None:
         return None
     approver = user_name()
@@ -120,7 +120,7 @@ def _request(assessment: Assessment, session: str) -> Request:
         requested_by=user_name(),
         created=time.time(),
         parts=[part_to_json(p) for p in assessment.verdict.deciding],
-        always_allowed=not assessment.asks_weaker_boundary,
+        always_allowed=assessment.always_allowed,
     )
 
 
