@@ -73,13 +73,14 @@ def check(args: argparse.Namespace) -> int:
 def assess_command(args: argparse.Namespace, command: list[str]) -> Assessment:
     """Load the policy as ``corral run`` would for `args`, and assess `command`."""
     workspace = resolve_workspace(args.directory)
-    filed = load_policy(workspace, user_policy=args.policy)
+    # The boundary a person set up: the user's own policy file.  Options on
+    # the command line, a policy file named there among them, are what the
+    # caller asks for; whatever they loosen is a decision for a person.
+    filed = load_policy(workspace)
     overrides = policy_overrides(args)
-    policy = (
-        load_policy(workspace, user_policy=args.policy, overrides=overrides)
-        if overrides
-        else filed
-    )
+    policy = filed
+    if overrides or args.policy is not None:
+        policy = load_policy(workspace, user_policy=args.policy, overrides=overrides)
     return assess(
         command,
         workspace=workspace,
