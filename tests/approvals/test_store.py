@@ -33,7 +33,7 @@ def _fingerprint(**changes: object) -> str:
 
 def _request(fp: str, session: str = "s1", created: float | None = None) -> Request:
     return Request(
-        id=fp[:12],
+        id=fp[:16],
         fingerprint=fp,
         workspace="/w",
         cwd="/w",
@@ -73,7 +73,7 @@ def test_a_once_approval_is_used_up_by_the_first_run(tmp_path: Path) -> None:
     store = ApprovalStore(tmp_path)
     fp = _fingerprint()
     store.save_request(_request(fp))
-    store.grant(store.load_request(fp[:12]), Scope.ONCE, approver="p", via="test")
+    store.grant(store.load_request(fp[:16]), Scope.ONCE, approver="p", via="test")
 
     assert store.take(fp, "s1") is not None
     assert store.take(fp, "s1") is None
@@ -94,12 +94,12 @@ def test_an_answered_request_is_no_longer_pending(tmp_path: Path) -> None:
     store = ApprovalStore(tmp_path)
     fp = _fingerprint()
     store.save_request(_request(fp))
-    assert [r.id for r in store.pending()] == [fp[:12]]
+    assert [r.id for r in store.pending()] == [fp[:16]]
 
-    store.grant(store.load_request(fp[:12]), Scope.ONCE, approver="p", via="test")
+    store.grant(store.load_request(fp[:16]), Scope.ONCE, approver="p", via="test")
     assert store.pending() == []
     with pytest.raises(ApprovalError, match="no pending request"):
-        store.load_request(fp[:12])
+        store.load_request(fp[:16])
 
 
 def test_a_lapsed_request_cannot_be_approved(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_a_lapsed_request_cannot_be_approved(tmp_path: Path) -> None:
     store.save_request(_request(fp, created=time.time() - 3 * 24 * 3600))
 
     with pytest.raises(ApprovalError, match="lapsed"):
-        store.load_request(fp[:12])
+        store.load_request(fp[:16])
     assert store.pending() == []
 
 
@@ -144,10 +144,34 @@ def test_records_are_private_to_their_owner(tmp_path: Path) -> None:
     store.save_request(_request(fp))
 
     assert store.root.stat().st_mode & 0o077 == 0
-    assert (store.requests / f"{fp[:12]}.json").stat().st_mode & 0o077 == 0
+    assert (store.requests / f"{fp[:16]}.json").stat().st_mode & 0o077 == 0
 
 
 def test_a_named_session_is_the_harness_s_own() -> None:
     assert session_id({"CORRAL_SESSION": "agent-7"}) == "named:agent-7"
     assert session_id({}) == session_id({})
     assert session_id({}).startswith(f"sid:{os.getsid(0)}:")
+
+
+def test_a_pending_request_is_not_replaced_by_another_command_with_its_id(
+    tmp_path: Path,
+) -> None:
+    store = ApprovalStore(tmp_path)
+    fp = _fingerprint()
+    store.save_request(_request(fp))
+    other = _request(fp[:16] + "0" * (len(fp) - 16))
+    other = Request(**{**other.__dict__, "id": fp[:16], "argv": ["git", "push", "-f"]})
+
+    with pytest.raises(ApprovalError, match="already names another pending command"):
+        store.save_request(other)
+    assert store.load_request(fp[:16]).argv == ["git", "push"]
+
+
+def test_a_request_file_must_hold_the_request_it_is_named_for(tmp_path: Path) -> None:
+    store = ApprovalStore(tmp_path)
+    fp = _fingerprint()
+    store.save_request(_request(fp))
+    (store.requests / f"{fp[:16]}.json").rename(store.requests / "abcdef.json")
+
+    with pytest.raises(ApprovalError, match="does not hold request abcdef"):
+        store.load_request("abcdef")

@@ -38,9 +38,9 @@ REQUEST_LIFETIME_SECONDS = 24 * 3600
 ONCE_LIFETIME_SECONDS = 15 * 60
 # A session approval outlives no working day, even if the session does.
 SESSION_LIFETIME_SECONDS = 24 * 3600
-# Request ids are a prefix of the fingerprint: long enough not to collide
-# among a person's pending requests, short enough to type.
-REQUEST_ID_LENGTH = 12
+# Request ids are a prefix of the fingerprint: 64 bits, so that nobody can
+# make another command's id on purpose, and still short enough to copy.
+REQUEST_ID_LENGTH = 16
 # A request file larger than this is not corral's: refuse rather than parse it.
 MAX_RECORD_BYTES = 1 << 20
 
@@ -149,8 +149,19 @@ class ApprovalStore:
         self.granted = self.root / "granted"
 
     def save_request(self, request: Request) -> None:
-        """Keep `request` until a person answers it or it lapses."""
-        self._write(self.requests / f"{request.id}.json", asdict(request))
+        """Keep `request` until a person answers it or it lapses.
+
+        Raises ApprovalError rather than replace a pending request for another
+        command that has the same id: the person was shown that one.
+        """
+        path = self.requests / f"{request.id}.json"
+        pending = self._read(path)
+        if pending is not None and pending.get("fingerprint") != request.fingerprint:
+            raise ApprovalError(
+                f"request id {request.id} already names another pending command; "
+                "answer or let that request lapse, then run this command again"
+            )
+        self._write(path, asdict(request))
 
     def load_request(self, request_id: str) -> Request:
         """Return the pending request named `request_id`.
@@ -159,8 +170,8 @@ class ApprovalStore:
         """
         if not (request_id.isalnum() and request_id.islower()):
             raise ApprovalError(
-                f"{request_id!r} is not a request id; 'corral approve --list' "
-                "shows the pending ones"
+                f"{request_id!r} is not a request id; 'corral approve' with no id "
+                "lists the pending ones"
             )
         path = self.requests / f"{request_id}.json"
         data = self._read(path)
@@ -171,6 +182,8 @@ class ApprovalStore:
                 "user; run the command again to ask anew"
             )
         request = _request_from(data, path)
+        if request.id != request_id or not request.fingerprint.startswith(request_id):
+            raise ApprovalError(f"{path} does not hold request {request_id}; remove it")
         if time.time() - request.created > REQUEST_LIFETIME_SECONDS:
             _unlink(path)
             raise ApprovalError(

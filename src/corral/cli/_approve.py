@@ -21,8 +21,9 @@ from corral._state import state_dir
 from corral.approvals import Category, Decision, Finding, Part, Word, WordKind
 from corral.approvals._always import always_rules, append_rules
 from corral.approvals._store import ApprovalStore, Request, Scope
+from corral.audit import record_event
 from corral.cli._output import write_result
-from corral.cli._prompt import confirm, describe_parts, person_present
+from corral.cli._prompt import confirm, describe_parts, person_present, printable
 from corral.errors import ApprovalError, ExitCode
 from corral.policy import user_policy_path
 
@@ -63,15 +64,16 @@ def add_parser(subparsers: Any) -> None:
 
 def approve(args: argparse.Namespace) -> int:
     """List pending requests, or approve the one named; return the exit status."""
-    store = ApprovalStore(state_dir())
+    state = state_dir()
+    store = ApprovalStore(state)
     if args.request is None:
         _list(store.pending(), as_json=args.json)
         return ExitCode.OK
     request = store.load_request(args.request)
     if not request.always_allowed and args.always:
         raise ApprovalError(
-            "this command asks for a weaker boundary, which is approved for one "
-            "command at a time: approve it without --always"
+            "this command cannot be approved always (a weaker boundary, or a part "
+            "whose words do not say all it does): approve it without --always"
         )
     if not person_present(no_input=False, environ=os.environ):
         raise ApprovalError(
@@ -82,19 +84,47 @@ def approve(args: argparse.Namespace) -> int:
         Scope.ALWAYS if args.always else Scope.SESSION if args.session else Scope.ONCE
     )
     if not confirm(_question(request, scope)):
+        _record(state, "approval.declined", request, scope)
         write_result("not approved")
         return ExitCode.OK
     if scope is Scope.ALWAYS:
         path = args.policy or user_policy_path()
         append_rules(path, always_rules(_parts(request), approver=user_name()))
         store.drop_request(request.id)
+        _record(state, "approval.granted", request, scope, rule_file=str(path))
         write_result(f"approved always: a rule was added to {path}")
     else:
         store.grant(request, scope, approver=user_name(), via="corral approve")
+        _record(state, "approval.granted", request, scope)
         write_result(
-            f"approved {scope}: {shlex.join(request.argv)}; run the command again"
+            f"approved {scope}: {printable(shlex.join(request.argv))}; "
+            "run the command again"
         )
     return ExitCode.OK
+
+
+def _record(
+    state: Path, event: str, request: Request, scope: Scope, **extra: object
+) -> None:
+    """Record a person's answer: approvals are decisions, and decisions are events."""
+    record_event(
+        state,
+        event,
+        {
+            "request": request.id,
+            "fingerprint": request.fingerprint,
+            "argv": request.argv,
+            "cwd": request.cwd,
+            "workspace": request.workspace,
+            "boundary": request.boundary,
+            "requested_by": request.requested_by,
+            "parts": request.parts,
+            "scope": str(scope),
+            "approver": user_name(),
+            "via": "corral approve",
+            **extra,
+        },
+    )
 
 
 def _question(request: Request, scope: Scope) -> str:
@@ -104,10 +134,11 @@ def _question(request: Request, scope: Scope) -> str:
         Scope.ALWAYS: "always (a rule in your policy)",
     }[scope]
     lines = [
-        f"corral: {request.requested_by} asked to run, in {request.cwd}:",
-        f"  {shlex.join(request.argv)}",
-        f"  with sandbox {request.boundary.get('sandbox')}, "
-        f"network {request.boundary.get('network')}",
+        f"corral: {printable(request.requested_by)} asked to run, in "
+        f"{printable(request.cwd)}:",
+        f"  {printable(shlex.join(request.argv))}",
+        f"  with sandbox {printable(str(request.boundary.get('sandbox')))}, "
+        f"network {printable(str(request.boundary.get('network')))}",
         *describe_parts(_parts(request)),
         f"corral: approve it {span}? [y/N]: ",
     ]
@@ -165,7 +196,7 @@ def _list(requests: list[Request], *, as_json: bool) -> None:
     for request in requests:
         age = round((time.time() - request.created) / 60)
         write_result(
-            f"{request.id}  {age} min ago  {request.cwd}\n"
-            f"  {shlex.join(request.argv)}\n"
+            f"{request.id}  {age} min ago  {printable(request.cwd)}\n"
+            f"  {printable(shlex.join(request.argv))}\n"
             + "\n".join(describe_parts(_parts(request)))
         )

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from corral.approvals import Part
 from corral.approvals._store import Scope
 
-__all__ = ["ask", "confirm", "describe_parts", "person_present"]
+__all__ = ["ask", "confirm", "describe_parts", "person_present", "printable"]
 
 # A question nobody answers is a no: a run must not hang forever waiting for
 # a person who is not there.
@@ -60,9 +60,9 @@ def describe_parts(parts: Sequence[Part]) -> list[str]:
     for part in parts:
         shown = " ".join(word.text for word in part.finding.argv) or "(redirection)"
         lines.append(
-            f"  {part.decision:<7} {part.finding.category:<16} {_shown(shown)}"
+            f"  {part.decision:<7} {part.finding.category:<16} {printable(shown)}"
         )
-        lines.append(f"          {_shown(part.reason)} ({_shown(part.rule)})")
+        lines.append(f"          {printable(part.reason)} ({printable(part.rule)})")
     return lines
 
 
@@ -77,7 +77,7 @@ def ask(command: str, parts: Sequence[Part], *, always: bool) -> Scope | None:
     )
     text = "\n".join(
         [
-            f"corral: this command needs your approval: {_shown(command)}",
+            f"corral: this command needs your approval: {printable(command)}",
             *describe_parts(parts),
             f"corral: run it? {choices}: ",
         ]
@@ -138,6 +138,6 @@ def _read_line(fd: int) -> str:
     return data.decode(errors="replace")
 
 
-def _shown(command: str) -> str:
-    """Keep the question readable whatever control characters the command holds."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in command)
+def printable(text: str) -> str:
+    """Spell out control characters: no text from a command may steer the terminal."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
