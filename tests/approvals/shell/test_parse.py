@@ -148,6 +148,28 @@ def test_substitutions_anywhere_else_are_walked(text: str) -> None:
     assert ("a",) in commands(text)
 
 
+BACKQUOTED = [
+    pytest.param(": `: \\`a b\\``", id="escaped-backquotes"),
+    pytest.param('echo "`echo \\`a b\\``"', id="inside-double-quotes"),
+    pytest.param('echo "`\\"a\\" b`"', id="escaped-double-quote"),
+    pytest.param("x=`: \\`a b\\``", id="in-an-assignment"),
+    pytest.param("echo `echo \\`echo \\\\\\`a b\\\\\\`\\``", id="three-levels"),
+]
+
+
+@pytest.mark.parametrize("text", BACKQUOTED)
+def test_backquotes_are_unescaped_and_parsed_again_as_bash_does(text: str) -> None:
+    """bash removes the backslash before a backquote inside backquotes, and runs
+    the inner text as a command."""
+    assert ("a", "b") in commands(text)
+
+
+def test_backquotes_nested_too_deep_are_unmodelled() -> None:
+    """Past MAX_DEPTH levels of nesting the inner text is not parsed again."""
+    text = "( " * MAX_DEPTH + "echo `: \\`a b\\``" + " )" * MAX_DEPTH
+    assert any("backquotes nested" in r for r in parse(text).unmodelled)
+
+
 def test_quoted_heredoc_body_does_not_expand() -> None:
     """``<<'EOF'`` keeps ``$(a)`` as text: nothing in it runs."""
     invocation = only("cat <<'EOF'\n$(a)\nEOF")

@@ -52,8 +52,13 @@ def parse(text: str, *, home: str | None = None) -> Script:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() takes shell text as str, not {type(text).__name__}")
+    return _parse_at(text, home, 0)
+
+
+def _parse_at(text: str, home: str | None, depth: int) -> Script:
+    """Parse `text` found `depth` levels of nesting down (in backquotes)."""
     src, errors, reasons = _encode(text)
-    walker = _read(src, errors, home, reasons)
+    walker = _read(src, errors, home, reasons, depth)
     invocations = tuple(i for i in walker.out if i is not None)
     return Script(invocations, tuple(walker.reasons))
 
@@ -76,7 +81,9 @@ def _encode(text: str) -> tuple[bytes, str, list[str]]:
     return src, errors, reasons
 
 
-def _read(src: bytes, errors: str, home: str | None, reasons: list[str]) -> Walker:
+def _read(
+    src: bytes, errors: str, home: str | None, reasons: list[str], depth: int
+) -> Walker:
     """Parse and walk `src`, parsing again where tree-sitter misread it."""
     parsed = src
     for attempt in range(_PASSES):
@@ -86,7 +93,7 @@ def _read(src: bytes, errors: str, home: str | None, reasons: list[str]) -> Walk
         if misread and not last:
             parsed = fill(parsed, misread)
             continue
-        walker = _walk(root, src, errors, home, reasons)
+        walker = _walk(root, src, errors, home, reasons, depth=depth)
         for comment in joined_comments(root, src):
             walker.note(
                 f"cannot model the `#` inside a word at "
@@ -106,10 +113,20 @@ def _read(src: bytes, errors: str, home: str | None, reasons: list[str]) -> Walk
 
 
 def _walk(
-    root: Node, src: bytes, errors: str, home: str | None, reasons: list[str]
+    root: Node,
+    src: bytes,
+    errors: str,
+    home: str | None,
+    reasons: list[str],
+    *,
+    depth: int,
 ) -> Walker:
     """Walk the tree `root`, reading text from `src`; `reasons` come first."""
-    walker = Walker(src, errors, home)
+
+    def reparse(text: str, at: int) -> Script:
+        return _parse_at(text, home, at)
+
+    walker = Walker(src, errors, home, depth=depth, reparse=reparse)
     for reason in reasons:
         walker.note(reason)
     try:
@@ -117,7 +134,7 @@ def _walk(
     except RecursionError:
         # MAX_DEPTH keeps the walk far from Python's limit; a caller already deep
         # in its own stack may still reach it.  Collect without structure.
-        walker = Walker(src, errors, home)
+        walker = Walker(src, errors, home, depth=depth)
         for reason in [*reasons, "nesting too deep to follow"]:
             walker.note(reason)
         walker.salvage(root)

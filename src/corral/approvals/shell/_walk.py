@@ -8,11 +8,12 @@ command beneath (`Walker.salvage`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tree_sitter import Node
 
-from corral.approvals._model import Assignment, Invocation, Word, WordKind
+from corral.approvals._model import Assignment, Invocation, Script, Word, WordKind
+from corral.approvals.shell._backquotes import unescaped
 from corral.approvals.shell._commands import (
     COMPOUND,
     SIMPLE,
@@ -31,13 +32,25 @@ a person would approve nests this deep."""
 
 _CLAUSES = frozenset({"do_group", "elif_clause", "else_clause"})
 
+Reparse = Callable[[str, int], Script]
+"""Parses text found inside backquotes, at a nesting depth."""
+
 
 class Walker(CommandReader):
     """One walk over one parse tree, collecting invocations in source order."""
 
-    def __init__(self, src: bytes, errors: str, home: str | None) -> None:
+    def __init__(
+        self,
+        src: bytes,
+        errors: str,
+        home: str | None,
+        *,
+        depth: int = 0,
+        reparse: Reparse | None = None,
+    ) -> None:
         super().__init__(src, errors, home)
-        self.depth = 0
+        self.depth = depth
+        self._reparse = reparse
 
     def walk(self, root: Node) -> None:
         """Walk the whole tree, syntax errors first."""
@@ -121,6 +134,8 @@ class Walker(CommandReader):
 
     def nested(self, node: Node) -> None:
         """Walk the statements of a command or process substitution."""
+        if self._backquoted(node):
+            return
         if self.shallow:
             self.deferred.append(node)
         elif self._enter(node):
@@ -128,6 +143,30 @@ class Walker(CommandReader):
                 self._body(node)
             finally:
                 self.depth -= 1
+
+    def _backquoted(self, node: Node) -> bool:
+        """Parse again the text of backquotes that bash unescapes; return whether.
+
+        tree-sitter reads ``\\`cmd\\``` inside backquotes as plain text, but
+        bash removes the backslashes and runs ``cmd``.
+        """
+        children = node.children
+        if len(children) < 2 or children[0].type != "`":
+            return False
+        inner = self.text(children[0].end_byte, children[-1].start_byte)
+        parent = node.parent
+        double_quoted = parent is not None and parent.type == "string"
+        text = unescaped(inner, double_quoted=double_quoted)
+        if text is None:
+            return False
+        if self._reparse is None or self.depth >= MAX_DEPTH:
+            self.note(f"backquotes nested more than {MAX_DEPTH} deep are not followed")
+            return True
+        script = self._reparse(text, self.depth + 1)
+        self.out.extend(script.invocations)
+        for reason in script.unmodelled:
+            self.note(f"in the backquotes at {self.where(node)}: {reason}")
+        return True
 
     def _redirected(
         self, node: Node, stdin: Word | None, redirects: Sequence[Node], lead: bool
