@@ -227,12 +227,21 @@ def _history(sink: Sink, argv: Argv) -> None:
 
 
 def _alias(sink: Sink, argv: Argv) -> None:
-    """alias NAME=TEXT: TEXT runs wherever NAME is expanded as a command."""
-    sink.emit(argv, _READ, "alias defines or lists aliases")
+    """alias NAME=TEXT: TEXT runs wherever NAME is expanded as a command.
+
+    sh (dash), bash in posix mode or started with ``-i``, zsh and ksh expand
+    aliases in scripts, so which later words are replaced is not known.
+    """
+    defined = False
     for word in argv[1:]:
         name, equals, value = word.text.partition("=")
         if equals and name:
+            defined = True
             sink.shell(argv, Word(value, word.kind), fresh=False)
+    if defined:
+        sink.emit(argv, Category.UNMODELLED, "an alias changes what later words run")
+    else:
+        sink.emit(argv, _READ, "alias lists aliases")
 
 
 BUILTINS: Mapping[str, Entry] = {
