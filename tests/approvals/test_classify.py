@@ -142,6 +142,26 @@ UNMODELLED = [
     case("export 'a[`id`]=1'", C.UNMODELLED, why="a backquote in an export name"),
     case("fish -c 'ls'", C.UNMODELLED, why="a shell with a syntax of its own"),
     case("tmux new -d 'sudo id'", C.UNMODELLED, why="commands sent to a multiplexer"),
+    case("alias cat=git", C.UNMODELLED, why="an alias defined"),
+    case("sh -c 'alias cat=git\ncat push'", C.UNMODELLED, why="an alias in sh"),
+    case("alias a=b c", C.UNMODELLED, why="an alias among names"),
+    only("alias", C.READ, why="aliases listed"),
+    only("alias ll", C.READ, why="one alias shown"),
+    case("x='a[$(id)]'; ((x))", C.UNMODELLED, why="a substitution in a value"),
+    case("x='a[`id`]'", C.UNMODELLED, why="a backquote in a value"),
+    case("x='${a[0]}' ls", C.UNMODELLED, why="an expansion in an inline value"),
+    case("export x='$(id)'", C.UNMODELLED, why="a substitution exported"),
+    case("local x='$(id)'", C.UNMODELLED, why="a substitution in a local"),
+    case("declare -i x='a[$(id)]'", C.UNMODELLED, why="a substitution declared"),
+    case("readonly x='$(id)'", C.UNMODELLED, why="a substitution made readonly"),
+    case("for x in '$(id)'; do ((x)); done", C.UNMODELLED, why="a for over code"),
+    case("env x='$(id)' bash -c '((x))'", C.UNMODELLED, why="a value through env"),
+    case("echo ${x@P}", C.UNMODELLED, why="prompt expansion of a value"),
+    case("echo ${!x}", C.UNMODELLED, why="an indirect expansion"),
+    case("echo ${!x:-d}", C.UNMODELLED, why="an indirect expansion with a default"),
+    only("echo ${!a[@]} ${!a[*]} ${!pre@} ${!pre*} ${!}", C.READ, why="not indirect"),
+    only("x=$(date); echo $x", C.READ, why="a value that ran a substitution"),
+    only("echo 'use `make`'", C.READ, why="a backquote in an argument"),
 ]
 
 
@@ -167,9 +187,7 @@ PROGRAMS_BY_PATH = [
     case("python3.12 x.py", C.EXECUTE, why="a versioned interpreter"),
     case("pip3.11 install x", C.PACKAGE_INSTALL, why="a versioned pip"),
     case("gcc-13 -c x.c", C.TEST_BUILD, why="a versioned compiler"),
-    only(
-        "declare x='$(date)'", C.READ, why="a substitution in a plain value stays text"
-    ),
+    only("declare x='date'", C.READ, why="a plain declared value is text"),
     only("ls2", C.UNKNOWN, why="only versioned families drop a version number"),
     only("python3 -V", C.READ, why="python -V prints its version"),
 ]
@@ -235,6 +253,23 @@ ENVIRONMENT = [
     case("GIT_CONFIG_NOSYSTEM=1 git status", without=[C.EXEC_OVERRIDE], why="NOSYSTEM"),
     case("export CI=1; pytest", without=[C.EXEC_OVERRIDE], why="ordinary export"),
     case("TZ=UTC date", without=[C.EXEC_OVERRIDE], why="ordinary inline variable"),
+    case("read PATH <<< ./bin; ls", C.EXEC_OVERRIDE, why="PATH read"),
+    case("read -r -a PATH", C.EXEC_OVERRIDE, why="PATH read as an array"),
+    case("read -p '> ' -r x PATH", C.EXEC_OVERRIDE, why="PATH read second"),
+    case("printf -v PATH %s ./bin", C.EXEC_OVERRIDE, why="PATH printed into"),
+    case("printf -vPATH %s ./bin", C.EXEC_OVERRIDE, why="PATH printed into, joined"),
+    case("mapfile -t PATH < f", C.EXEC_OVERRIDE, why="PATH mapped"),
+    case("readarray LD_PRELOAD < f", C.EXEC_OVERRIDE, why="LD_PRELOAD read into"),
+    case("export PATH+=:./bin; ls", C.EXEC_OVERRIDE, why="PATH appended by export"),
+    case("declare PATH+=:./bin", C.EXEC_OVERRIDE, why="PATH appended by declare"),
+    case("typeset -x LD_PRELOAD+=x.so", C.EXEC_OVERRIDE, why="appended by typeset"),
+    case("set -a; read LD_PRELOAD <<< x", C.EXEC_OVERRIDE, why="read and exported"),
+    case('read "$x"', C.UNMODELLED, why="a read into a name known at run time"),
+    case('printf -v "$x" 1', C.UNMODELLED, why="a printf into a run-time name"),
+    case('mapfile "$x"', C.UNMODELLED, why="a mapfile into a run-time name"),
+    only("read -r line < f", C.READ, why="an ordinary read"),
+    only("printf -v out %s x", C.READ, why="an ordinary printf -v"),
+    only("mapfile -t lines < f", C.READ, why="an ordinary mapfile"),
 ]
 
 

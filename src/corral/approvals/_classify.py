@@ -63,6 +63,12 @@ MAX_NESTING = 16
 """Wrappers and shell strings are followed this deep; deeper is unmodelled.
 No command a person would approve nests this far, and it bounds the work."""
 
+SHELL_CODE_MARKS = ("$(", "`", "${")
+"""A variable whose value holds one of these holds shell code: arithmetic
+(``((x))``, ``$((x))``, ``let``, ``declare -i``, a subscript), ``${x@P}``,
+``${!x}`` and the name operands of ``read``, ``printf -v``, ``unset`` and
+``[[ -v ]]`` evaluate it, and ``x='a[$(cmd)]'`` then runs cmd."""
+
 MAX_CWDS = 8
 """Directories a command may be in after ``cd``s (a ``cd`` can fail, or run in a
 subshell, so each adds one); past this many, where it is counts as unknown."""
@@ -288,6 +294,12 @@ class _Classifier:
             )
         elif conditional_override(name) is not None:
             self._pending.append((name, conditional_override(name) or ""))
+        if value.is_literal and any(mark in value.text for mark in SHELL_CODE_MARKS):
+            self.emit(
+                argv,
+                Category.UNMODELLED,
+                f"{name} holds shell code, which arithmetic or an expansion can run",
+            )
         if name == "CDPATH":
             self.cdpath = True
         if name == "HOME":
@@ -487,7 +499,7 @@ class _Classifier:
             return
         found = False
         for word in argv[1:]:
-            pair = assignment(word)
+            pair = assignment(word) or _appending(word)
             if pair is not None:
                 self._set_variable(*pair)
                 found = True
@@ -568,6 +580,15 @@ def _lookup(name: str) -> Program | None:
         if versioned is not None and versioned.group(1) in _VERSIONED_FAMILIES:
             found = PROGRAMS.get(versioned.group(1))
     return found
+
+
+def _appending(word: Word) -> tuple[str, Word] | None:
+    """Return ``(name, value)`` for ``NAME+=value``, whose value depends on NAME's."""
+    name, plus, rest = word.text.partition("+=")
+    pair = assignment(Word(name + "=", word.kind)) if plus else None
+    if pair is None:
+        return None
+    return pair[0], Word(rest, WordKind.DYNAMIC)
 
 
 def _merge(old: Cwds, new: Cwds) -> Cwds:

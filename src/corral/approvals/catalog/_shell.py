@@ -19,6 +19,7 @@ from corral.approvals.catalog._base import (
     entry,
     name_of,
 )
+from corral.approvals.catalog._variables import VARIABLE_BUILTINS, evaluates_text
 
 __all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "evaluates_text"]
 
@@ -173,26 +174,6 @@ def _trap(sink: Sink, argv: Argv) -> None:
         sink.shell(argv, action, fresh=False)
 
 
-# Text that bash runs when it evaluates a word again: an array subscript, in
-# arithmetic or in a variable name (``let 'a[$(id)]'``, ``read 'a[$(id)]'``).
-_SUBSTITUTION_MARKS = ("$(", "`")
-
-
-def evaluates_text(sink: Sink, argv: Argv) -> bool:
-    """Report a builtin that evaluates its words as arithmetic or variable names
-    when one holds a substitution: bash runs it.  Return whether it did."""
-    for word in argv[1:]:
-        subscript = word.text[word.text.find("[") :] if "[" in word.text else ""
-        if word.is_literal and any(mark in subscript for mark in _SUBSTITUTION_MARKS):
-            reason = (
-                f"{argv[0].text} evaluates {word.text!r}, running the command "
-                "substitution inside it"
-            )
-            sink.emit(argv, Category.UNMODELLED, reason)
-            return True
-    return False
-
-
 def _evaluating(what: str) -> Handler:
     """let, test, read, unset, ...: a read, unless a word evaluates to a command."""
 
@@ -287,8 +268,7 @@ SHELL_PROGRAMS: Table = {
     "trap": _trap,
     "alias": _alias,
     "history": _history,
-    "mapfile": _callback("-C", "reads lines into an array"),
-    "readarray": _callback("-C", "reads lines into an array"),
+    **VARIABLE_BUILTINS,
     "compgen": _callback("-C", "lists completions"),
     **{
         name: _evaluating(what)
@@ -297,9 +277,7 @@ SHELL_PROGRAMS: Table = {
             ("test", "tests a condition"),
             ("[", "tests a condition"),
             ("[[", "tests a condition"),
-            ("read", "reads a line into a variable"),
             ("unset", "removes variables or functions"),
-            ("printf", "prints formatted text"),
             ("wait", "waits for background jobs"),
         )
     },

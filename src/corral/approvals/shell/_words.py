@@ -75,6 +75,11 @@ _LOOSE = re.compile(rb"\\[ \t\v\f\r]|[\v\f\r]")
 _ARITHMETIC_ASSIGNING = frozenset({"binary_expression", "variable_assignment"})
 # Text in a leaf that would start a substitution tree-sitter did not see.
 _HIDDEN_SUBSTITUTION = re.compile(r"\$\(|`|[<>]\(")
+# ``${!x}`` expands the variable x names, ``${x@P}`` expands x as a prompt: both
+# read a value as shell text, and a name as ``a[$(cmd)]`` or a prompt as
+# ``$(cmd)`` runs cmd.  ``${!a[@]}``, ``${!pre*}`` and ``${!}`` only list.
+_INDIRECT = re.compile(r"\$\{!(?!\}|[A-Za-z_][A-Za-z0-9_]*(?:\[[@*]\]|[@*])\})")
+_PROMPT_EXPANSION = re.compile(r"@P\}\Z")
 
 
 class Pieces:
@@ -129,9 +134,19 @@ class WordReader(Source):
                 continue
             if kind == "expansion":
                 self.expansion_assigns(current)
+                self._evaluates(current)
             elif arithmetic and kind in _ARITHMETIC_ASSIGNING:
                 self.arithmetic_assigns(current)
             stack.extend(reversed(current.children))
+
+    def _evaluates(self, node: Node) -> None:
+        """Note ``${!x}`` and ``${x@P}``, which evaluate a value as shell text."""
+        text = self.node_text(node)
+        if _INDIRECT.match(text) or _PROMPT_EXPANSION.search(text):
+            self.note(
+                f"cannot model the expansion {text} at {self.where(node)}: it reads "
+                "a variable's value as shell text"
+            )
 
     def expansion_assigns(self, node: Node) -> None:
         """See ``${NAME:=value}``, which assigns NAME; subclasses record it."""
