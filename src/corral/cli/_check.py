@@ -10,19 +10,23 @@ their hooks.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
+from pathlib import Path
 from typing import Any
 
 from corral._workspace import resolve_workspace
-from corral.approvals import Decision
+from corral.approvals import Category, Decision, Finding, Word
+from corral.approvals._decide import decide
 from corral.approvals._gate import Assessment, assess
 from corral.cli._options import add_policy_options, policy_overrides
 from corral.cli._output import say, write_result
 from corral.cli._prompt import describe_parts
 from corral.errors import ExitCode
-from corral.policy import load_policy
+from corral.policy import Policy, load_policy
+from corral.policy._render import policy_values, rule_values
 
 __all__ = ["add_parser", "assess_command", "check"]
 
@@ -31,6 +35,20 @@ _EXIT_STATUS = {
     Decision.PROMPT: ExitCode.NEEDS_APPROVAL,
     Decision.FORBID: ExitCode.REFUSED,
 }
+
+# What a policy file named on the command line may set unlike the person's
+# own with nobody asked: the two modes are weighed on their own (`assess`),
+# and the time limit bounds a run, not what it may touch.
+_WEIGHED_APART = frozenset({"sandbox.mode", "network.mode", "sandbox.timeout"})
+# Lists that a stricter policy makes longer; every other list it makes shorter.
+_LONGER_IS_STRICTER = frozenset(
+    {
+        "sandbox.protected_paths",
+        "sandbox.hidden_paths",
+        "network.deny",
+        "env.secret_patterns",
+    }
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -81,7 +99,7 @@ def assess_command(args: argparse.Namespace, command: list[str]) -> Assessment:
     policy = filed
     if overrides or args.policy is not None:
         policy = load_policy(workspace, user_policy=args.policy, overrides=overrides)
-    return assess(
+    assessment = assess(
         command,
         workspace=workspace,
         cwd=args.directory.resolve(),
@@ -89,3 +107,44 @@ def assess_command(args: argparse.Namespace, command: list[str]) -> Assessment:
         policy_as_filed=filed,
         environ=os.environ,
     )
+    loosened = _loosened(policy, filed) if args.policy is not None else []
+    if loosened:
+        assessment = _escalated(assessment, args.policy, loosened)
+    return assessment
+
+
+def _loosened(named: Policy, own: Policy) -> list[str]:
+    """The keys where the policy `named` on the command line is looser than `own`.
+
+    Rules count as one key, looser whenever they differ: what a rule allows
+    is not told apart from what it tightens.
+    """
+    mine, theirs = policy_values(own), policy_values(named)
+    loosened = []
+    for table, values in theirs.items():
+        for key, value in values.items():
+            name, before = f"{table}.{key}", mine[table][key]
+            if name in _WEIGHED_APART or value == before:
+                continue
+            if isinstance(value, list) and isinstance(before, list):
+                dropped, added = set(before) - set(value), set(value) - set(before)
+                if not (dropped if name in _LONGER_IS_STRICTER else added):
+                    continue
+            loosened.append(name)
+    if rule_values(named, origins=False) != rule_values(own, origins=False):
+        loosened.append("rules")
+    return loosened
+
+
+def _escalated(assessment: Assessment, path: Path, keys: list[str]) -> Assessment:
+    """Add the part that asks a person for what the named policy file loosens."""
+    finding = Finding(
+        argv=tuple(Word(arg) for arg in assessment.argv),
+        category=Category.ESCALATION,
+        reason=f"the command line names the policy file {path}, which sets "
+        f"{', '.join(keys)} looser than your own policy; only a person can "
+        "approve that, for this exact command",
+    )
+    findings = [*(part.finding for part in assessment.verdict.parts), finding]
+    verdict = decide(findings, assessment.policy.rules)
+    return dataclasses.replace(assessment, verdict=verdict)
