@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
+import re
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 IS_ROOT = os.geteuid() == 0
 
@@ -102,6 +106,83 @@ def run_in_pty(
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+# How every question corral asks at a terminal ends: "...? [y/N]: " or
+# "...? [o]nce, [s]ession, [N]o: ".
+_QUESTION_END = re.compile(rb"\? \[[^\n]*: $")
+
+
+@dataclass
+class Answered:
+    """A finished program that may have asked a question at its terminal."""
+
+    returncode: int
+    output: str
+    """All the terminal showed, the echo of what was typed included."""
+    asked: bool
+    """Whether the question appeared, and so was answered."""
+
+
+def answer_in_pty(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    answer: str,
+    *,
+    typed_ahead: str | None = None,
+    timeout: float = 60,
+) -> Answered:
+    """Run `argv` on a fresh pseudo-terminal; type `answer` once a question shows.
+
+    `typed_ahead` is a line typed before the program starts, as an agent writing
+    into the terminal would: the program is started only once it waits there.
+    A program that asks nothing runs to its end unanswered.
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs at once
+        if typed_ahead is not None:
+            select.select([0], [], [])  # the line is in the terminal's input
+        os.execvpe(argv[0], list(argv), dict(env))  # noqa: S606 - the test's own
+    if typed_ahead is not None:
+        os.write(fd, f"{typed_ahead}\n".encode())
+    output, asked = b"", False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the program ended: its side of the terminal is gone
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not asked and _QUESTION_END.search(output):
+            os.write(fd, f"{answer}\n".encode())
+            asked = True
+    else:
+        os.kill(pid, signal.SIGKILL)  # still running: a question nobody saw
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return Answered(
+        os.waitstatus_to_exitcode(status), output.decode(errors="replace"), asked
+    )
+
+
+def events(xdg_state: Path) -> list[dict[str, Any]]:
+    """The event records corral wrote with ``XDG_STATE_HOME`` at `xdg_state`."""
+    log = xdg_state / "corral" / "events.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def request_id(refused: Ran) -> str:
+    """The request id that a run refused for want of an approval names on stderr."""
+    found = re.search(r"corral approve ([0-9a-f]+) ", refused.stderr)
+    assert found is not None, refused.stderr
+    return found.group(1)
 
 
 class Listener:
