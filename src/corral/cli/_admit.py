@@ -97,14 +97,16 @@ def _ask_person(
     request = _request(assessment, session)
     if scope is Scope.SESSION:
         return store.grant(request, scope, approver=approver, via="terminal")
+    # Spent on this run at once, never stored: it lapses as it is given.
+    now = time.time()
     return Approval(
         fingerprint=assessment.fingerprint,
         scope=scope,
         session=session,
         approver=approver,
         via="terminal",
-        granted=0.0,
-        expires=0.0,
+        granted=now,
+        expires=now,
     )
 
 
