@@ -238,8 +238,12 @@ def test_no_command_is_a_usage_error(corral: CorralCLI, workspace: Path) -> None
         ),
         ('[sandbox]\nwritable_roots = ["HOME/elsewhere"]\n', ["true"]),
         ('[env]\npass = ["*"]\n', ["env"]),
+        (
+            '[[rules]]\ncategory = "secret"\ndecision = "prompt"\nreason = "ask"\n',
+            ["cat", "HOME/.netrc"],
+        ),
     ],
-    ids=["allow-rule", "writable-root", "env-pass"],
+    ids=["allow-rule", "writable-root", "env-pass", "forbid-to-prompt"],
 )
 def test_a_named_policy_file_that_loosens_more_than_the_modes_needs_a_person(
     corral: CorralCLI, workspace: Path, home: Home, text: str, command: list[str]
@@ -250,6 +254,7 @@ def test_a_named_policy_file_that_loosens_more_than_the_modes_needs_a_person(
     named = workspace / "agent-policy.toml"
     named.write_text(text.replace("HOME", str(home.path)))
 
+    command = [word.replace("HOME", str(home.path)) for word in command]
     ran = corral(
         "check", "-C", str(workspace), "--policy", str(named), "--json", "--", *command
     )
@@ -269,3 +274,24 @@ def test_a_named_policy_file_that_only_tightens_needs_nobody(
     ran = check(corral, workspace, "--policy", str(named), "--", "true")
 
     assert ran.returncode == 0, ran.stdout
+
+
+@pytest.mark.parametrize(
+    ("own", "named"),
+    [
+        ("", '[[rules]]\nprogram = "ls"\ndecision = "allow"\nreason = "ls only"\n'),
+        ('[[rules]]\nprogram = "git"\ndecision = "allow"\nreason = "mine"\n', ""),
+        ("", '[[rules]]\nprogram = "git"\ndecision = "forbid"\nreason = "never"\n'),
+    ],
+    ids=["rules-for-other-commands", "fewer-allow-rules", "a-forbid-rule"],
+)
+def test_named_rules_that_loosen_nothing_for_this_command_need_nobody(
+    corral: CorralCLI, workspace: Path, home: Home, own: str, named: str
+) -> None:
+    user_policy(home, own)
+    path = home.path / "named.toml"
+    path.write_text(named)
+
+    shown = check_json(corral, workspace, "--policy", str(path), "--", "git", "push")
+
+    assert "escalation" not in {p["category"] for p in shown["parts"]}

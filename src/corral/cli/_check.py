@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from corral._workspace import resolve_workspace
-from corral.approvals import Category, Decision, Finding, Word
+from corral.approvals import Category, Decision, Finding, Verdict, Word, strictest
 from corral.approvals._decide import decide
 from corral.approvals._gate import Assessment, assess
 from corral.cli._options import add_policy_options, policy_overrides
@@ -26,7 +26,7 @@ from corral.cli._output import say, write_result
 from corral.cli._prompt import describe_parts
 from corral.errors import ExitCode
 from corral.policy import Policy, load_policy
-from corral.policy._render import policy_values, rule_values
+from corral.policy._render import policy_values
 
 __all__ = ["add_parser", "assess_command", "check"]
 
@@ -107,17 +107,18 @@ def assess_command(args: argparse.Namespace, command: list[str]) -> Assessment:
         policy_as_filed=filed,
         environ=os.environ,
     )
-    loosened = _loosened(policy, filed) if args.policy is not None else []
-    if loosened:
-        assessment = _escalated(assessment, args.policy, loosened)
+    if args.policy is not None:
+        loosened = _loosened(assessment.verdict, policy, filed)
+        if loosened:
+            assessment = _escalated(assessment, args.policy, loosened)
     return assessment
 
 
-def _loosened(named: Policy, own: Policy) -> list[str]:
+def _loosened(verdict: Verdict, named: Policy, own: Policy) -> list[str]:
     """The keys where the policy `named` on the command line is looser than `own`.
 
-    Rules count as one key, looser whenever they differ: what a rule allows
-    is not told apart from what it tightens.
+    Its rules are looser when they decide a part of `verdict` less strictly
+    than the person's own rules decide the same part.
     """
     mine, theirs = policy_values(own), policy_values(named)
     loosened = []
@@ -131,8 +132,11 @@ def _loosened(named: Policy, own: Policy) -> list[str]:
                 if not (dropped if name in _LONGER_IS_STRICTER else added):
                     continue
             loosened.append(name)
-    if rule_values(named, origins=False) != rule_values(own, origins=False):
-        loosened.append("rules")
+    own_parts = decide([part.finding for part in verdict.parts], own.rules).parts
+    for part, own_part in zip(verdict.parts, own_parts, strict=True):
+        if part.decision is not strictest(part.decision, own_part.decision):
+            loosened.append("rules")
+            break
     return loosened
 
 
