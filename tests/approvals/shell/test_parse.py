@@ -272,10 +272,20 @@ def test_redirects(text: str, redirects: list[Redirect]) -> None:
     assert list(only(text).redirects) == redirects
 
 
-def test_redirect_read_write_is_a_write() -> None:
-    """``<>`` opens for writing too (tree-sitter does not read it: unmodelled)."""
-    script = parse("a <> f")
-    assert script.unmodelled
+READ_WRITES = [
+    pytest.param("a <> f", Redirect("<>", Word("f")), id="spaced"),
+    pytest.param("a <>f", Redirect("<>", Word("f")), id="joined"),
+    pytest.param("a 1<>f", Redirect("<>", Word("f"), 1), id="with-a-descriptor"),
+    pytest.param("exec 3<>f", Redirect("<>", Word("f"), 3), id="exec"),
+    pytest.param("<>f a", Redirect("<>", Word("f")), id="before-the-command"),
+]
+
+
+@pytest.mark.parametrize(("text", "redirect"), READ_WRITES)
+def test_redirect_read_write_is_a_write(text: str, redirect: Redirect) -> None:
+    """``<>`` opens for reading and writing; tree-sitter's grammar lacks it."""
+    assert list(only(text).redirects) == [redirect]
+    assert redirect.writes
 
 
 def test_words_after_a_redirect_are_arguments() -> None:

@@ -18,7 +18,9 @@ from corral.approvals.shell._repair import (
     fill,
     joined_comments,
     misread_heredocs,
+    misread_read_writes,
     misread_strings,
+    read_write,
 )
 from corral.approvals.shell._walk import MAX_DEPTH, Walker
 
@@ -90,8 +92,9 @@ def _read(
         last = attempt == _PASSES - 1
         root = _get_parser().parse(parsed).root_node
         misread = misread_strings(root, src) + misread_heredocs(root, parsed)
-        if misread and not last:
-            parsed = fill(parsed, misread)
+        read_writes = misread_read_writes(root, parsed)
+        if (misread or read_writes) and not last:
+            parsed = read_write(fill(parsed, misread), read_writes)
             continue
         walker = _walk(root, src, errors, home, reasons, depth=depth)
         for comment in joined_comments(root, src):
@@ -99,7 +102,7 @@ def _read(
                 f"cannot model the `#` inside a word at "
                 f"{walker.where(comment)}: bash reads no comment there"
             )
-        if not (misread or walker.blanks or walker.newlines):
+        if not (misread or read_writes or walker.blanks or walker.newlines):
             break
         if last:
             walker.note("cannot parse the text as bash does: too many misreadings")

@@ -193,6 +193,8 @@ class RedirectReader(WordReader):
                     fd = int(text) if text.isdigit() else None
                 elif not child.is_named and not operator and child.type != "$":
                     operator = child.type
+                    if self.src[child.start_byte : child.end_byte] == b"<>":
+                        operator = "<>"  # read from text repaired to `>|`
             reads_stdin = fd in (None, 0)
             if node.type == "heredoc_redirect":
                 body = self._heredoc(node, operator == "<<-")

@@ -18,7 +18,9 @@ __all__ = [
     "fill",
     "joined_comments",
     "misread_heredocs",
+    "misread_read_writes",
     "misread_strings",
+    "read_write",
 ]
 
 # A `#` that may continue a word: after a line continuation, an escaped blank,
@@ -75,6 +77,39 @@ def misread_heredocs(root: Node, src: bytes) -> list[tuple[int, int]]:
         elif node.child_count:
             stack.extend(node.children)
     return misread
+
+
+def misread_read_writes(root: Node, parsed: bytes) -> list[int]:
+    """Return where the ``<>`` redirections tree-sitter misread start.
+
+    Its grammar has no ``<>`` (open for reading and writing): it reads an
+    error where the ``<`` or the ``>`` stands.  ``>|`` in its place is read as
+    one operator, and the redirection reader reads the operator from the
+    original text.
+    """
+    if b"<>" not in parsed:
+        return []
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error:
+            start = node.start_byte
+            if parsed[start : start + 2] == b"<>":
+                found.add(start)
+            elif start and parsed[start - 1 : start + 1] == b"<>":
+                found.add(start - 1)
+        if node.has_error:
+            stack.extend(node.children)
+    return sorted(found)
+
+
+def read_write(parsed: bytes, offsets: Iterable[int]) -> bytes:
+    """Return `parsed` with ``>|`` for the ``<>`` at each of `offsets`."""
+    out = bytearray(parsed)
+    for offset in offsets:
+        out[offset : offset + 2] = b">|"
+    return bytes(out)
 
 
 def joined_comments(root: Node, src: bytes) -> list[Node]:
