@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from corral.approvals._model import Category, Word
-from corral.approvals.catalog._base import Parsed, spec
+from corral.approvals.catalog._base import Parsed, parse_options, spec
 from corral.approvals.catalog._git_config import config_runs_programs
 from corral.approvals.catalog._git_read import (
     CONFIG_READ_ONLY,
@@ -376,6 +376,19 @@ def _output(what: str, *, stdout: str = "--stdout") -> GitHandler:
     return handle
 
 
+_BUNDLE_CREATE = spec("--version", "-q --quiet --progress --no-progress --all-progress")
+
+
+def _bundle(call: GitCall) -> None:
+    """bundle: ``create FILE REVS`` writes FILE (``-``: stdout); the rest read."""
+    args = call.args
+    if args[:1] and args[0].text == "create":
+        operands = parse_options(args[1:], _BUNDLE_CREATE).operands
+        if operands and operands[0].text != "-":
+            call.write(operands[0])
+    call.emit(_READ, "writes or reads a bundle")
+
+
 def _init(call: GitCall) -> None:
     parsed = call.parse(
         spec(
@@ -448,7 +461,7 @@ SUBCOMMANDS: Mapping[str, GitHandler] = {
     "mergetool": fixed(_OVERRIDE, "runs the merge tool configured or named"),
     "format-patch": _output("writes commits as patch files"),
     "archive": _output("writes an archive of a tree"),
-    "bundle": _output("writes or reads a bundle"),
+    "bundle": _bundle,
     "init": _init,
     "merge-file": fixed(Category.EDIT, "merges into a file"),
     "interpret-trailers": _when(
