@@ -8,7 +8,9 @@ does not, and that an approved command still runs inside the boundary.
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -195,6 +197,30 @@ def test_a_line_typed_before_the_question_does_not_answer_it(
     assert answered.returncode == 126
     assert "declined at the terminal" in answered.output
     assert git(workspace, "tag", "--list") == ""
+
+
+def test_the_rest_of_an_over_long_answer_is_not_left_for_the_shell(
+    workspace: Path, home: Home
+) -> None:
+    """Whatever reads the terminal after corral (the person's shell) must not
+    get what was typed past the longest answer, to run as a command."""
+    waiting = (
+        "import fcntl, struct, termios; "
+        "queued = fcntl.ioctl(0, termios.FIONREAD, bytes(4)); "
+        "print('left on the terminal:', struct.unpack('i', queued)[0])"
+    )
+    line = " ; ".join(
+        [
+            shlex.join([*CORRAL, "run", "-C", str(workspace), "--", *TAG]),
+            shlex.join([sys.executable, "-c", waiting]),
+        ]
+    )
+
+    answered = answer_in_pty(["sh", "-c", line], home.env(), "n" * 70 + "touch x")
+
+    assert answered.asked
+    assert "declined at the terminal" in answered.output
+    assert "left on the terminal: 0" in answered.output
 
 
 def test_with_corral_no_input_set_nobody_is_asked(workspace: Path, home: Home) -> None:

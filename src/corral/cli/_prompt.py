@@ -117,6 +117,10 @@ def _question(text: str) -> Iterator[_Answer]:
             termios.tcflush(fd, termios.TCIFLUSH)
         os.write(fd, text.encode(errors="replace"))
         answer = _Answer(_read_line(fd).strip().lower())
+        # Discard the rest of a line too long to be an answer: left there, it
+        # would go to whatever reads the terminal next, the person's shell too.
+        with contextlib.suppress(termios.error):
+            termios.tcflush(fd, termios.TCIFLUSH)
         answer.fd = fd
         yield answer
     finally:
