@@ -224,6 +224,26 @@ def test_always_writes_an_exact_rule_that_allows_the_command_from_then_on(
     assert longer.returncode == 3, longer.stdout
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="append_rules (corral.approvals._always) checks the rule alone, not the "
+    "file it makes: [[rules]] after an inline 'rules = [...]' is invalid TOML, and "
+    "every later run fails on the user policy",
+)
+def test_always_keeps_a_policy_whose_rules_are_an_inline_array_valid(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    policy = home.config / "corral" / "policy.toml"
+    policy.parent.mkdir(parents=True)
+    policy.write_text('rules = [{program = "ls", decision = "allow", reason = "x"}]\n')
+    request = refused(corral, workspace, *TAG)
+
+    approve(home, "--always", request)
+
+    assert corral("policy", "-C", str(workspace)).returncode == 0
+    assert run(corral, workspace, "ls").returncode == 0
+
+
 def test_without_a_terminal_approve_refuses_and_the_request_waits(
     corral: CorralCLI, workspace: Path
 ) -> None:
