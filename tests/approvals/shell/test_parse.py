@@ -507,6 +507,14 @@ KEPT = [
     pytest.param(
         "coproc sudo x", ("coproc", "sudo", "x"), id="after-unmodelled-syntax"
     ),
+    pytest.param("echo $((sudo x) )", ("sudo", "x"), id="arithmetic-or-subshells"),
+    pytest.param("((sudo x) )", ("sudo", "x"), id="nested-subshells-read-as-math"),
+    pytest.param("echo `#`; sudo x", ("sudo", "x"), id="after-a-comment-in-backquotes"),
+    pytest.param("for i in 1; { sudo x; }", ("sudo", "x"), id="for-with-a-group-body"),
+    pytest.param(
+        "cat <<E'O'F\nx\nEOF\nsudo x", ("sudo", "x"), id="after-a-quoted-delimiter"
+    ),
+    pytest.param("cat <<EOF; sudo x\ny\nEOF", ("sudo", "x"), id="after-a-heredoc"),
 ]
 
 

@@ -7,11 +7,13 @@ order, and records in `Script.unmodelled` whatever it cannot model.
 
 from __future__ import annotations
 
+import re
+
 import tree_sitter
 import tree_sitter_bash
 from tree_sitter import Node
 
-from corral.approvals._model import Script
+from corral.approvals._model import Invocation, Script
 from corral.approvals.shell._repair import (
     blank,
     end_commands,
@@ -33,6 +35,10 @@ MAX_TEXT_BYTES = 256 * 1024
 _PASSES = 4
 """How often the text is parsed again after a repair (`_repair`): each pass
 repairs every misreading it sees, and one may hide another."""
+
+_PIECE_BREAKS = re.compile(rb"[;&|(){}\n`]|\$\(")
+"""Where text that does not parse is cut into pieces parsed on their own: the
+operators and brackets that can end one command and start another."""
 
 _parser: tree_sitter.Parser | None = None
 
@@ -57,12 +63,32 @@ def parse(text: str, *, home: str | None = None) -> Script:
     return _parse_at(text, home, 0)
 
 
-def _parse_at(text: str, home: str | None, depth: int) -> Script:
-    """Parse `text` found `depth` levels of nesting down (in backquotes)."""
+def _parse_at(
+    text: str, home: str | None, depth: int, *, pieces: bool = True
+) -> Script:
+    """Parse `text` found `depth` levels of nesting down (in backquotes).
+
+    Where the text does not parse, each piece of it between the shell's
+    operators is parsed too (unless `pieces` is False, as for the pieces
+    themselves), so that a command the error hides is still classified.
+    """
     src, errors, reasons = _encode(text)
     walker = _read(src, errors, home, reasons, depth)
-    invocations = tuple(i for i in walker.out if i is not None)
-    return Script(invocations, tuple(walker.reasons))
+    invocations = [i for i in walker.out if i is not None]
+    if walker.misparsed and pieces:
+        seen = {_key(i) for i in invocations}
+        for piece in _PIECE_BREAKS.split(src):
+            if piece.strip():
+                found = _parse_at(
+                    piece.decode("utf-8", errors), home, depth, pieces=False
+                )
+                invocations.extend(i for i in found.invocations if _key(i) not in seen)
+    return Script(tuple(invocations), tuple(walker.reasons))
+
+
+def _key(invocation: Invocation) -> tuple[object, ...]:
+    """What makes two invocations the same command, wherever they were found."""
+    return invocation.words, invocation.assignments, invocation.redirects
 
 
 def _encode(text: str) -> tuple[bytes, str, list[str]]:

@@ -51,6 +51,8 @@ class Walker(CommandReader):
         super().__init__(src, errors, home)
         self.depth = depth
         self._reparse = reparse
+        self.misparsed = False
+        """Whether part of the text does not parse as bash."""
 
     def walk(self, root: Node) -> None:
         """Walk the whole tree, syntax errors first."""
@@ -320,6 +322,7 @@ class Walker(CommandReader):
         while stack:
             node = stack.pop()
             if node.is_error:
+                self.misparsed = True
                 self.note(f"cannot parse the command at {self.where(node)}")
             elif node.is_missing:
                 if not _is_missing_name(node):
