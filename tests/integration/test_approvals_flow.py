@@ -54,11 +54,12 @@ def run_at_terminal(
     *command: str,
     answer: str,
     typed_ahead: str | None = None,
+    options: tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
 ) -> Answered:
     """``corral run`` on a fresh terminal, where a person answers its question."""
     return answer_in_pty(
-        [*CORRAL, "run", "-C", str(workspace), "--", *command],
+        [*CORRAL, "run", "-C", str(workspace), *options, "--", *command],
         home.env(env),
         answer,
         typed_ahead=typed_ahead,
@@ -110,6 +111,19 @@ def test_with_no_input_a_command_needing_approval_is_refused_with_its_request(
     assert request in corral("approve").stdout
     listed = json.loads(corral("approve", "--json").stdout)["requests"]
     assert [r["id"] for r in listed] == [request]
+
+
+def test_with_json_the_refusal_ends_stdout_as_one_object_naming_the_request(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = run(corral, workspace, *TAG, options=("--json",))
+
+    shown = json.loads(ran.stdout.splitlines()[-1])
+    assert ran.returncode == shown["exit_status"] == 126
+    assert shown["request"] == request_id(ran)
+    assert shown["decision"] == "prompt"
+    assert shown["argv"] == list(TAG)
+    assert [p["category"] for p in shown["parts"]] == ["git-write"]
 
 
 # -- the question at the terminal -------------------------------------------
@@ -245,6 +259,20 @@ def test_a_forbidden_command_is_refused_at_the_terminal_without_a_question(
     assert answered.returncode == 126
     assert "refused: cat" in answered.output
     assert "PRIVATE KEY" not in answered.output
+
+
+def test_for_a_weaker_boundary_the_terminal_offers_no_always(
+    workspace: Path, home: Home
+) -> None:
+    answered = run_at_terminal(
+        home, workspace, "true", answer="a", options=("--sandbox", "full-access")
+    )
+
+    assert answered.asked
+    assert "[o]nce, [s]ession, [N]o: " in answered.output
+    assert "[a]lways" not in answered.output
+    assert answered.returncode == 126
+    assert not (home.config / "corral" / "policy.toml").exists()
 
 
 # -- approved git writes -----------------------------------------------------
