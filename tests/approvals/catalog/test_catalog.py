@@ -301,6 +301,41 @@ SCRIPTS = [
     ("./build.sh", ["build.sh"], ("build.sh",)),
     ("npm test", [], ()),
     ("make", [], ()),
+    # What an install installs is written in the project's files.
+    ("pip install -r req.txt -c c.txt", ["req.txt", "c.txt"], ("req.txt", "c.txt")),
+    ("pip install --requirement=req.txt", ["req.txt"], ("req.txt",)),
+    ("pip install .", ["pyproject.toml", "setup.py"], ("pyproject.toml", "setup.py")),
+    ("pip install -e .", ["setup.cfg"], ("setup.cfg",)),
+    ("pip install -e 'sub[dev]'", ["sub/pyproject.toml"], ("sub/pyproject.toml",)),
+    ("pip install ./sub", ["sub/setup.py"], ("sub/setup.py",)),
+    ("pip install requests", ["pyproject.toml"], ()),
+    ("pip download -r req.txt", ["req.txt"], ("req.txt",)),
+    ("uv pip install -r req.txt", ["req.txt"], ("req.txt",)),
+    ("uv pip sync req.txt", ["req.txt"], ("req.txt",)),
+    ("uv sync", ["pyproject.toml", "uv.lock"], ("pyproject.toml", "uv.lock")),
+    (
+        "poetry install",
+        ["pyproject.toml", "poetry.lock"],
+        ("pyproject.toml", "poetry.lock"),
+    ),
+    (
+        "npm install",
+        ["package.json", "package-lock.json"],
+        ("package.json", "package-lock.json"),
+    ),
+    ("npm ci", ["npm-shrinkwrap.json"], ("npm-shrinkwrap.json",)),
+    ("yarn", ["package.json", "yarn.lock"], ("package.json", "yarn.lock")),
+    ("yarn install", ["yarn.lock"], ("yarn.lock",)),
+    ("pnpm install", ["pnpm-lock.yaml"], ("pnpm-lock.yaml",)),
+    ("bun install", ["bun.lock"], ("bun.lock",)),
+    ("bundle", ["Gemfile", "Gemfile.lock"], ("Gemfile", "Gemfile.lock")),
+    ("bundle install", ["Gemfile"], ("Gemfile",)),
+    ("go mod download", ["go.mod", "go.sum"], ("go.mod", "go.sum")),
+    (
+        "cargo install --path .",
+        ["Cargo.toml", "Cargo.lock"],
+        ("Cargo.toml", "Cargo.lock"),
+    ),
 ]
 
 

@@ -307,7 +307,7 @@ def dispatch(
     at: int | None,
     table: Mapping[str, Entry | SubProgram],
     *,
-    missing: Entry,
+    missing: Entry | Handler,
     fallback: Entry | SubProgram | None = None,
 ) -> None:
     """Classify `argv` by its subcommand at index `at`, from `table`.
@@ -317,7 +317,10 @@ def dispatch(
     """
     program = name_of(argv[0])
     if at is None:
-        sink.emit(argv, missing.category, f"{program} {missing.what}")
+        if isinstance(missing, Entry):
+            sink.emit(argv, missing.category, f"{program} {missing.what}")
+        else:
+            missing(sink, argv)
         return
     word = argv[at]
     if not word.is_literal:
@@ -344,7 +347,7 @@ def subcommands(
     groups: Sequence[tuple[Category, str, str]],
     *,
     options: Options | None = None,
-    missing: Entry | None = None,
+    missing: Entry | Handler | None = None,
     extra: Mapping[str, Entry | SubProgram] | None = None,
     fallback: Entry | SubProgram | None = None,
 ) -> Handler:

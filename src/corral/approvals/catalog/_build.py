@@ -25,6 +25,7 @@ from corral.approvals.catalog._base import (
     parse_options,
     spec,
 )
+from corral.approvals.catalog._installs import CARGO_FILES, GO_FILES, installs
 
 __all__ = ["BUILD_PROGRAMS", "PYTEST_FILES", "pytest"]
 
@@ -179,7 +180,7 @@ _CARGO: Mapping[str, Entry | SubProgram] = {
             "generate-lockfile",
             "binstall",
         ),
-        entry(_INSTALL, "adds, updates or downloads crates"),
+        installs("adds, updates or downloads crates", CARGO_FILES),
     ),
     "uninstall": entry(Category.OUTSIDE_WRITE, "removes an installed binary"),
     **dict.fromkeys(
@@ -254,7 +255,8 @@ def _go_env(sink: Sink, argv: Argv, at: int) -> None:
 
 _GO_MOD: Mapping[str, Entry | SubProgram] = {
     **dict.fromkeys(
-        ("download", "tidy", "vendor", "get"), entry(_INSTALL, "downloads modules")
+        ("download", "tidy", "vendor", "get"),
+        installs("downloads modules", GO_FILES, program="go mod"),
     ),
     **dict.fromkeys(("init", "edit"), entry(Category.EDIT, "writes go.mod")),
     **dict.fromkeys(
@@ -279,8 +281,8 @@ _GO: Mapping[str, Entry | SubProgram] = {
     "vet": _go_build("checks packages"),
     "run": _go_build("builds and runs a program", _EXECUTE),
     "generate": entry(_EXECUTE, "runs the commands named in //go:generate comments"),
-    "get": entry(_INSTALL, "downloads and adds modules"),
-    "install": entry(_INSTALL, "downloads, builds and installs programs"),
+    "get": installs("downloads and adds modules", GO_FILES),
+    "install": installs("downloads, builds and installs programs", GO_FILES),
     "mod": _go_mod,
     "work": entry(Category.EDIT, "writes go.work"),
     "fmt": entry(_TEST, "formats the code"),

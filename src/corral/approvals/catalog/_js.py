@@ -14,12 +14,19 @@ from corral.approvals.catalog._base import (
     Sink,
     SubProgram,
     Table,
-    entry,
     first_operand,
     name_of,
     names,
     spec,
     subcommands,
+)
+from corral.approvals.catalog._installs import (
+    BUN_FILES,
+    NPM_FILES,
+    PNPM_FILES,
+    YARN_FILES,
+    installs,
+    installs_bare,
 )
 
 __all__ = ["JS_FILES", "JS_PROGRAMS", "runs_inner"]
@@ -97,14 +104,6 @@ _RUN = project_scripts("runs a package.json script")
 
 _npm = subcommands(
     [
-        (
-            _INSTALL,
-            "installs or changes packages, running their install scripts",
-            "install i in ins inst insta instal isnt isnta isntal isntall add ci "
-            "clean-install ic install-clean isntall-clean install-test it "
-            "install-ci-test cit update up upgrade udpate uninstall remove rm r un "
-            "unlink link ln rebuild rb dedupe ddp prune audit",
-        ),
         (_INSTALL, "downloads and runs a package", "exec x"),
         (
             _READ,
@@ -126,6 +125,18 @@ _npm = subcommands(
     options=spec("--prefix -w --workspace --registry --cache --userconfig --loglevel"),
     extra={
         **dict.fromkeys(
+            names(
+                "install i in ins inst insta instal isnt isnta isntal isntall add ci "
+                "clean-install ic install-clean isntall-clean install-test it "
+                "install-ci-test cit update up upgrade udpate uninstall remove rm r un "
+                "unlink link ln rebuild rb dedupe ddp prune audit"
+            ),
+            installs(
+                "installs or changes packages, running their install scripts",
+                NPM_FILES,
+            ),
+        ),
+        **dict.fromkeys(
             ("test", "t", "tst", "run", "run-script", "rum", "urn", "start"), _RUN
         ),
         **dict.fromkeys(("stop", "restart"), _RUN),
@@ -140,12 +151,8 @@ _SCRIPT = project_scripts("runs a package.json script or a package's program")
 
 _yarn = subcommands(
     [
-        (
-            _INSTALL,
-            "installs or changes packages",
-            "install add up upgrade upgrade-interactive remove global link unlink "
-            "import dedupe plugin set patch",
-        ),
+        (_INSTALL, "installs packages for the whole machine", "global"),
+        (_INSTALL, "changes yarn itself", "plugin set"),
         (_INSTALL, "downloads and runs a package", "dlx create"),
         (
             _READ,
@@ -156,20 +163,23 @@ _yarn = subcommands(
         (Category.SECRET, "handles registry credentials", "login logout"),
     ],
     options=spec("--cwd"),
-    missing=entry(_INSTALL, "installs the project's packages"),
-    extra={"exec": runs_inner(), "node": runs_inner()},
+    missing=installs_bare("installs the project's packages", YARN_FILES),
+    extra={
+        "exec": runs_inner(),
+        "node": runs_inner(),
+        **dict.fromkeys(
+            names(
+                "install add up upgrade upgrade-interactive remove link unlink "
+                "import dedupe patch"
+            ),
+            installs("installs or changes packages", YARN_FILES),
+        ),
+    },
     fallback=_SCRIPT,
 )
 
 _pnpm = subcommands(
     [
-        (
-            _INSTALL,
-            "installs or changes packages",
-            "install i add update up upgrade remove rm un uninstall link ln unlink "
-            "import rebuild rb prune fetch patch patch-commit install-test it dedupe "
-            "approve-builds",
-        ),
         (_INSTALL, "downloads and runs a package", "dlx create"),
         (
             _READ,
@@ -180,7 +190,17 @@ _pnpm = subcommands(
         (Category.SECRET, "handles registry credentials", "login logout"),
     ],
     options=spec("-C --dir -F --filter -w --workspace-root"),
-    extra={"exec": runs_inner()},
+    extra={
+        "exec": runs_inner(),
+        **dict.fromkeys(
+            names(
+                "install i add update up upgrade remove rm un uninstall link ln "
+                "unlink import rebuild rb prune fetch patch patch-commit "
+                "install-test it dedupe approve-builds"
+            ),
+            installs("installs or changes packages", PNPM_FILES),
+        ),
+    },
     fallback=_SCRIPT,
 )
 
@@ -195,7 +215,9 @@ def _bun(sink: Sink, argv: Argv) -> None:
     command = argv[at].text if at is not None else ""
     target = argv[at + 1].text if at is not None and at + 1 < len(argv) else ""
     if command in _BUN_INSTALLS:
-        sink.emit(argv, _INSTALL, f"bun {command} installs or changes packages")
+        scripts = sink.scripts(BUN_FILES, upward=True)
+        what = f"bun {command} installs or changes packages"
+        sink.emit(argv, _INSTALL, what, scripts=scripts)
     elif command in ("x", "create", "c", "init"):
         sink.emit(argv, _INSTALL, f"bun {command} downloads and runs a package")
     elif command in ("test", "build"):

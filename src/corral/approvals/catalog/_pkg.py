@@ -20,6 +20,7 @@ from corral.approvals.catalog._base import (
     names,
     subcommands,
 )
+from corral.approvals.catalog._installs import BUNDLER_FILES, installs, installs_bare
 from corral.approvals.catalog._js import JS_PROGRAMS, project_scripts, runs_inner
 from corral.approvals.catalog._py import PYTHON_PACKAGE_PROGRAMS
 
@@ -54,11 +55,7 @@ _gem = subcommands(
 
 _bundle = subcommands(
     [
-        (
-            _INSTALL,
-            "installs or updates gems",
-            "install update add remove lock cache package binstubs",
-        ),
+        (_INSTALL, "writes gems or their programs", "cache package binstubs"),
         (
             _READ,
             "prints bundle information",
@@ -67,8 +64,14 @@ _bundle = subcommands(
         (Category.EXECUTE, "starts a console with the bundle", "console"),
         (_EDIT, "creates a Gemfile", "init gem"),
     ],
-    missing=entry(_INSTALL, "installs the bundle's gems"),
-    extra={"exec": runs_inner()},
+    missing=installs_bare("installs the bundle's gems", BUNDLER_FILES),
+    extra={
+        "exec": runs_inner(),
+        **dict.fromkeys(
+            ("install", "update", "add", "remove", "lock"),
+            installs("installs or updates gems", BUNDLER_FILES),
+        ),
+    },
 )
 
 _composer = subcommands(

@@ -18,6 +18,13 @@ from corral.approvals.catalog._base import (
     spec,
     subcommands,
 )
+from corral.approvals.catalog._installs import (
+    POETRY_FILES,
+    UV_FILES,
+    installs,
+    pip_install,
+    uv_pip_sync,
+)
 from corral.approvals.catalog._js import downloads_and_runs, runs_inner
 
 __all__ = ["PYTHON_PACKAGE_PROGRAMS"]
@@ -38,11 +45,7 @@ def _pip_config(sink: Sink, argv: Argv, at: int) -> None:
 
 _pip = subcommands(
     [
-        (
-            _INSTALL,
-            "installs or downloads packages, running their build code",
-            "install download wheel uninstall",
-        ),
+        (_INSTALL, "removes packages", "uninstall"),
         (
             _READ,
             "prints package information",
@@ -55,7 +58,12 @@ _pip = subcommands(
         "--exists-action --trusted-host --cert --client-cert --use-feature "
         "--use-deprecated --keyring-provider"
     ),
-    extra={"config": _pip_config},
+    extra={
+        "config": _pip_config,
+        "install": pip_install("installs packages, running their build code"),
+        "download": pip_install("downloads packages, building those it must"),
+        "wheel": pip_install("builds wheels, running the packages' build code"),
+    },
 )
 
 _pipx = subcommands(
@@ -100,10 +108,14 @@ def _uv_run(sink: Sink, argv: Argv, at: int) -> None:
 
 _uv_pip = subcommands(
     [
-        (_INSTALL, "installs or removes packages", "install sync uninstall"),
+        (_INSTALL, "removes packages", "uninstall"),
         (_READ, "prints package information", "list show freeze check tree"),
         (_EDIT, "writes a requirements file", "compile"),
     ],
+    extra={
+        "install": pip_install("installs packages, running their build code"),
+        "sync": uv_pip_sync,
+    },
 )
 _uv_tool = subcommands(
     [
@@ -122,7 +134,6 @@ def _uv_nested(sink: Sink, argv: Argv, at: int) -> None:
 
 _uv = subcommands(
     [
-        (_INSTALL, "installs, locks or syncs packages", "add remove sync lock"),
         (_INSTALL, "downloads python builds or updates uv", "python self"),
         (_EDIT, "creates a project or environment", "init venv"),
         (_TEST, "builds or formats the project", "build format"),
@@ -131,16 +142,20 @@ _uv = subcommands(
         (_EDIT, "manages uv's cache", "cache"),
     ],
     options=spec(_UV_VALUED),
-    extra={"run": _uv_run, "pip": _uv_nested, "tool": _uv_nested},
+    extra={
+        "run": _uv_run,
+        "pip": _uv_nested,
+        "tool": _uv_nested,
+        **dict.fromkeys(
+            ("add", "remove", "sync", "lock"),
+            installs("installs, locks or syncs packages", UV_FILES),
+        ),
+    },
 )
 
 _poetry = subcommands(
     [
-        (
-            _INSTALL,
-            "installs, adds or locks packages",
-            "install add remove update lock sync self",
-        ),
+        (_INSTALL, "installs or updates poetry itself", "self"),
         (
             _READ,
             "prints project information",
@@ -153,7 +168,13 @@ _poetry = subcommands(
         (_OUTSIDE, "writes poetry's settings", "config"),
     ],
     options=spec("-C --directory -P --project"),
-    extra={"run": runs_inner()},
+    extra={
+        "run": runs_inner(),
+        **dict.fromkeys(
+            ("install", "add", "remove", "update", "lock", "sync"),
+            installs("installs, adds or locks packages", POETRY_FILES),
+        ),
+    },
 )
 
 _pipenv = subcommands(
