@@ -106,6 +106,40 @@ SHELL_LINES = [
     ("cat ~/.ssh/id_ed25519", FORBID),
     ("cat $HOME/.aws/credentials", FORBID),
     ("corral approve 0123456789ab", FORBID),
+    # Backquotes inside backquotes run the inner command.
+    (": `: \\`git push\\``", PROMPT),
+    ("echo `echo \\`sudo ls\\``", FORBID),
+    ('echo "`echo \\`sudo ls\\``"', FORBID),
+    ("x=`: \\`pip install evil\\``", PROMPT),
+    # An alias changes what later words run, in any shell that expands them.
+    ("sh -c 'alias cat=git\ncat push origin main'", PROMPT),
+    ("set -o posix\nalias cat=git\ncat push origin main", PROMPT),
+    ("alias", ALLOW),
+    # A variable holding shell code runs it when arithmetic or expansion reads it.
+    ("x='a[$(sudo ls)]'; ((x))", PROMPT),
+    ("x='a[$(sudo ls)]'; echo $((x))", PROMPT),
+    ("export x='a[`sudo ls`]'; let y=x", PROMPT),
+    ("x='${a[$(sudo ls)]}'; echo ok", PROMPT),
+    ("x=\\$\\(sudo\\ ls\\); echo ${x@P}", PROMPT),
+    ("echo ${!x}", PROMPT),
+    ("echo ${!a[@]}", ALLOW),
+    ("git commit -m 'use `make`'", PROMPT),
+    # Builtins that set a variable without an assignment.
+    ("read PATH <<< ./bin; ls", PROMPT),
+    ("printf -v PATH %s ./bin; ls", PROMPT),
+    ("export PATH+=:./bin; ls", PROMPT),
+    ("mapfile -t LD_PRELOAD <<< ./x.so; ls", PROMPT),
+    ('read "$x" </dev/null', PROMPT),
+    ("read -r line < f.txt", ALLOW),
+    # What git and redirections write, and parts tree-sitter misreads.
+    ("git bundle create .git/hooks/x HEAD", FORBID),
+    ("echo hi 1<>.git/hooks/x", FORBID),
+    ("exec 3<>.git/hooks/x", FORBID),
+    ("echo $((sudo ls) )", FORBID),
+    ("echo `#`; sudo ls", FORBID),
+    ("for i in 1; { sudo ls; }", FORBID),
+    ("cat <<E'O'F\nx\nEOF\nsudo ls", FORBID),
+    ("cat <<EOF; sudo ls\nx\nEOF", FORBID),
 ]
 
 ARGV = [
@@ -165,4 +199,28 @@ def test_a_rewritten_test_script_changes_what_an_approval_covers(
 
     assert before.decision is after.decision is ALLOW
     assert any("package.json" in p.finding.scripts for p in after.verdict.parts)
+    assert before.fingerprint != after.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("pip install -r requirements.txt", "requirements.txt"),
+        ("pip install -e .", "pyproject.toml"),
+        ("npm install", "package.json"),
+        ("uv sync", "pyproject.toml"),
+    ],
+)
+def test_a_rewritten_install_file_changes_what_an_approval_covers(
+    workspace: Path, home: Home, line: str, name: str
+) -> None:
+    """An install asks a person; the approval does not cover it once the file
+    that says what it installs has changed."""
+    (workspace / name).write_text("first\n")
+    before = _assess(workspace, home, ["bash", "-c", line])
+    (workspace / name).write_text("second\n")
+    after = _assess(workspace, home, ["bash", "-c", line])
+
+    assert before.decision is after.decision is PROMPT
+    assert any(name in p.finding.scripts for p in after.verdict.parts)
     assert before.fingerprint != after.fingerprint
