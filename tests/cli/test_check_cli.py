@@ -192,7 +192,9 @@ def test_a_forbid_rule_in_the_user_policy_forbids_what_was_allowed(
     ],
     ids=["argv", "shell-line", "needs-approval"],
 )
-def test_nothing_is_run(corral: CorralCLI, workspace: Path, command: list[str]) -> None:
+def test_check_runs_nothing_of_the_command(
+    corral: CorralCLI, workspace: Path, command: list[str]
+) -> None:
     head = _head(workspace)
 
     ran = check(corral, workspace, "--", *command)
