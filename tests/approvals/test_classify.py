@@ -149,6 +149,7 @@ UNMODELLED = [
     only("alias ll", C.READ, why="one alias shown"),
     case("x='a[$(id)]'; ((x))", C.UNMODELLED, why="a substitution in a value"),
     case("x='a[`id`]'", C.UNMODELLED, why="a backquote in a value"),
+    case("a=(b 'a[$(id)]'); ((a[1]))", C.UNMODELLED, why="a substitution in an array"),
     case("x='${a[0]}' ls", C.UNMODELLED, why="an expansion in an inline value"),
     case("export x='$(id)'", C.UNMODELLED, why="a substitution exported"),
     case("local x='$(id)'", C.UNMODELLED, why="a substitution in a local"),

@@ -48,6 +48,7 @@ from corral.approvals.catalog._shell import (
     evaluates_text,
 )
 from corral.approvals.catalog._system import SYSTEM_PROGRAMS
+from corral.approvals.shell._assign import SHELL_CODE_MARKS
 from corral.approvals.shell._parse import parse
 
 __all__ = [
@@ -62,12 +63,6 @@ __all__ = [
 MAX_NESTING = 16
 """Wrappers and shell strings are followed this deep; deeper is unmodelled.
 No command a person would approve nests this far, and it bounds the work."""
-
-SHELL_CODE_MARKS = ("$(", "`", "${")
-"""A variable whose value holds one of these holds shell code: arithmetic
-(``((x))``, ``$((x))``, ``let``, ``declare -i``, a subscript), ``${x@P}``,
-``${!x}`` and the name operands of ``read``, ``printf -v``, ``unset`` and
-``[[ -v ]]`` evaluate it, and ``x='a[$(cmd)]'`` then runs cmd."""
 
 MAX_CWDS = 8
 """Directories a command may be in after ``cd``s (a ``cd`` can fail, or run in a

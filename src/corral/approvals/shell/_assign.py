@@ -14,7 +14,12 @@ from corral.approvals._model import Assignment, Invocation, Word, WordKind
 from corral.approvals.shell._redirects import RedirectReader
 from corral.approvals.shell._words import Where
 
-__all__ = ["AssignmentReader"]
+__all__ = ["SHELL_CODE_MARKS", "AssignmentReader"]
+
+SHELL_CODE_MARKS = ("$(", "`", "${")
+"""A value holding one of these is shell code that arithmetic (``((x))``, a
+subscript), ``${!x}``, ``${x@P}`` and the name operands of ``read``,
+``printf -v`` and ``unset`` run: ``x='a[$(cmd)]'; ((x))`` runs cmd."""
 
 _ARITHMETIC_ASSIGNMENTS = frozenset(
     {"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "^=", "|="}
@@ -44,7 +49,12 @@ class AssignmentReader(RedirectReader):
             word = Word("")
         elif value.type == "array":
             for element in value.named_children:
-                self.word([element], Where.ARGUMENT)
+                item = self.word([element], Where.ARGUMENT)
+                if item.is_literal and any(m in item.text for m in SHELL_CODE_MARKS):
+                    self.note(
+                        f"the array {name} holds shell code at {self.where(element)}, "
+                        "which arithmetic or an expansion can run"
+                    )
             exact = False
             word = Word(self.node_text(value), WordKind.DYNAMIC)
         else:
