@@ -224,13 +224,7 @@ def test_always_writes_an_exact_rule_that_allows_the_command_from_then_on(
     assert longer.returncode == 3, longer.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="append_rules (corral.approvals._always) checks the rule alone, not the "
-    "file it makes: [[rules]] after an inline 'rules = [...]' is invalid TOML, and "
-    "every later run fails on the user policy",
-)
-def test_always_keeps_a_policy_whose_rules_are_an_inline_array_valid(
+def test_always_leaves_a_policy_with_inline_rules_valid_and_says_how_to_add_it(
     corral: CorralCLI, workspace: Path, home: Home
 ) -> None:
     policy = home.config / "corral" / "policy.toml"
@@ -238,8 +232,9 @@ def test_always_keeps_a_policy_whose_rules_are_an_inline_array_valid(
     policy.write_text('rules = [{program = "ls", decision = "allow", reason = "x"}]\n')
     request = refused(corral, workspace, *TAG)
 
-    approve(home, "--always", request)
+    answered = approve(home, "--always", request)
 
+    assert "write them as [[rules]] tables" in answered.output
     assert corral("policy", "-C", str(workspace)).returncode == 0
     assert run(corral, workspace, "ls").returncode == 0
 

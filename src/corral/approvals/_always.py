@@ -118,6 +118,7 @@ def append_rules(policy_path: Path, text: str) -> None:
         if existing and not existing.endswith(b"\n"):
             existing += b"\n"
         separator = b"\n" if existing else b""
+        _check_combined(policy_path, existing + separator + text.encode(), text)
         temporary = policy_path.with_name(f".{policy_path.name}.{os.getpid()}.tmp")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(temporary, flags, 0o600)
@@ -128,6 +129,22 @@ def append_rules(policy_path: Path, text: str) -> None:
         raise ApprovalError(
             f"cannot add the rule to {policy_path}: {exc.strerror}; add it by hand:\n"
             f"{text}"
+        ) from exc
+
+
+def _check_combined(policy_path: Path, combined: bytes, text: str) -> None:
+    """Refuse to write a policy file that would no longer parse.
+
+    A file whose rules are an inline array (``rules = [...]``) cannot take a
+    ``[[rules]]`` table after it; the person adds the rule there by hand.
+    """
+    try:
+        tomllib.loads(combined.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ApprovalError(
+            f"adding the rule would leave {policy_path} invalid ({exc}); its rules "
+            "may be an inline array: write them as [[rules]] tables, or add this "
+            f"rule to it by hand:\n{text}"
         ) from exc
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import hashlib
 import json
 import os
@@ -302,9 +303,15 @@ class ApprovalStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                advice = "it is a link, not one of corral's records; remove it"
+            else:
+                advice = (
+                    "corral's state directory is not readable here (inside a "
+                    "sandbox it is hidden); run corral approve in your own terminal"
+                )
             raise ApprovalError(
-                f"cannot read {path}: {exc.strerror}; it is not one of corral's "
-                "records; remove it"
+                f"cannot read {path}: {exc.strerror}; {advice}"
             ) from exc
         with os.fdopen(fd, "rb") as stream:
             text = stream.read(MAX_RECORD_BYTES + 1)
