@@ -17,16 +17,18 @@ from corral.approvals._always import can_always
 from corral.approvals._classify import classify_argv
 from corral.approvals._context import Context, make_context
 from corral.approvals._decide import decide
+from corral.approvals._escalation import (
+    looser_keys,
+    mode_escalations,
+    named_policy_escalation,
+)
 from corral.approvals._model import (
-    Category,
     Decision,
-    Finding,
     Part,
     Verdict,
-    Word,
 )
 from corral.approvals._store import fingerprint
-from corral.policy import NetworkMode, Policy, SandboxMode, policy_digest
+from corral.policy import Policy, policy_digest
 
 __all__ = ["Assessment", "assess", "part_to_json"]
 
@@ -86,6 +88,7 @@ def assess(
     policy_as_filed: Policy,
     environ: Mapping[str, str],
     context: Context | None = None,
+    named_policy: Path | None = None,
 ) -> Assessment:
     """Classify `argv` as it would run under `policy`, and decide it.
 
@@ -94,12 +97,19 @@ def assess(
     than it gives is a decision of its own.  A
     long-lived caller passes the `context` it made once for this workspace,
     directory and policy (`make_context`), and saves resolving it again.
+    `named_policy` is the policy file named on the command line, if any:
+    whatever it sets looser than `policy_as_filed` needs a person too.
     """
     if context is None:
         context = make_context(policy, workspace, cwd, environ)
     findings = [*classify_argv(argv, context)]
-    findings.extend(_escalations(argv, policy, policy_as_filed))
+    findings.extend(mode_escalations(argv, policy, policy_as_filed))
     verdict = decide(findings, policy.rules)
+    if named_policy is not None:
+        looser = looser_keys(verdict, policy, policy_as_filed)
+        if looser:
+            findings.append(named_policy_escalation(argv, named_policy, looser))
+            verdict = decide(findings, policy.rules)
     boundary = {
         "sandbox": str(policy.sandbox_mode),
         "network": str(policy.network_mode),
@@ -134,31 +144,6 @@ def part_to_json(part: Part) -> dict[str, object]:
         "reason": part.reason,
         "scripts": list(part.finding.scripts),
     }
-
-
-def _escalations(argv: Sequence[str], policy: Policy, filed: Policy) -> list[Finding]:
-    words = tuple(Word(arg) for arg in argv)
-    asked = []
-    modes = list(SandboxMode)
-    if modes.index(policy.sandbox_mode) > modes.index(filed.sandbox_mode):
-        asked.append(
-            f"sandbox mode {policy.sandbox_mode} instead of {filed.sandbox_mode}"
-        )
-    networks = list(NetworkMode)
-    if networks.index(policy.network_mode) > networks.index(filed.network_mode):
-        asked.append(
-            f"network mode {policy.network_mode} instead of {filed.network_mode}"
-        )
-    return [
-        Finding(
-            argv=words,
-            category=Category.ESCALATION,
-            reason=f"the command line asks for {what} (by an option or a policy "
-            "file it names), which only a person can approve, for this exact "
-            "command",
-        )
-        for what in asked
-    ]
 
 
 def _script_digests(workspace: Path, parts: Sequence[Part]) -> dict[str, str]:

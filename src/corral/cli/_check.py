@@ -10,23 +10,19 @@ their hooks.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shlex
-from pathlib import Path
 from typing import Any
 
 from corral._workspace import resolve_workspace
-from corral.approvals import Category, Decision, Finding, Verdict, Word, strictest
-from corral.approvals._decide import decide
+from corral.approvals import Decision
 from corral.approvals._gate import Assessment, assess
 from corral.cli._options import add_policy_options, policy_overrides
 from corral.cli._output import say, write_result
 from corral.cli._prompt import describe_parts
 from corral.errors import ExitCode
-from corral.policy import Policy, load_policy
-from corral.policy._render import policy_values
+from corral.policy import load_policy
 
 __all__ = ["add_parser", "assess_command", "check"]
 
@@ -35,20 +31,6 @@ _EXIT_STATUS = {
     Decision.PROMPT: ExitCode.NEEDS_APPROVAL,
     Decision.FORBID: ExitCode.REFUSED,
 }
-
-# What a policy file named on the command line may set unlike the person's
-# own with nobody asked: the two modes are weighed on their own (`assess`),
-# and the time limit bounds a run, not what it may touch.
-_WEIGHED_APART = frozenset({"sandbox.mode", "network.mode", "sandbox.timeout"})
-# Lists that a stricter policy makes longer; every other list it makes shorter.
-_LONGER_IS_STRICTER = frozenset(
-    {
-        "sandbox.protected_paths",
-        "sandbox.hidden_paths",
-        "network.deny",
-        "env.secret_patterns",
-    }
-)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -99,56 +81,12 @@ def assess_command(args: argparse.Namespace, command: list[str]) -> Assessment:
     policy = filed
     if overrides or args.policy is not None:
         policy = load_policy(workspace, user_policy=args.policy, overrides=overrides)
-    assessment = assess(
+    return assess(
         command,
         workspace=workspace,
         cwd=args.directory.resolve(),
         policy=policy,
         policy_as_filed=filed,
         environ=os.environ,
+        named_policy=args.policy,
     )
-    if args.policy is not None:
-        loosened = _loosened(assessment.verdict, policy, filed)
-        if loosened:
-            assessment = _escalated(assessment, args.policy, loosened)
-    return assessment
-
-
-def _loosened(verdict: Verdict, named: Policy, own: Policy) -> list[str]:
-    """The keys where the policy `named` on the command line is looser than `own`.
-
-    Its rules are looser when they decide a part of `verdict` less strictly
-    than the person's own rules decide the same part.
-    """
-    mine, theirs = policy_values(own), policy_values(named)
-    loosened = []
-    for table, values in theirs.items():
-        for key, value in values.items():
-            name, before = f"{table}.{key}", mine[table][key]
-            if name in _WEIGHED_APART or value == before:
-                continue
-            if isinstance(value, list) and isinstance(before, list):
-                dropped, added = set(before) - set(value), set(value) - set(before)
-                if not (dropped if name in _LONGER_IS_STRICTER else added):
-                    continue
-            loosened.append(name)
-    own_parts = decide([part.finding for part in verdict.parts], own.rules).parts
-    for part, own_part in zip(verdict.parts, own_parts, strict=True):
-        if part.decision is not strictest(part.decision, own_part.decision):
-            loosened.append("rules")
-            break
-    return loosened
-
-
-def _escalated(assessment: Assessment, path: Path, keys: list[str]) -> Assessment:
-    """Add the part that asks a person for what the named policy file loosens."""
-    finding = Finding(
-        argv=tuple(Word(arg) for arg in assessment.argv),
-        category=Category.ESCALATION,
-        reason=f"the command line names the policy file {path}, which sets "
-        f"{', '.join(keys)} looser than your own policy; only a person can "
-        "approve that, for this exact command",
-    )
-    findings = [*(part.finding for part in assessment.verdict.parts), finding]
-    verdict = decide(findings, assessment.policy.rules)
-    return dataclasses.replace(assessment, verdict=verdict)
