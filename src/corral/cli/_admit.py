@@ -42,6 +42,8 @@ def admit(
 ) -> dict[str, object]:
     """Return the event fields that say why the command may run.
 
+    An "always" answer at the terminal adds its rules to `user_policy`, the
+    person's own policy file (never one named on the command line).
     Raises CommandRefusedError (exit 126), after recording the refusal, when
     policy forbids the command or it needs an approval nobody gave.
     """

@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
     admitted = admit(
         assessment,
         state=state_dir(),
-        user_policy=args.policy or user_policy_path(),
+        user_policy=user_policy_path(),
         no_input=args.no_input,
         environ=os.environ,
     )
