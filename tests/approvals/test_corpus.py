@@ -73,6 +73,17 @@ SHELL_LINES = [
     ("BASH_ENV=/opt/x bash -c ls", PROMPT),
     ("env LD_PRELOAD=/opt/x.so cat README", PROMPT),
     ("PATH=/opt/evil:$PATH; ls", PROMPT),
+    # Arithmetic evaluates a variable's value as an expression, a[$(cmd)] too.
+    ("read x <<< 'a[$(sudo id)]'; echo $((x))", PROMPT),
+    ("set -- 'a[$(git push)]'; echo $(($1))", PROMPT),
+    ("echo $(( $(cat notes.txt) ))", PROMPT),
+    ("read y < notes.txt; [[ $y -gt 0 ]]", PROMPT),
+    ("read y < notes.txt; let y", PROMPT),
+    ("declare -i n; read n < notes.txt", PROMPT),
+    ("read i < notes.txt; echo ${list[i]}", PROMPT),
+    ("i=0; while ((i < 3)); do ((i++)); done; echo $((i * 2))", ALLOW),
+    ("for ((n = 0; n < 3; n++)); do echo $n; done", ALLOW),
+    ("echo $((1 + 2)) ${#list[@]} $(($# + 1))", ALLOW),
     # What the parser cannot model is never allowed.
     ('eval "$X"', PROMPT),
     ("$CMD --version", PROMPT),

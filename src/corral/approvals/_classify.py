@@ -60,6 +60,10 @@ __all__ = [
     "classify_text",
 ]
 
+# An option of declare/typeset/local that gives a variable the integer
+# attribute (-i, -ai, -ig, ...); +i removes it.
+_INTEGER_OPTION = re.compile(r"\A-[a-zA-Z]*i[a-zA-Z]*\Z")
+
 MAX_NESTING = 16
 """Wrappers and shell strings are followed this deep; deeper is unmodelled.
 No command a person would approve nests this far, and it bounds the work."""
@@ -491,6 +495,16 @@ class _Classifier:
     def _declare(self, argv: Argv) -> None:
         """export, declare, local, ...: each ``NAME=value`` sets a variable."""
         if evaluates_text(self, argv):
+            return
+        if any(_INTEGER_OPTION.match(word.text) for word in argv[1:]):
+            # What is later assigned to an integer variable is evaluated as
+            # arithmetic, where a value such as a[$(cmd)] runs cmd.
+            self.emit(
+                argv,
+                Category.UNMODELLED,
+                f"{argv[0].text} -i makes assignments arithmetic, which can run "
+                "commands held in the values",
+            )
             return
         found = False
         for word in argv[1:]:

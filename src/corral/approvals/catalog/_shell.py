@@ -7,6 +7,7 @@ the workspace.  Builtins that only inspect or print are reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from corral.approvals._model import Category, Word
@@ -22,6 +23,11 @@ from corral.approvals.catalog._base import (
 from corral.approvals.catalog._variables import VARIABLE_BUILTINS, evaluates_text
 
 __all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "evaluates_text"]
+
+# An arithmetic expression made of numbers and operators alone: nothing in it
+# can hold a command.
+_NUMBERS_ONLY = re.compile(r"\A[0-9\s+\-*/%()<>=!&|^~?:,]*\Z")
+
 
 _READ = Category.READ
 
@@ -184,6 +190,18 @@ def _evaluating(what: str) -> Handler:
     return handle
 
 
+def _let(sink: Sink, argv: Argv) -> None:
+    """let: arithmetic; a variable's value there is evaluated too, commands and all."""
+    if all(word.is_literal and _NUMBERS_ONLY.match(word.text) for word in argv[1:]):
+        sink.emit(argv, _READ, "let evaluates arithmetic on numbers")
+    else:
+        sink.emit(
+            argv,
+            Category.UNMODELLED,
+            "let evaluates variables' values as arithmetic, which can run commands",
+        )
+
+
 def _callback(option: str, what: str) -> Handler:
     """mapfile -C, compgen -C: the option's value is shell text run by the builtin."""
 
@@ -270,10 +288,10 @@ SHELL_PROGRAMS: Table = {
     "history": _history,
     **VARIABLE_BUILTINS,
     "compgen": _callback("-C", "lists completions"),
+    "let": _let,
     **{
         name: _evaluating(what)
         for name, what in (
-            ("let", "evaluates arithmetic"),
             ("test", "tests a condition"),
             ("[", "tests a condition"),
             ("[[", "tests a condition"),

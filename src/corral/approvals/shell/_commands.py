@@ -8,6 +8,7 @@ here-document's line pipes it into.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 
 from tree_sitter import Node
@@ -25,6 +26,10 @@ __all__ = [
     "is_reserved",
     "stages_of",
 ]
+
+# In [[ ]], these compare their operands as arithmetic expressions, so bash
+# evaluates a variable's value there (a[$(cmd)] runs cmd).
+_ARITHMETIC_TEST = re.compile(r"\s-(?:eq|ne|lt|le|gt|ge)\s")
 
 # Statements that are one command each, and compound ones that hold statements.
 SIMPLE = frozenset(
@@ -235,6 +240,10 @@ class CommandReader(AssignmentReader):
             ]
             return [], assignments, [], []
         if kind == "test_command":
+            if self.node_text(node).startswith("[[") and _ARITHMETIC_TEST.search(
+                self.node_text(node)
+            ):
+                self.arithmetic_operands(node)
             return self._test(node), [], [], []
         return self._declaration(node)
 

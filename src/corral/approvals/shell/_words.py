@@ -73,6 +73,10 @@ SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
 _LOOSE = re.compile(rb"\\[ \t\v\f\r]|[\v\f\r]")
 # Arithmetic nodes that may assign a variable.
 _ARITHMETIC_ASSIGNING = frozenset({"binary_expression", "variable_assignment"})
+# What reads a variable inside arithmetic: a bare name, $name, ${name}.
+_ARITHMETIC_READS = frozenset(
+    {"variable_name", "simple_expansion", "expansion", "word"}
+)
 # Text in a leaf that would start a substitution tree-sitter did not see.
 _HIDDEN_SUBSTITUTION = re.compile(r"\$\(|`|[<>]\(")
 # ``${!x}`` expands the variable x names, ``${x@P}`` expands x as a prompt: both
@@ -80,6 +84,14 @@ _HIDDEN_SUBSTITUTION = re.compile(r"\$\(|`|[<>]\(")
 # ``$(cmd)`` runs cmd.  ``${!a[@]}``, ``${!pre*}`` and ``${!}`` only list.
 _INDIRECT = re.compile(r"\$\{!(?!\}|[A-Za-z_][A-Za-z0-9_]*(?:\[[@*]\]|[@*])\})")
 _PROMPT_EXPANSION = re.compile(r"@P\}\Z")
+# Names the script itself gives a number (``i=0``, ``for ((i = 0; ...``): their
+# values are what arithmetic may read safely, since bash evaluates a
+# variable's value there as an expression, ``a[$(cmd)]`` included.
+_NUMBER_ASSIGNED = re.compile(
+    rb"(?<![\w$])([A-Za-z_][A-Za-z0-9_]*)\s*=\s*[0-9]+(?![\w.])"
+)
+# Parameters whose value is always a number: $#, $?, $$, $!, ${#name}.
+_NUMERIC_PARAMETER = re.compile(r"\A\$(?:[#?$!]|\{#[^}]*\})\Z")
 
 
 class Pieces:
@@ -103,6 +115,10 @@ class WordReader(Source):
         self.home = None if b"HOME" in src else home
         self.loose = _LOOSE.search(src) is not None
         """Whether the text has characters tree-sitter skips but bash keeps."""
+        self.numbers = {
+            m.group(1).decode("ascii") for m in _NUMBER_ASSIGNED.finditer(src)
+        }
+        """Names the script assigns a literal number, safe to read in arithmetic."""
 
     # What subclasses provide.
 
@@ -122,8 +138,12 @@ class WordReader(Source):
             current = stack.pop()
             kind = current.type
             if kind in SUBSTITUTIONS:
+                if arithmetic:
+                    self._evaluated(current, "the output of a substitution")
                 self.nested(current)
                 continue
+            if arithmetic and kind in _ARITHMETIC_READS:
+                self._reads_in_arithmetic(current)
             if current.child_count == 0:
                 if current.is_named and _HIDDEN_SUBSTITUTION.search(
                     self.node_text(current)
@@ -132,12 +152,46 @@ class WordReader(Source):
                         f"cannot see into the substitution at {self.where(current)}"
                     )
                 continue
+            if kind == "subscript" and current.child_count > 1:
+                # An index is arithmetic: a[i] reads i's value as an expression.
+                for index in current.children[1:]:
+                    if index.is_named:
+                        self.scan(index, arithmetic=True)
+                continue
             if kind == "expansion":
                 self.expansion_assigns(current)
                 self._evaluates(current)
             elif arithmetic and kind in _ARITHMETIC_ASSIGNING:
                 self.arithmetic_assigns(current)
             stack.extend(reversed(current.children))
+
+    def arithmetic_operands(self, node: Node) -> None:
+        """Note every variable read beneath `node`, compared there as arithmetic."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.type in ("simple_expansion", "expansion"):
+                self._reads_in_arithmetic(current)
+            elif current.type not in SUBSTITUTIONS:
+                stack.extend(current.children)
+
+    def _reads_in_arithmetic(self, node: Node) -> None:
+        """Note a variable read in arithmetic unless its value is surely a number."""
+        text = self.node_text(node)
+        if node.type == "word" and (text.isdigit() or not text.isidentifier()):
+            return
+        if _NUMERIC_PARAMETER.match(text):
+            return
+        name = text.lstrip("$").strip("{}").split("[", 1)[0]
+        if name in self.numbers:
+            return
+        self._evaluated(node, f"the value of {text}")
+
+    def _evaluated(self, node: Node, what: str) -> None:
+        self.note(
+            f"cannot model the arithmetic at {self.where(node)}: bash evaluates "
+            f"{what} there as an expression, which can run commands"
+        )
 
     def _evaluates(self, node: Node) -> None:
         """Note ``${!x}`` and ``${x@P}``, which evaluate a value as shell text."""
