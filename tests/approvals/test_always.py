@@ -96,6 +96,20 @@ def test_existing_policy_text_is_kept_when_a_rule_is_added(home: Home) -> None:
         (_part("git", "log", category=Category.EXEC_OVERRIDE), "not in its words"),
         (_part("echo", "hi", category=Category.OUTSIDE_WRITE), "not in its words"),
         (_part("cat", "x", category=Category.SECRET), "not in its words"),
+        (
+            Part(
+                finding=Finding(
+                    argv=(Word("pip"), Word("install"), Word("-r"), Word("req.txt")),
+                    category=Category.PACKAGE_INSTALL,
+                    reason="r",
+                    scripts=("req.txt",),
+                ),
+                decision=Decision.PROMPT,
+                rule="built-in",
+                reason="r",
+            ),
+            "which a rule cannot follow",
+        ),
     ],
     ids=[
         "weaker boundary",
@@ -107,6 +121,7 @@ def test_existing_policy_text_is_kept_when_a_rule_is_added(home: Home) -> None:
         "an assignment made it run other code",
         "a redirection made it write outside",
         "a path made it a secret",
+        "files decide what it installs",
     ],
 )
 def test_what_a_rule_cannot_name_exactly_is_not_written(

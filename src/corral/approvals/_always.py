@@ -57,6 +57,12 @@ def always_rules(parts: Sequence[Part], *, approver: str) -> str:
                 f"{finding.category} is not in its words alone; approve this "
                 "command once or for the session instead"
             )
+        if finding.scripts:
+            raise ApprovalError(
+                f"what {finding.argv[0].text} does here is decided by "
+                f"{', '.join(finding.scripts)}, which a rule cannot follow as they "
+                "change; approve this command once or for the session instead"
+            )
         if not finding.argv or not all(word.is_literal for word in finding.argv):
             raise ApprovalError(
                 "a part of this command has words known only when it runs "
