@@ -3,8 +3,6 @@ and never answers with nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from corral.approvals import Category, Invocation, Script, Word, WordKind
@@ -17,14 +15,8 @@ from tests.approvals.classify_support import (
     only,
     shown,
 )
-from tests.conftest import Home
 
 C = Category
-
-
-@pytest.fixture
-def classifier(workspace: Path, home: Home) -> Classifier:
-    return Classifier(workspace, home)
 
 
 EVERYDAY = [

@@ -3,20 +3,12 @@ options and configuration that make it run other programs."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from corral.approvals import Category
 from tests.approvals.classify_support import Classifier, case, check, only, shown
-from tests.conftest import Home
 
 C = Category
-
-
-@pytest.fixture
-def classifier(workspace: Path, home: Home) -> Classifier:
-    return Classifier(workspace, home)
 
 
 READS = [

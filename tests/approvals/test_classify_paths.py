@@ -20,11 +20,6 @@ from tests.conftest import Home
 C = Category
 
 
-@pytest.fixture
-def classifier(workspace: Path, home: Home) -> Classifier:
-    return Classifier(workspace, home)
-
-
 PROTECTED = [
     case("echo x > .git/hooks/pre-commit", C.PROTECTED_WRITE, why="redirect to a hook"),
     case("echo x >> .git/config", C.PROTECTED_WRITE, why="append to the git config"),

@@ -3,21 +3,13 @@ that changes privilege says so for itself."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from corral.approvals import Category, Word, WordKind
 from corral.approvals._wrappers import assignment
 from tests.approvals.classify_support import Classifier, case, check, only, shown
-from tests.conftest import Home
 
 C = Category
-
-
-@pytest.fixture
-def classifier(workspace: Path, home: Home) -> Classifier:
-    return Classifier(workspace, home)
 
 
 ENV = [

@@ -17,14 +17,8 @@ from corral.approvals.catalog._pkg import PACKAGE_PROGRAMS
 from corral.approvals.catalog._shell import SHELL_PROGRAMS
 from corral.approvals.catalog._system import SYSTEM_PROGRAMS
 from tests.approvals.classify_support import Classifier, case, check, only
-from tests.conftest import Home
 
 C = Category
-
-
-@pytest.fixture
-def classifier(workspace: Path, home: Home) -> Classifier:
-    return Classifier(workspace, home)
 
 
 READS = [
