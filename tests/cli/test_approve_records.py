@@ -3,22 +3,16 @@ cannot steer their terminal."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tests.conftest import Home
-from tests.support import CORRAL, CorralCLI, answer_in_pty
-
-
-def _events(home: Home) -> list[dict[str, object]]:
-    log = home.state / "corral" / "events.jsonl"
-    return [json.loads(line) for line in log.read_text().splitlines()]
+from tests.support import CORRAL, CorralCLI, answer_in_pty, events, request_id
 
 
 def _request_id(corral: CorralCLI, workspace: Path, *command: str) -> str:
     refused = corral("run", "--no-input", "-C", str(workspace), "--", *command)
     assert refused.returncode == 126, refused.stderr
-    return refused.stderr.split("corral approve ")[1].split()[0]
+    return request_id(refused)
 
 
 def test_a_grant_and_a_decline_are_both_recorded(
@@ -29,7 +23,7 @@ def test_a_grant_and_a_decline_are_both_recorded(
     declined = _request_id(corral, workspace, "git", "pull")
     answer_in_pty([*CORRAL, "approve", declined], home.env(), "n")
 
-    answers = [e for e in _events(home) if str(e["event"]).startswith("approval.")]
+    answers = [e for e in events(home.state) if str(e["event"]).startswith("approval.")]
     assert [(e["event"], e["request"]) for e in answers] == [
         ("approval.granted", granted),
         ("approval.declined", declined),
