@@ -18,7 +18,12 @@ from typing import Any
 from corral._workspace import resolve_workspace
 from corral.approvals import Decision
 from corral.approvals._gate import Assessment, assess
-from corral.cli._options import add_policy_options, policy_overrides
+from corral.cli._options import (
+    add_command,
+    add_policy_options,
+    command_of,
+    policy_overrides,
+)
 from corral.cli._output import say, write_result
 from corral.cli._prompt import describe_parts
 from corral.errors import ExitCode
@@ -47,15 +52,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the decision as one JSON object"
     )
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    add_command(parser)
     parser.set_defaults(handler=check)
 
 
 def check(args: argparse.Namespace) -> int:
     """Print the decision for the command named on the command line."""
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    command = command_of(args)
     if not command:
         say("no command given; usage: corral check [options] -- COMMAND")
         return ExitCode.USAGE

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from corral.policy import NetworkMode, SandboxMode
 
-__all__ = ["add_policy_options", "policy_overrides"]
+__all__ = ["add_command", "add_policy_options", "command_of", "policy_overrides"]
 
 
 def add_policy_options(parser: argparse.ArgumentParser, *, preview: bool) -> None:
@@ -66,3 +66,14 @@ def policy_overrides(args: argparse.Namespace) -> dict[str, object]:
         "sandbox.timeout": args.timeout,
     }
     return {key: value for key, value in chosen.items() if value is not None}
+
+
+def add_command(parser: argparse.ArgumentParser) -> None:
+    """Add the trailing ``-- COMMAND...`` that ``run`` and ``check`` take."""
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+
+
+def command_of(args: argparse.Namespace) -> list[str]:
+    """Return the command given after ``--`` (empty when none was)."""
+    command = list(args.command)
+    return command[1:] if command[:1] == ["--"] else command

@@ -20,7 +20,7 @@ from corral._home import check_home
 from corral._state import state_dir
 from corral.cli._admit import admit
 from corral.cli._check import assess_command
-from corral.cli._options import add_policy_options
+from corral.cli._options import add_command, add_policy_options, command_of
 from corral.cli._output import say, write_result
 from corral.cli._terminal import terminal_kept
 from corral.errors import CorralError, ExitCode
@@ -55,15 +55,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="end stdout with one JSON object describing the run",
     )
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    add_command(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command named on the command line; return its exit status."""
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    command = command_of(args)
     if not command:
         return _usage("no command given; usage: corral run [options] -- COMMAND")
     if args.timeout is not None and args.timeout <= 0:
