@@ -1,0 +1,214 @@
+"""Destination patterns of ``network.allow`` and ``network.deny``, and their verdict.
+
+A pattern names one host, every name below a domain, one address, or (deny
+only) a network, each on one port or any.  `Rules` judges a destination by
+name first; `corral.network._addresses` then judges the addresses it resolves to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from typing import Literal
+
+from corral.network._addresses import judged_addresses, targets
+from corral.network._names import (
+    Destination,
+    DestinationError,
+    canonical_host,
+    split_authority,
+)
+
+__all__ = ["NameVerdict", "Pattern", "PatternKind", "Rules", "parse_pattern"]
+
+PatternKind = Literal["name", "wildcard", "address", "network"]
+
+_WILDCARD = "*."
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pattern:
+    """One entry of an allow or deny list, parsed."""
+
+    text: str
+    """The entry as written."""
+    origin: str
+    """The policy file or preset it came from."""
+    kind: PatternKind
+    """``name`` (exactly that host), ``wildcard`` (``*.domain``: any name strictly
+    below the domain), ``address`` (one IP literal), ``network`` (a CIDR, deny only)."""
+    host: str | None = None
+    """The canonical name (``name``) or domain (``wildcard``)."""
+    network: IPv4Network | IPv6Network | None = None
+    """The address as a one-address network (``address``), or the network."""
+    port: int | None = None
+    """The one port it names, or None for any port."""
+    deny: bool = False
+    """Whether it is a deny entry: a deny address or network matches every address
+    that embeds it; an allow address matches only the same target."""
+
+    def matches(self, dest: Destination) -> bool:
+        """Whether `dest`, by its name or IP literal, is what this pattern names."""
+        if dest.address is not None:
+            return self.matches_address(dest.address, dest.port)
+        if self.port is not None and self.port != dest.port:
+            return False
+        if self.kind == "name":
+            return dest.host == self.host
+        if self.kind == "wildcard":
+            return dest.host.endswith(f".{self.host}")
+        return False
+
+    def matches_address(self, address: IPv4Address | IPv6Address, port: int) -> bool:
+        """Whether an address and port are what this address or network names.
+
+        Name patterns never match an address.  A deny entry matches an address
+        when it or any IPv4 it embeds lies in the pattern; an allow entry only
+        when both lead to the same IPv4 (``::ffff:10.0.0.1`` is ``10.0.0.1``)
+        or are the same address.
+        """
+        network = self.network
+        if network is None:
+            return False
+        if self.port is not None and self.port != port:
+            return False
+        if self.kind == "network" or self.deny:
+            return any(form in network for form in judged_addresses(address))
+        return targets(network.network_address) == targets(address)
+
+    def names_address(self) -> bool:
+        """Whether this pattern is one IP literal with one port (``10.1.2.3:443``)."""
+        return self.kind == "address" and self.port is not None
+
+
+def parse_pattern(text: str, origin: str, *, deny: bool = False) -> Pattern:
+    """Parse one allow or deny entry; a network (CIDR) only when `deny`.
+
+    Raises ValueError saying what is wrong with `text` and what to write.
+    """
+    if "/" in text:
+        return _network(text, origin, deny=deny)
+    if text == "*" or text.startswith("*:"):
+        raise ValueError(
+            f"{text!r} would name every host; write *.example.com for the names "
+            'below one domain, or set network.mode = "online"'
+        )
+    wildcard = text.startswith(_WILDCARD)
+    rest = text[len(_WILDCARD) :] if wildcard else text
+    if "*" in rest:
+        raise ValueError(
+            f"{text!r} has '*' where only a leading '*.' is understood; write "
+            "*.example.com for every name below example.com"
+        )
+
+    try:
+        host_text, port = split_authority(rest)
+        host, address = canonical_host(host_text)
+    except DestinationError as error:
+        raise ValueError(f"{text!r}: {error}") from None
+    if address is None:
+        kind: PatternKind = "wildcard" if wildcard else "name"
+        return Pattern(
+            text=text, origin=origin, kind=kind, host=host, port=port, deny=deny
+        )
+    if wildcard:
+        raise ValueError(
+            f"{text!r}: '*.' stands for the names below a domain, and {host_text!r} "
+            f"is an address; write {host_text!r} alone to name that address"
+        )
+    return Pattern(
+        text=text,
+        origin=origin,
+        kind="address",
+        network=ip_network(address),
+        port=port,
+        deny=deny,
+    )
+
+
+def _network(text: str, origin: str, *, deny: bool) -> Pattern:
+    if not deny:
+        raise ValueError(
+            f"{text!r}: a network can only be denied; allow the addresses you mean "
+            "one by one, each with its port (10.1.2.3:443)"
+        )
+    try:
+        network = ip_network(text)
+    except ValueError as error:
+        raise ValueError(
+            f"{text!r} is not a network: {error}; write the first address and the "
+            "prefix length, as 10.0.0.0/8 or fd00::/8"
+        ) from None
+    return Pattern(text=text, origin=origin, kind="network", network=network, deny=True)
+
+
+@dataclass(frozen=True)
+class NameVerdict:
+    """What the allow and deny lists say of a destination, before any address."""
+
+    decision: Literal["allow", "refuse", "unknown"]
+    rule: Pattern | None
+    """The pattern that decided, or None when none matched."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The effective allow and deny lists; a deny entry wins over any allow entry."""
+
+    allow: tuple[Pattern, ...] = ()
+    deny: tuple[Pattern, ...] = ()
+
+    @classmethod
+    def from_entries(
+        cls, allow: Iterable[tuple[str, str]], deny: Iterable[tuple[str, str]]
+    ) -> Rules:
+        """Rules from ``(text, origin)`` pairs; raises ValueError for a bad entry."""
+        return cls(
+            allow=tuple(parse_pattern(text, origin) for text, origin in allow),
+            deny=tuple(parse_pattern(text, origin, deny=True) for text, origin in deny),
+        )
+
+    def judge(self, dest: Destination) -> NameVerdict:
+        """Refuse what a deny entry names, allow what an allow entry names."""
+        for pattern in self.deny:
+            if pattern.matches(dest):
+                return NameVerdict(
+                    "refuse",
+                    pattern,
+                    f"{dest.authority()} is denied by {pattern.text!r} "
+                    f"({pattern.origin})",
+                )
+        for pattern in self.allow:
+            if pattern.matches(dest):
+                return NameVerdict(
+                    "allow",
+                    pattern,
+                    f"{dest.authority()} is allowed by {pattern.text!r} "
+                    f"({pattern.origin})",
+                )
+        return NameVerdict(
+            "unknown",
+            None,
+            f"no entry of network.allow names {dest.authority()}; add "
+            f"{dest.authority()!r} to network.allow to reach it",
+        )
+
+    def denied_address(
+        self, address: IPv4Address | IPv6Address, port: int
+    ) -> Pattern | None:
+        """The first deny address or network that `address` on `port` falls in."""
+        for pattern in self.deny:
+            if pattern.matches_address(address, port):
+                return pattern
+        return None
+
+    def explicit_address(
+        self, address: IPv4Address | IPv6Address, port: int
+    ) -> Pattern | None:
+        """The first allow entry naming this very address with this very port."""
+        for pattern in self.allow:
+            if pattern.names_address() and pattern.matches_address(address, port):
+                return pattern
+        return None
