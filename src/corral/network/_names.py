@@ -128,7 +128,7 @@ def canonical_host(text: str) -> tuple[str, IPv4Address | IPv6Address | None]:
     saying what is wrong with `text` and what to write instead.
     """
     if not text:
-        raise DestinationError("the host is empty; name a host such as example.com")
+        raise DestinationError("the host is empty; write a name such as example.com")
     if not text.isascii():
         raise DestinationError(
             f"the host {text!r} is not ASCII; write an international name in its "
@@ -189,18 +189,18 @@ def _ipv6(text: str) -> IPv6Address:
 def _check_name(text: str, name: str) -> None:
     if not name:
         raise DestinationError(
-            f"the host {text!r} has no name; name a host such as example.com"
+            f"the host {text!r} has no name; write a name such as example.com"
         )
     bad = sorted(set(name) - _NAME_CHARS)
     if bad:
         raise DestinationError(
-            f"the host {text!r} contains {''.join(bad)!r}; a name has only "
-            "letters, digits, '-', '_' and dots"
+            f"the host {text!r} contains {''.join(bad)!r}; write a name of "
+            "letters, digits, '-', '_' and dots only"
         )
     if len(name) > MAX_NAME_LENGTH:
         raise DestinationError(
-            f"the host {text[:40]!r}... is {len(name)} characters long; DNS "
-            f"names have at most {MAX_NAME_LENGTH}"
+            f"the host {text[:40]!r}... is {len(name)} characters long; write "
+            f"a name of at most {MAX_NAME_LENGTH}, as DNS carries no longer"
         )
     for label in name.split("."):
         if not label:
@@ -210,23 +210,26 @@ def _check_name(text: str, name: str) -> None:
             )
         if len(label) > MAX_LABEL_LENGTH:
             raise DestinationError(
-                f"the host {text!r} has a label of {len(label)} characters; DNS "
-                f"labels have at most {MAX_LABEL_LENGTH}"
+                f"the host {text!r} has a label of {len(label)} characters; "
+                f"write labels of at most {MAX_LABEL_LENGTH}, as DNS carries no "
+                "longer"
             )
         if label.startswith("-") or label.endswith("-"):
             raise DestinationError(
                 f"the host {text!r} has the label {label!r}, which starts or "
-                "ends with '-'; no valid name does"
+                "ends with '-'; write the name as DNS has it, without that '-'"
             )
 
 
 def check_port(port: object, where: str) -> int:
     """`port` if it is a port number (1 to 65535); else DestinationError."""
     if isinstance(port, bool) or not isinstance(port, int):
-        raise DestinationError(f"the port of {where} must be a number, not {port!r}")
+        raise DestinationError(
+            f"the port of {where} is {port!r}; write a number from 1 to {MAX_PORT}"
+        )
     if not 1 <= port <= MAX_PORT:
         raise DestinationError(
-            f"the port of {where} is {port}; a port is a number from 1 to {MAX_PORT}"
+            f"the port of {where} is {port}; write a number from 1 to {MAX_PORT}"
         )
     return port
 
