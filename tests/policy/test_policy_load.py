@@ -12,6 +12,7 @@ from corral.policy import (
     NetworkMode,
     Policy,
     SandboxMode,
+    UnknownDestinations,
     load_policy,
     project_policy_path,
     user_policy_path,
@@ -33,6 +34,10 @@ ALL_KEYS = {
     "network.mode",
     "network.allow",
     "network.deny",
+    "network.presets",
+    "network.refuse_private",
+    "network.unknown",
+    "network.hosts",
     "env.pass",
     "env.secret_patterns",
     "env.set",
@@ -124,6 +129,11 @@ def test_user_policy_sets_every_key_with_its_origin(files: Files) -> None:
             [network]
             mode = "allow-list"
             allow = ["example.test"]
+            deny = ["bad.example.test"]
+            presets = ["pip"]
+            refuse_private = true
+            unknown = "refuse"
+            hosts = { "pkg.test" = "127.0.0.1" }
             [env]
             pass = ["MY_*"]
             secret_patterns = ["*SIGNING*"]
@@ -142,6 +152,11 @@ def test_user_policy_sets_every_key_with_its_origin(files: Files) -> None:
     assert policy.timeout == 90.0
     assert policy.network_mode is NetworkMode.ALLOW_LIST
     assert policy.network_allow == ("example.test",)
+    assert policy.network_deny == ("bad.example.test",)
+    assert policy.network_presets == ("pip",)
+    assert policy.network_refuse_private is True
+    assert policy.network_unknown is UnknownDestinations.REFUSE
+    assert policy.network_hosts == {"pkg.test": "127.0.0.1"}
     assert policy.env_pass == (*DEFAULT_ENV_PASS, "MY_*")
     assert policy.env_secret_patterns == (*DEFAULT_SECRET_PATTERNS, "*SIGNING*")
     assert policy.env_set == {"FOO": "1"}
@@ -155,7 +170,11 @@ def test_user_policy_sets_every_key_with_its_origin(files: Files) -> None:
         "sandbox.timeout": user,
         "network.mode": user,
         "network.allow": user,
-        "network.deny": "built-in",
+        "network.deny": user,
+        "network.presets": user,
+        "network.refuse_private": user,
+        "network.unknown": user,
+        "network.hosts": user,
         "env.pass": added,
         "env.secret_patterns": added,
         "env.set": user,

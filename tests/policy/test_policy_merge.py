@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corral.errors import PolicyError
-from corral.policy import NetworkMode, Policy, SandboxMode, stricter_of
+from corral.policy import (
+    NetworkMode,
+    Policy,
+    SandboxMode,
+    UnknownDestinations,
+    stricter_of,
+)
 from corral.policy._defaults import DEFAULT_HIDDEN_PATHS, DEFAULT_PROTECTED_PATHS
 from corral.policy._merge import merge_layers
 from corral.policy._schema import (
@@ -111,9 +117,14 @@ def test_project_may_not_add_to_the_allow_list() -> None:
         )
 
 
-def test_allow_list_mode_with_nothing_allowed_is_an_error() -> None:
-    with pytest.raises(PolicyError, match=r"network\.allow is empty"):
-        merge(user="[network]\nmode = 'allow-list'\n")
+def test_allow_list_mode_that_can_reach_nothing_is_an_error() -> None:
+    with pytest.raises(PolicyError, match=r"nothing could be reached"):
+        merge(user="[network]\nmode = 'allow-list'\nunknown = 'refuse'\n")
+
+
+def test_allow_list_mode_with_nothing_listed_asks_about_everything() -> None:
+    policy = merge(user="[network]\nmode = 'allow-list'\n")
+    assert policy.network_unknown is UnknownDestinations.ASK
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,15 @@ def test_json_has_the_documented_shape() -> None:
         "accept_missing",
         "timeout",
     }
-    assert set(values["network"]) == {"mode", "allow", "deny"}
+    assert set(values["network"]) == {
+        "mode",
+        "allow",
+        "deny",
+        "presets",
+        "refuse_private",
+        "unknown",
+        "hosts",
+    }
     assert set(values["env"]) == {"pass", "secret_patterns", "set"}
     assert values["sandbox"]["mode"] == "workspace-write"
     assert values["sandbox"]["timeout"] is None

@@ -74,6 +74,8 @@ def looser_keys(verdict: Verdict, named: Policy, own: Policy) -> list[str]:
             name, before = f"{table}.{key}", mine[table][key]
             if name in _WEIGHED_APART or value == before:
                 continue
+            if name == "network.refuse_private" and value:
+                continue
             if isinstance(value, list) and isinstance(before, list):
                 dropped, added = set(before) - set(value), set(value) - set(before)
                 if not (dropped if name in _LONGER_IS_STRICTER else added):

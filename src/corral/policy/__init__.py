@@ -14,6 +14,7 @@ from corral.policy._model import (
     NetworkMode,
     Policy,
     SandboxMode,
+    UnknownDestinations,
     stricter_of,
 )
 from corral.policy._render import policy_digest, policy_to_json
@@ -25,6 +26,7 @@ __all__ = [
     "NetworkMode",
     "Policy",
     "SandboxMode",
+    "UnknownDestinations",
     "load_policy",
     "policy_digest",
     "policy_to_json",

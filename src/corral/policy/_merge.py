@@ -29,13 +29,19 @@ from corral.policy._defaults import (
     DEFAULT_SECRET_PATTERNS,
 )
 from corral.policy._env_deny import forbidden_reason
-from corral.policy._model import NetworkMode, Policy, SandboxMode, stricter_of
+from corral.policy._model import (
+    NetworkMode,
+    Policy,
+    SandboxMode,
+    UnknownDestinations,
+    stricter_of,
+)
 from corral.policy._rules import Rule
 from corral.policy._schema import LayerKind, PolicyLayer
 
 __all__ = ["BUILT_IN", "merge_layers"]
 
-_Mode = TypeVar("_Mode", SandboxMode, NetworkMode)
+_Mode = TypeVar("_Mode", SandboxMode, NetworkMode, UnknownDestinations)
 
 BUILT_IN = "built-in"
 """The origin of a value no policy layer set."""
@@ -74,6 +80,11 @@ class _Draft:
     writable_roots: tuple[str, ...] = ()
     accept_missing: frozenset[str] = frozenset()
     network_allow: tuple[str, ...] = ()
+    network_presets: tuple[str, ...] = ()
+    refuse_private: bool = False
+    unknown: UnknownDestinations = UnknownDestinations.ASK
+    hosts: dict[str, str] = field(default_factory=dict)
+    hosts_origins: list[str] = field(default_factory=list)
     protected: _Lists = field(
         default_factory=lambda: _Lists([*DEFAULT_PROTECTED_PATHS])
     )
@@ -163,7 +174,13 @@ def _apply_managed(draft: _Draft, managed: PolicyLayer) -> None:
         draft.network_mode = strictest(network)
         draft.set("network.mode", managed.origin)
     _add_lists(draft, managed)
-    draft.deny.add(managed.network_deny, managed.origin)
+    if managed.network_refuse_private:
+        draft.refuse_private = True
+        draft.set("network.refuse_private", managed.origin)
+    if managed.network_unknown is not None:
+        draft.unknown = managed.network_unknown
+        draft.set("network.unknown", managed.origin)
+    _add_hosts(draft, managed)
 
 
 def _apply_chosen(
@@ -192,6 +209,11 @@ def _apply_chosen(
         check_denied(layer, bounds)
         draft.network_allow = layer.network_allow
         draft.set("network.allow", layer.origin)
+    if layer.network_presets is not None:
+        draft.network_presets = layer.network_presets
+        draft.set("network.presets", layer.origin)
+    _apply_network_switches(draft, layer)
+    _add_hosts(draft, layer)
     _add_lists(draft, layer)
     draft.env_pass.add(layer.env_pass, layer.origin)
     _add_env_set(draft, layer)
@@ -217,6 +239,9 @@ def _apply_project(draft: _Draft, project: PolicyLayer, bounds: PolicyLayer) -> 
         draft.set("sandbox.timeout", project.origin)
     if project.network_allow is not None:
         _narrow_allow_list(draft, project)
+    if project.network_presets is not None:
+        _narrow_presets(draft, project)
+    _apply_network_switches(draft, project)
     _add_lists(draft, project)
     _add_project_env_set(draft, project)
 
@@ -258,7 +283,61 @@ def _narrow_allow_list(draft: _Draft, project: PolicyLayer) -> None:
     draft.set("network.allow", project.origin)
 
 
+def _narrow_presets(draft: _Draft, project: PolicyLayer) -> None:
+    """A project's presets replace the user's with a subset of them."""
+    entries = project.network_presets or ()
+    extra = [entry for entry in entries if entry not in draft.network_presets]
+    if extra:
+        raise PolicyError(
+            f"{project.origin}: network.presets lists {names(extra)}, which "
+            f"network.presets from {draft.origin('network.presets')} does not; a "
+            "project policy may only narrow the presets to ones your user policy "
+            "already lists; add them to your user policy to allow them"
+        )
+    draft.network_presets = entries
+    draft.set("network.presets", project.origin)
+
+
+def _apply_network_switches(draft: _Draft, layer: PolicyLayer) -> None:
+    """refuse_private and unknown: a later layer may tighten them, never loosen."""
+    wanted = layer.network_refuse_private
+    if wanted is not None and wanted != draft.refuse_private:
+        if not wanted:
+            raise _not_undone(layer, "network.refuse_private", "true", draft)
+        draft.refuse_private = True
+        draft.set("network.refuse_private", layer.origin)
+    unknown = layer.network_unknown
+    if unknown is not None and unknown != draft.unknown:
+        if stricter_of(unknown, draft.unknown) != unknown:
+            was = repr(draft.unknown.value)
+            raise _not_undone(layer, "network.unknown", was, draft)
+        draft.unknown = unknown
+        draft.set("network.unknown", layer.origin)
+
+
+def _not_undone(layer: PolicyLayer, key: str, value: str, draft: _Draft) -> PolicyError:
+    return PolicyError(
+        f"{layer.origin}: {key} cannot be loosened: {draft.origin(key)} sets it to "
+        f"{value}, and a later policy may only tighten it; remove {key} here"
+    )
+
+
+def _add_hosts(draft: _Draft, layer: PolicyLayer) -> None:
+    """Fixed addresses add up; a name an earlier layer fixed keeps its address."""
+    for name, address in (layer.network_hosts or {}).items():
+        if draft.hosts.get(name, address) != address:
+            raise PolicyError(
+                f"{layer.origin}: network.hosts.{name} = {address!r}, but "
+                f"{', '.join(draft.hosts_origins)} already gives {name} the "
+                f"address {draft.hosts[name]!r}; remove the entry here"
+            )
+        draft.hosts[name] = address
+    if layer.network_hosts:
+        draft.hosts_origins.append(layer.origin)
+
+
 def _add_lists(draft: _Draft, layer: PolicyLayer) -> None:
+    draft.deny.add(layer.network_deny, layer.origin)
     draft.protected.add(layer.protected_paths, layer.origin)
     draft.hidden.add(layer.hidden_paths, layer.origin)
     draft.secrets.add(layer.env_secret_patterns, layer.origin)
@@ -292,12 +371,18 @@ def _add_project_env_set(draft: _Draft, project: PolicyLayer) -> None:
 
 def _check_allow_list(draft: _Draft) -> None:
     """An empty allow-list reaches nothing: almost surely not what was meant."""
-    if draft.network_mode is NetworkMode.ALLOW_LIST and not draft.network_allow:
+    if (
+        draft.network_mode is NetworkMode.ALLOW_LIST
+        and not draft.network_allow
+        and not draft.network_presets
+        and draft.unknown is UnknownDestinations.REFUSE
+    ):
         raise PolicyError(
             f"{draft.origin('network.mode')}: network.mode = 'allow-list' but "
-            f"network.allow is empty (from {draft.origin('network.allow')}); list "
-            "the destinations in network.allow of your user policy, or choose "
-            "network.mode = 'offline'"
+            f"network.allow and network.presets are empty (from "
+            f"{draft.origin('network.allow')}) and network.unknown = 'refuse', so "
+            "nothing could be reached; list the destinations in network.allow of "
+            "your user policy, or choose network.mode = 'offline'"
         )
 
 
@@ -312,6 +397,10 @@ def _finish(draft: _Draft, sources: tuple[str, ...], rules: tuple[Rule, ...]) ->
         "network.mode": draft.origin("network.mode"),
         "network.allow": draft.origin("network.allow"),
         "network.deny": draft.deny.origin,
+        "network.presets": draft.origin("network.presets"),
+        "network.refuse_private": draft.origin("network.refuse_private"),
+        "network.unknown": draft.origin("network.unknown"),
+        "network.hosts": ", ".join(draft.hosts_origins) or BUILT_IN,
         "env.pass": draft.env_pass.origin,
         "env.secret_patterns": draft.secrets.origin,
         "env.set": ", ".join(draft.env_set_origins) or BUILT_IN,
@@ -326,6 +415,10 @@ def _finish(draft: _Draft, sources: tuple[str, ...], rules: tuple[Rule, ...]) ->
         network_mode=draft.network_mode,
         network_allow=draft.network_allow,
         network_deny=tuple(draft.deny.entries),
+        network_presets=draft.network_presets,
+        network_refuse_private=draft.refuse_private,
+        network_unknown=draft.unknown,
+        network_hosts=dict(draft.hosts),
         env_pass=tuple(draft.env_pass.entries),
         env_secret_patterns=tuple(draft.secrets.entries),
         env_set=dict(draft.env_set),

@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     # Only a type here: `_rules` imports `LayerKind` from this module.
     from corral.policy._rules import Rule
 
-__all__ = ["LayerKind", "NetworkMode", "Policy", "SandboxMode", "stricter_of"]
+__all__ = [
+    "LayerKind",
+    "NetworkMode",
+    "Policy",
+    "SandboxMode",
+    "UnknownDestinations",
+    "stricter_of",
+]
 
 
 class SandboxMode(enum.StrEnum):
@@ -35,6 +42,14 @@ class NetworkMode(enum.StrEnum):
     ONLINE = "online"
 
 
+class UnknownDestinations(enum.StrEnum):
+    """What allow-list mode does with a destination no entry names, strictest first."""
+
+    REFUSE = "refuse"
+    ASK = "ask"
+    """Hold the connection and ask a person, when one is present; else refuse."""
+
+
 class LayerKind(enum.Enum):
     """Where a layer of policy comes from, which decides what it may set."""
 
@@ -44,7 +59,7 @@ class LayerKind(enum.Enum):
     COMMAND_LINE = "command line"
 
 
-_Mode = TypeVar("_Mode", SandboxMode, NetworkMode)
+_Mode = TypeVar("_Mode", SandboxMode, NetworkMode, UnknownDestinations)
 
 
 def stricter_of(a: _Mode, b: _Mode) -> _Mode:
@@ -76,7 +91,14 @@ class Policy:
     network_allow: tuple[str, ...] = ()
     """Destinations for the allow-list network mode."""
     network_deny: tuple[str, ...] = ()
-    """Destinations the managed requirements deny, whatever the allow-list says."""
+    """Destinations refused whatever the allow-list says (every layer adds)."""
+    network_presets: tuple[str, ...] = ()
+    """Allow-list entries read at run time from tools' configuration (``pip``...)."""
+    network_refuse_private: bool = False
+    """Refuse private addresses (10/8, 192.168/16, fc00::/7...) an allowed name has."""
+    network_unknown: UnknownDestinations = UnknownDestinations.ASK
+    network_hosts: Mapping[str, str] = field(default_factory=dict)
+    """Fixed addresses for names, consulted before DNS (as /etc/hosts is)."""
     env_pass: tuple[str, ...] = ()
     """Names or ``fnmatch`` patterns of host variables passed to the command."""
     env_secret_patterns: tuple[str, ...] = ()

@@ -30,6 +30,10 @@ def policy_values(policy: Policy) -> dict[str, dict[str, object]]:
             "mode": policy.network_mode.value,
             "allow": list(policy.network_allow),
             "deny": list(policy.network_deny),
+            "presets": list(policy.network_presets),
+            "refuse_private": policy.network_refuse_private,
+            "unknown": policy.network_unknown.value,
+            "hosts": dict(sorted(policy.network_hosts.items())),
         },
         "env": {
             "pass": list(policy.env_pass),

@@ -14,12 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from corral.errors import PolicyError
-from corral.policy._model import LayerKind, NetworkMode, SandboxMode
+from corral.policy._model import (
+    LayerKind,
+    NetworkMode,
+    SandboxMode,
+    UnknownDestinations,
+)
 from corral.policy._rules import Rule, parse_rules
 from corral.policy._values import (
     ValueReader,
+    check_denied_destination,
+    check_destination,
     check_home_path,
     check_pattern,
+    check_preset,
     check_workspace_path,
 )
 
@@ -28,11 +36,12 @@ __all__ = ["LayerKind", "PolicyLayer", "parse_layer", "parse_overrides"]
 
 _COMMON_KEYS = {
     "sandbox": ("mode", "protected_paths", "hidden_paths", "timeout"),
-    "network": ("mode", "allow"),
+    "network": ("mode", "allow", "deny", "presets", "refuse_private", "unknown"),
     "env": ("secret_patterns", "set"),
 }
 _USER_ONLY_KEYS = {
     "sandbox": ("writable_roots", "accept_missing"),
+    "network": ("hosts",),
     "env": ("pass",),
 }
 _MANAGED_KEYS = {
@@ -44,7 +53,14 @@ _MANAGED_KEYS = {
         "accept_missing_allowed",
         "writable_roots_within",
     ),
-    "network": ("mode", "allowed_modes", "deny"),
+    "network": (
+        "mode",
+        "allowed_modes",
+        "deny",
+        "refuse_private",
+        "unknown",
+        "hosts",
+    ),
     "env": ("secret_patterns",),
 }
 _COMMAND_LINE_KEYS = {"sandbox": ("mode", "timeout"), "network": ("mode",)}
@@ -57,6 +73,8 @@ _USER_ONLY_REASONS = {
     "sandbox.accept_missing": "it would let the repository run commands with "
     "less of the boundary than the machine can enforce",
     "env.pass": "it would let the repository read host variables",
+    "network.hosts": "it would let the repository choose the addresses that "
+    "allowed names lead to",
 }
 
 
@@ -98,7 +116,11 @@ class PolicyLayer:
     allowed_network_modes: frozenset[NetworkMode] | None = None
     """Managed only: the network modes any lower layer may choose."""
     network_deny: tuple[str, ...] = ()
-    """Managed only: destinations no allow-list may name."""
+    """Destinations refused whatever any allow-list says."""
+    network_presets: tuple[str, ...] | None = None
+    network_refuse_private: bool | None = None
+    network_unknown: UnknownDestinations | None = None
+    network_hosts: Mapping[str, str] | None = None
     rules: tuple[Rule, ...] = ()
     """The file's command rules, in the order it lists them."""
 
@@ -193,7 +215,7 @@ def _build(read: ValueReader, kind: LayerKind) -> PolicyLayer:
         accept_missing=read.layers("sandbox.accept_missing"),
         timeout=read.seconds("sandbox.timeout"),
         network_mode=read.choice("network.mode", NetworkMode),
-        network_allow=read.strings("network.allow"),
+        network_allow=read.strings("network.allow", check_destination),
         env_pass=read.strings("env.pass", check_pattern) or (),
         env_secret_patterns=read.strings("env.secret_patterns", check_pattern) or (),
         env_set=read.env_map("env.set") or {},
@@ -203,5 +225,9 @@ def _build(read: ValueReader, kind: LayerKind) -> PolicyLayer:
             "sandbox.writable_roots_within", check_home_path
         ),
         allowed_network_modes=read.choices("network.allowed_modes", NetworkMode),
-        network_deny=read.strings("network.deny") or (),
+        network_deny=read.strings("network.deny", check_denied_destination) or (),
+        network_presets=read.strings("network.presets", check_preset),
+        network_refuse_private=read.boolean("network.refuse_private"),
+        network_unknown=read.choice("network.unknown", UnknownDestinations),
+        network_hosts=read.hosts("network.hosts"),
     )

@@ -18,9 +18,12 @@ from corral.sandbox._layers import Layer
 __all__ = [
     "ENV_NAME",
     "ValueReader",
+    "check_denied_destination",
+    "check_destination",
     "check_home_path",
     "check_nonempty",
     "check_pattern",
+    "check_preset",
     "check_workspace_path",
 ]
 
@@ -44,6 +47,37 @@ def check_pattern(entry: str) -> str | None:
     if _PATTERN.fullmatch(entry):
         return None
     return "must be a variable name or fnmatch pattern (letters, digits, _ * ? [ ] !)"
+
+
+def check_destination(entry: str) -> str | None:
+    """Return why `entry` is not an allow-list entry (``name[:port]``...), or None."""
+    from corral.network._patterns import parse_pattern  # noqa: PLC0415 (a cycle)
+
+    try:
+        parse_pattern(entry, "policy")
+    except ValueError as exc:
+        return f"is not a destination: {exc}"
+    return None
+
+
+def check_denied_destination(entry: str) -> str | None:
+    """Return why `entry` is not a deny entry (a destination or a CIDR), or None."""
+    from corral.network._patterns import parse_pattern  # noqa: PLC0415 (a cycle)
+
+    try:
+        parse_pattern(entry, "policy", deny=True)
+    except ValueError as exc:
+        return f"is not a destination or address range: {exc}"
+    return None
+
+
+def check_preset(entry: str) -> str | None:
+    """Return why `entry` is not the name of an allow-list preset, or None."""
+    from corral.network._presets import PRESETS  # noqa: PLC0415 (a cycle)
+
+    if entry in PRESETS:
+        return None
+    return f"is not a preset; use one of {', '.join(PRESETS)}"
 
 
 def check_home_path(entry: str) -> str | None:
@@ -124,6 +158,43 @@ class ValueReader:
             if problem is not None:
                 raise self.fail(key, f"entry {entry!r} {problem}")
         return tuple(dict.fromkeys(value))
+
+    def boolean(self, key: str) -> bool | None:
+        """Return a true or false value."""
+        value = self._values.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        raise self.fail(key, f"= {value!r}; use true or false")
+
+    def hosts(self, key: str) -> dict[str, str] | None:
+        """Return a table of host names to the IP address each stands for."""
+        from corral.network._names import (  # noqa: PLC0415 (a cycle)
+            DestinationError,
+            canonical_host,
+        )
+
+        value = self._values.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(
+                key, f'must be a table such as {{ "name" = "10.0.0.1" }}, not {value!r}'
+            )
+        hosts: dict[str, str] = {}
+        for name, text in value.items():
+            try:
+                host, literal = canonical_host(name)
+                address = canonical_host(text)[1] if isinstance(text, str) else None
+            except DestinationError as exc:
+                raise self.fail(f"{key}.{name}", str(exc)) from exc
+            if literal is not None:
+                raise self.fail(key, f"names {name!r}, an address, not a host name")
+            if address is None:
+                raise self.fail(
+                    f"{key}.{name}", f"must be an IP address string, not {text!r}"
+                )
+            hosts[host] = str(address)
+        return hosts
 
     def seconds(self, key: str) -> float | None:
         """Return a positive, finite number of seconds."""
