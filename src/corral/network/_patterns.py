@@ -63,18 +63,21 @@ class Pattern:
     def matches_address(self, address: IPv4Address | IPv6Address, port: int) -> bool:
         """Whether an address and port are what this address or network names.
 
-        Name patterns never match an address.  A deny entry matches an address
-        when it or any IPv4 it embeds lies in the pattern; an allow entry only
-        when both lead to the same IPv4 (``::ffff:10.0.0.1`` is ``10.0.0.1``)
-        or are the same address.
+        Name patterns never match an address.  A deny entry matches when the
+        address, or any IPv4 it embeds, is in the network or is (or is
+        embedded in) the pattern's address; an allow entry only when both
+        reach the same host: ``::ffff:10.0.0.1`` is ``10.0.0.1``.
         """
         network = self.network
         if network is None:
             return False
         if self.port is not None and self.port != port:
             return False
-        if self.kind == "network" or self.deny:
-            return any(form in network for form in judged_addresses(address))
+        forms = judged_addresses(address)
+        if self.kind == "network":
+            return any(form in network for form in forms)
+        if self.deny:
+            return not set(forms).isdisjoint(judged_addresses(network.network_address))
         return targets(network.network_address) == targets(address)
 
     def names_address(self) -> bool:
@@ -130,8 +133,8 @@ def parse_pattern(text: str, origin: str, *, deny: bool = False) -> Pattern:
 def _network(text: str, origin: str, *, deny: bool) -> Pattern:
     if not deny:
         raise ValueError(
-            f"{text!r}: a network can only be denied; allow the addresses you mean "
-            "one by one, each with its port (10.1.2.3:443)"
+            f"{text!r}: a network can only be denied; write each address you "
+            "mean to allow with its port instead (10.1.2.3:443)"
         )
     try:
         network = ip_network(text)
