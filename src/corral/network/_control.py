@@ -1,0 +1,146 @@
+"""Where runs meet the proxy process, and the channel they speak over.
+
+The proxy's directory in the state dir holds its control socket, the lock
+that serialises its start and exit, and its log.  Both ends use a `Channel`:
+JSON lines over the control socket; only the message that registers a route
+carries a descriptor (the unix listener bound into the sandbox).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import stat
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from corral.errors import CorralError
+
+__all__ = [
+    "CONTROL_NAME",
+    "LOG_NAME",
+    "Channel",
+    "ChannelClosedError",
+    "network_dir",
+    "peer_uid",
+    "socket_name",
+    "start_lock",
+]
+
+CONTROL_NAME = "proxy.sock"
+LOCK_NAME = "proxy.lock"
+LOG_NAME = "proxy.log"
+
+# A unix socket's address holds at most 107 bytes; a longer path is reached
+# through the descriptor of its directory instead.
+_SUN_PATH_ROOM = 100
+
+# A route is a few kilobytes; a line longer than this is not corral's.
+_MAX_LINE = 4 << 20
+_MAX_FDS = 2
+
+
+def network_dir(state: Path) -> Path:
+    """Return (creating it, private) the proxy's directory in the state dir."""
+    path = state / "network"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise CorralError(
+            f"{path} is not a directory of this user's; remove it and rerun"
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+@contextlib.contextmanager
+def socket_name(path: Path) -> Iterator[str]:
+    """Yield a name for `path` short enough to bind or connect a unix socket at."""
+    if len(os.fsencode(path)) <= _SUN_PATH_ROOM:
+        yield str(path)
+        return
+    fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def start_lock(directory: Path) -> Iterator[None]:
+    """Hold the lock that serialises a proxy's start, registration and exit."""
+    fd = os.open(
+        directory / LOCK_NAME,
+        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+        0o600,
+    )
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class ChannelClosedError(ConnectionError):
+    """The other end closed the channel (or sent something that is not a message)."""
+
+
+class Channel:
+    """One end of a control connection; not safe for concurrent readers."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = b""
+        self._fds: list[int] = []
+
+    def send(self, message: dict[str, object], fds: tuple[int, ...] = ()) -> None:
+        data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        if fds:
+            sent = socket.send_fds(self.sock, [data], list(fds))
+            data = data[sent:]
+        self.sock.sendall(data)
+
+    def receive(self) -> tuple[dict[str, object], list[int]]:
+        """Return the next message and the descriptors that came with it."""
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > _MAX_LINE:
+                raise ChannelClosedError("control message too long")
+            data, fds, flags, _ = socket.recv_fds(self.sock, 1 << 16, _MAX_FDS)
+            self._fds.extend(fds)
+            if flags & socket.MSG_CTRUNC:
+                self._close_fds()
+                raise ChannelClosedError("too many descriptors in a control message")
+            if not data:
+                self._close_fds()
+                raise ChannelClosedError("the other end closed the control channel")
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        fds, self._fds = self._fds, []
+        try:
+            message = json.loads(line)
+        except ValueError as exc:
+            for fd in fds:
+                os.close(fd)
+            raise ChannelClosedError(f"not a control message: {exc}") from exc
+        if not isinstance(message, dict):
+            for fd in fds:
+                os.close(fd)
+            raise ChannelClosedError("a control message must be a JSON object")
+        return message, fds
+
+    def _close_fds(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """Return the uid of the process at the other end of a unix socket."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
