@@ -1,0 +1,287 @@
+"""The long-lived proxy process: one per state directory, shared by every run.
+
+It listens on a control socket in corral's state directory, which no sandbox
+can see.  A run registers its route together with the unix listener bound
+into its sandbox, and keeps the control connection open while it runs: the
+connection is its lease.  When the last lease ends, the process exits.
+Starting and exiting are serialised by a lock file, so that a run never
+registers with a process that is about to go.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Literal
+
+from corral.audit import record_event
+from corral.errors import CorralError
+from corral.network._control import (
+    CONTROL_NAME,
+    Channel,
+    ChannelClosedError,
+    network_dir,
+    peer_uid,
+    socket_name,
+    start_lock,
+)
+from corral.network._names import Destination
+from corral.network._patterns import Rules
+from corral.network._proxy import Answer, ProxyServer, Route, ServedRoute
+from corral.network._route import RouteConfig
+from corral.policy import UnknownDestinations
+
+__all__ = ["main"]
+
+logger = logging.getLogger("corral.network.proxy")
+
+# A started process that no run registers with (the run died first) goes.
+_FIRST_LEASE_WAIT = 30.0
+# A connection that has not registered by then is not a run's.
+_REGISTER_TIMEOUT = 10.0
+# How long a held connection waits for a person's answer before it is refused.
+_ASK_TIMEOUT = 300.0
+
+
+class _Lease:
+    """One run's control connection and what it asked the proxy to serve."""
+
+    def __init__(self, daemon: _Daemon, channel: Channel) -> None:
+        self.daemon = daemon
+        self.channel = channel
+        self.send_lock = threading.Lock()
+        self.answers: dict[int, Answer] = {}
+        self.answered = threading.Condition()
+        self.next_question = 0
+        self.closed = False
+
+    def ask(self, destination: Destination) -> Answer:
+        """Put `destination` to the run's person and wait for the answer."""
+        with self.answered:
+            self.next_question += 1
+            number = self.next_question
+        try:
+            with self.send_lock:
+                self.channel.send(
+                    {"op": "ask", "id": number, "destination": destination.authority()}
+                )
+        except OSError:
+            return "no"
+        with self.answered:
+            self.answered.wait_for(
+                lambda: number in self.answers or self.closed, _ASK_TIMEOUT
+            )
+            return self.answers.pop(number, "no")
+
+    def answer(self, message: dict[str, object]) -> None:
+        number, answer = message.get("id"), message.get("answer")
+        if isinstance(number, int) and answer in ("once", "session", "no"):
+            with self.answered:
+                self.answers[number] = answer
+                self.answered.notify_all()
+
+    def close(self) -> None:
+        with self.answered:
+            self.closed = True
+            self.answered.notify_all()
+
+
+class _Daemon:
+    def __init__(self, state: Path, directory: Path, control: socket.socket) -> None:
+        self.state = state
+        self.directory = directory
+        self.control = control
+        self.control_identity = _identity(directory / CONTROL_NAME)
+        self.server = ProxyServer()
+        self.leases = 0
+        self.counted = threading.Lock()
+        self.grants: dict[str, set[tuple[str, int]]] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        timer = threading.Timer(_FIRST_LEASE_WAIT, self._maybe_exit)
+        timer.daemon = True
+        timer.start()
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.control.accept()
+            except OSError:
+                break
+            # Daemon threads: a lease's thread never keeps a stopping process.
+            threading.Thread(
+                target=self._serve_lease, args=(conn,), daemon=True
+            ).start()
+        self.server.close()
+
+    def _serve_lease(self, conn: socket.socket) -> None:
+        with conn:
+            if peer_uid(conn) != os.geteuid():
+                return
+            channel = Channel(conn)
+            lease = _Lease(self, channel)
+            conn.settimeout(_REGISTER_TIMEOUT)
+            try:
+                message, fds = channel.receive()
+            except (ChannelClosedError, OSError):
+                return
+            conn.settimeout(None)
+            served = self._register(lease, message, fds)
+            if served is False:
+                return
+            with self.counted:
+                self.leases += 1
+            try:
+                while True:
+                    message, fds = channel.receive()
+                    for fd in fds:
+                        os.close(fd)
+                    if message.get("op") == "answer":
+                        lease.answer(message)
+            except (ChannelClosedError, OSError):
+                pass
+            finally:
+                lease.close()
+                if served is not None:
+                    served.close()
+                with self.counted:
+                    self.leases -= 1
+                    last = self.leases == 0
+                if last:
+                    self._maybe_exit()
+
+    def _register(
+        self, lease: _Lease, message: dict[str, object], fds: list[int]
+    ) -> ServedRoute | Literal[False] | None:
+        """Start serving what `message` asks; reply; return the served route,
+        None for a lease that only holds the process, False on refusal."""
+        try:
+            if message.get("op") == "hold" and not fds:
+                served = None
+            else:
+                listener, config = _serve_request(message, fds)
+                route = self._route(config, lease, ask=message.get("ask") is True)
+                session = str(config.context.get("session", ""))
+                grants = self.grants.setdefault(session, set())
+                served = self.server.serve(listener, route, grants=grants)
+            lease.channel.send({"ok": True})
+        except (ValueError, TypeError, CorralError, OSError) as exc:
+            for fd in fds:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                lease.channel.send({"ok": False, "error": str(exc)})
+            return False
+        return served
+
+    def _route(self, config: RouteConfig, lease: _Lease, *, ask: bool) -> Route:
+        rules = Rules.from_entries(allow=config.allow, deny=config.deny)
+        hosts = {name: (ip_address(text),) for name, text in config.hosts.items()}
+        asker = lease.ask if ask and config.unknown is UnknownDestinations.ASK else None
+        state = self.state
+
+        def on_event(fields: dict[str, object]) -> None:
+            try:
+                record_event(state, "network.connection", fields)
+            except CorralError as exc:
+                logger.error("%s", exc)  # noqa: TRY400 (the message says it all)
+
+        return Route(
+            rules=rules,
+            on_event=on_event,
+            context=dict(config.context),
+            refuse_private=config.refuse_private,
+            hosts=hosts,
+            ask=asker,
+        )
+
+    def _maybe_exit(self) -> None:
+        """Exit if no run holds a lease, under the lock runs register under."""
+        with start_lock(self.directory), self.counted:
+            if self.leases or self.stopping.is_set():
+                return
+            path = self.directory / CONTROL_NAME
+            if _identity(path) == self.control_identity:
+                path.unlink()
+            self.stopping.set()
+            with contextlib.suppress(OSError):
+                self.control.shutdown(socket.SHUT_RDWR)
+            self.control.close()
+
+
+def _serve_request(
+    message: dict[str, object], fds: list[int]
+) -> tuple[socket.socket, RouteConfig]:
+    """Read a serve request: the listener it carries and the route.
+
+    Takes the descriptor out of `fds`; raises `ValueError` or `TypeError`.
+    """
+    if message.get("op") != "serve" or len(fds) != 1:
+        raise ValueError(f"expected a serve request with one listener: {message!r}")
+    listener = socket.socket(fileno=fds.pop())
+    if listener.family != socket.AF_UNIX or listener.type != socket.SOCK_STREAM:
+        listener.close()
+        raise ValueError("the listener is not a unix stream socket")
+    raw = message.get("route")
+    if not isinstance(raw, dict):
+        listener.close()
+        raise TypeError("the serve request has no route")
+    try:
+        return listener, RouteConfig.from_json(raw)
+    except ValueError:
+        listener.close()
+        raise
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def main(args: Sequence[str]) -> int:
+    """Serve as the proxy process for the state directory in `args`.
+
+    Forks once so that the process that started it can reap its child at
+    once; the server reports readiness on ``--ready-fd`` and runs until its
+    last lease ends.
+    """
+    parser = argparse.ArgumentParser(prog="corral-proxy")
+    parser.add_argument("--state", required=True, type=Path)
+    parser.add_argument("--ready-fd", required=True, type=int)
+    options = parser.parse_args(args)
+    if os.fork() != 0:
+        os._exit(0)
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s"
+    )
+    try:
+        directory = network_dir(options.state)
+        path = directory / CONTROL_NAME
+        # The starting run holds the lock: any file here is a dead process's.
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with socket_name(path) as name:
+            control.bind(name)
+        control.listen(64)
+        daemon = _Daemon(options.state, directory, control)
+    except (OSError, CorralError) as exc:
+        os.write(options.ready_fd, f"error: {exc}\n".encode())
+        return 1
+    os.write(options.ready_fd, b"ready\n")
+    os.close(options.ready_fd)
+    daemon.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
