@@ -11,12 +11,21 @@ import contextlib
 import os
 import select
 import termios
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Literal
 
 from corral.approvals import Part
 from corral.approvals._store import Scope
 
-__all__ = ["ask", "confirm", "describe_parts", "person_present", "printable"]
+__all__ = [
+    "ask",
+    "ask_destination",
+    "confirm",
+    "describe_parts",
+    "person_present",
+    "printable",
+]
 
 # A question nobody answers is a no: a run must not hang forever waiting for
 # a person who is not there.
@@ -88,6 +97,32 @@ def ask(command: str, parts: Sequence[Part], *, always: bool) -> Scope | None:
             scope = None
         answer.reply("corral: approved" if scope else "corral: not run")
     return scope
+
+
+_ONE_QUESTION_AT_A_TIME = threading.Lock()
+
+
+def ask_destination(destination: str) -> Literal["once", "session", "no"]:
+    """Ask whether the running command may connect to `destination` (host:port).
+
+    Called by the proxy's questions while the command runs, possibly for
+    several connections at once: they are asked one after another.
+    """
+    text = (
+        f"corral: the command wants to connect to {printable(destination)}, which "
+        "no allow-list entry names\ncorral: allow it? [o]nce, [s]ession, [N]o: "
+    )
+    with _ONE_QUESTION_AT_A_TIME, _question(text) as answer:
+        scope = _ANSWERS.get(answer)
+        verdict: Literal["once", "session", "no"] = (
+            "session"
+            if scope is Scope.SESSION
+            else "once"
+            if scope is Scope.ONCE
+            else "no"
+        )
+        answer.reply("corral: allowed" if verdict != "no" else "corral: refused")
+    return verdict
 
 
 def confirm(question: str) -> bool:

@@ -22,6 +22,7 @@ from corral.cli._admit import admit
 from corral.cli._check import assess_command
 from corral.cli._options import add_command, add_policy_options, command_of
 from corral.cli._output import say, write_result
+from corral.cli._prompt import ask_destination, person_present
 from corral.cli._terminal import terminal_kept
 from corral.errors import CorralError, ExitCode
 from corral.policy import SandboxMode, user_policy_path
@@ -95,8 +96,12 @@ def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
         no_input=args.no_input,
         environ=os.environ,
     )
+    present = person_present(no_input=args.no_input, environ=os.environ)
     sandbox = Sandbox(
-        assessment.workspace, assessment.policy, git_write=assessment.git_write
+        assessment.workspace,
+        assessment.policy,
+        git_write=assessment.git_write,
+        ask=ask_destination if present else None,
     )
     _warn_weaker(assessment.policy.sandbox_mode, sandbox.profile.missing)
 

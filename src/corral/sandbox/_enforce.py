@@ -51,7 +51,15 @@ the command's environment cannot change how the enforcer itself runs."""
 _RESTORED_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 """Python ignores these at start-up; a command must start with the default."""
 
-_OPTIONS = ("status-fd", "stderr-fd", "env-fd", "identity", "seccomp", "landlock")
+_OPTIONS = (
+    "status-fd",
+    "stderr-fd",
+    "env-fd",
+    "identity",
+    "seccomp",
+    "landlock",
+    "proxy-bridge",
+)
 """The options the enforcer's command line must give, each exactly once."""
 _LANDLOCK_OPTIONS = ("landlock-restrict-tcp", "landlock-scope")
 """Given exactly once each with --landlock=on, never without it."""
@@ -76,6 +84,7 @@ class EnforcerConfig(Record):
         "env_fd",
         "identity",
         "landlock",
+        "proxy_bridge",
         "seccomp_allow_inet",
         "status_fd",
         "stderr_fd",
@@ -96,6 +105,10 @@ class EnforcerConfig(Record):
     entries; None execs with the enforcer's own.  The launcher passes it this way
     so that loader variables (LD_PRELOAD and kin) reach only the command, never
     bubblewrap or the enforcer, which run before the layers are in force."""
+    proxy_bridge: str | None
+    """The proxy's unix socket inside the sandbox: serve it on the loopback
+    proxy port (`corral.network._bridge`) before the layers close; None: no
+    proxy (offline or online)."""
 
     def __init__(
         self,
@@ -106,6 +119,7 @@ class EnforcerConfig(Record):
         seccomp_allow_inet: bool | None,
         identity: bool,
         env_fd: int | None = None,
+        proxy_bridge: str | None = None,
     ) -> None:
         self._init(
             status_fd=status_fd,
@@ -114,6 +128,7 @@ class EnforcerConfig(Record):
             seccomp_allow_inet=seccomp_allow_inet,
             identity=identity,
             env_fd=env_fd,
+            proxy_bridge=proxy_bridge,
         )
 
     def to_args(self) -> list[str]:
@@ -125,6 +140,7 @@ class EnforcerConfig(Record):
             f"--env-fd={_fd_text(self.env_fd)}",
             f"--identity={'yes' if self.identity else 'no'}",
             f"--seccomp={seccomp[self.seccomp_allow_inet]}",
+            f"--proxy-bridge={self.proxy_bridge or 'none'}",
         ]
         spec = self.landlock
         if spec is None:
@@ -165,6 +181,7 @@ class EnforcerConfig(Record):
             seccomp_allow_inet=_choice(given, "seccomp", _SECCOMP),
             identity=_choice(given, "identity", _YES_NO),
             env_fd=_fd(given, "env-fd"),
+            proxy_bridge=_bridge_path(given),
         )
 
 
@@ -205,6 +222,15 @@ def _fd(given: dict[str, list[str]], name: str) -> int | None:
     if value.isascii() and value.isdigit():
         return int(value)
     raise _config_error(f"--{name} must be a file descriptor or none")
+
+
+def _bridge_path(given: dict[str, list[str]]) -> str | None:
+    value = _value(given, "proxy-bridge")
+    if value == "none":
+        return None
+    if not value.startswith("/"):
+        raise _config_error("--proxy-bridge must be an absolute path or none")
+    return value
 
 
 def _fd_text(fd: int | None) -> str:
@@ -278,6 +304,13 @@ def main(args: Sequence[str]) -> int:
         if config.identity:
             layer = "identity"
             _identity.drop_privileges()
+        if config.proxy_bridge is not None:
+            # Before Landlock: the bridge reaches a socket made outside the
+            # sandbox, which Landlock's unix-socket scoping would refuse.
+            layer = "network"
+            from corral.network._bridge import start_bridge  # noqa: PLC0415
+
+            start_bridge(config.proxy_bridge)
         abi = None
         if config.landlock is not None:
             layer = "landlock"

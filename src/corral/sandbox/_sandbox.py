@@ -8,9 +8,11 @@ launches, records the event and explains what the sandbox refused.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,6 +25,10 @@ from corral.errors import (
     LayerUnavailableError,
     WorkspaceError,
 )
+from corral.network import _bridge
+from corral.network._lease import Asker, ProxyLease
+from corral.network._route import route_config
+from corral.network._tools import proxy_environment
 from corral.policy import (
     NetworkMode,
     Policy,
@@ -97,6 +103,8 @@ class Sandbox:
     With `git_write` (a person approved writing to the repository), the git
     directories inside the workspace are writable but for what the host's git
     reads as configuration or runs as code; see `SandboxProfile.git_write`.
+    In allow-list network mode every run is served by corral's proxy; `ask`
+    puts destinations no entry names to a person (when the policy says so).
     Raises `LayerUnavailableError` at construction when a layer the policy
     needs is missing and not explicitly accepted, `WorkspaceError` when the
     workspace cannot be guarded.
@@ -109,8 +117,10 @@ class Sandbox:
         *,
         environ: Mapping[str, str] | None = None,
         git_write: bool = False,
+        ask: Asker | None = None,
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
+        self.ask = ask
         check_home(self.environ)
         self.policy = policy
         self.state = state_dir(self.environ)
@@ -120,12 +130,15 @@ class Sandbox:
             required_layers(policy), policy.accept_missing, self.tools
         )
         marker = str(policy.sandbox_mode)
+        env = build_environment(policy, self.environ, sandbox_marker=marker)
+        if _proxied(policy.network_mode, layers):
+            env = proxy_environment(env)
         self.profile = resolve_profile(
             policy,
             Path(workspace),
             state=self.state,
             environ=self.environ,
-            env=build_environment(policy, self.environ, sandbox_marker=marker),
+            env=env,
             layers=layers,
             missing=missing,
             git_write=git_write,
@@ -162,10 +175,12 @@ class Sandbox:
             raise CorralError("no command given; pass it after --")
         directory = self._working_directory(cwd)
         limit = timeout if timeout is not None else self.profile.timeout
+        run_id = secrets.token_hex(8)
 
         def attempt() -> RunResult:
             return self._run(
                 argv,
+                run_id=run_id,
                 cwd=directory,
                 stdin=stdin,
                 stdout=stdout,
@@ -181,7 +196,14 @@ class Sandbox:
             outcome: dict[str, object] = {
                 k: why[k] for k in ("decision", "approval") if k in why
             }
-            self._record("command.started", argv=list(argv), cwd=str(directory), **why)
+            outcome["run"] = run_id
+            self._record(
+                "command.started",
+                argv=list(argv),
+                cwd=str(directory),
+                **why,
+                run=run_id,
+            )
             try:
                 try:
                     result = attempt()
@@ -221,10 +243,17 @@ class Sandbox:
         if exc.layer != Layer.NAMESPACES or not needs_namespaces <= accepted:
             return False
         logger.warning("bubblewrap cannot create namespaces here: %s", exc.reason)
+        layers = self.profile.layers - needs_namespaces
+        env = self.profile.env
+        if not _proxied(self.profile.network, layers):
+            env = build_environment(
+                self.policy, self.environ, sandbox_marker=str(self.policy.sandbox_mode)
+            )
         self.profile = dataclasses.replace(
             self.profile,
-            layers=self.profile.layers - needs_namespaces,
+            layers=layers,
             missing=self.profile.missing | needs_namespaces,
+            env=env,
         )
         return True
 
@@ -238,6 +267,7 @@ class Sandbox:
         self,
         argv: Sequence[str],
         *,
+        run_id: str,
         cwd: Path,
         stdin: Stream,
         stdout: Stream,
@@ -247,8 +277,13 @@ class Sandbox:
         timeout: float | None,
     ) -> RunResult:
         profile = self.profile
-        with lease_placeholders(self.state) as lease:
+        with (
+            lease_placeholders(self.state) as lease,
+            self._proxy(argv, run_id) as proxy,
+        ):
             view, found = self._view(lease)
+            if proxy is not None:
+                view = dataclasses.replace(view, proxy_socket=proxy.socket_path)
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
             known = {_identity(path) for path in (*view.protected, *view.granted)}
             outcome = self._launch(argv, cwd, view, streams, timeout)
@@ -279,6 +314,31 @@ class Sandbox:
             stdout_open_line=streams.passed_out is not None
             and streams.passed_out.open_line,
         )
+
+    def _proxy(
+        self, argv: Sequence[str], run_id: str
+    ) -> contextlib.AbstractContextManager[ProxyLease | None]:
+        """Lease the proxy for one run in allow-list mode; nothing otherwise."""
+        profile = self.profile
+        if not _proxied(profile.network, profile.layers):
+            return contextlib.nullcontext()
+        from corral.approvals._store import session_id  # noqa: PLC0415 (cost)
+
+        config = route_config(
+            self.policy,
+            workspace=profile.workspace,
+            writable=profile.writable_roots,
+            environ=self.environ,
+            context={
+                "run": run_id,
+                "session": session_id(self.environ),
+                "workspace": str(profile.workspace),
+                "argv": list(argv),
+            },
+        )
+        for note in config.notes:
+            logger.warning("%s", note)
+        return ProxyLease(self.state, config, ask=self.ask, environ=self.environ)
 
     def _trusted(self) -> dict[Path, str]:
         """Return what corral runs, records or obeys: out of every command's reach."""
@@ -361,12 +421,15 @@ class Sandbox:
             if Layer.LANDLOCK in profile.layers
             else None,
             seccomp_allow_inet=(
-                profile.network is NetworkMode.ONLINE
+                _inet_allowed(profile.network, profile.layers)
                 if Layer.SECCOMP in profile.layers
                 else None
             ),
             identity=Layer.IDENTITY in profile.layers,
             env_fd=env_fd,
+            proxy_bridge=_bridge.PROXY_SOCKET
+            if view.proxy_socket is not None
+            else None,
         )
         command = enforcer_argv(
             self.tools.python, config, argv, script=str(self.tools.enforcer)
@@ -405,7 +468,7 @@ class Sandbox:
         return LandlockSpec(
             writable=(*profile.writable_roots, *writable_private_dirs(profile.layers)),
             devices=tuple(Path(device) for device in _DEVICES),
-            restrict_tcp=profile.network is not NetworkMode.ONLINE,
+            restrict_tcp=not _inet_allowed(profile.network, profile.layers),
             scope=Layer.NAMESPACES in profile.layers,
         )
 
@@ -428,6 +491,20 @@ class Sandbox:
             self._record("command.error", **outcome, argv=list(argv), error=error)
         except CorralError as lost:
             logger.warning("%s", lost)
+
+
+def _proxied(network: NetworkMode, layers: frozenset[Layer]) -> bool:
+    """Whether runs reach the network through the proxy (allow-list, enforced)."""
+    return network is NetworkMode.ALLOW_LIST and Layer.NETWORK in layers
+
+
+def _inet_allowed(network: NetworkMode, layers: frozenset[Layer]) -> bool:
+    """Whether a command may make inet sockets: online, or behind the proxy.
+
+    Behind the proxy the sandbox's network namespace holds only its own
+    loopback, where the bridge listens and the command's own servers may.
+    """
+    return network is NetworkMode.ONLINE or _proxied(network, layers)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

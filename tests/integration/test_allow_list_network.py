@@ -1,0 +1,268 @@
+"""Allow-list network: the proxy is the one way out, and it decides by name.
+
+Each test runs the real ``corral run`` with a user policy in allow-list mode
+and an HTTP server on the host's loopback.  Names lead to that server through
+``network.hosts`` (fixed addresses), so nothing leaves the machine; the
+loopback address itself must be allowed explicitly, with its port, since an
+allowed name that resolves to loopback is refused.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BOUNDARY_ONLY_RULES, Home
+from tests.support import CorralCLI, events
+
+# Fetch a URL through the proxy the sandbox's variables name; print the status,
+# corral's refusal header and the body.
+FETCH = """
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as answer:
+        print(answer.status, answer.read().decode())
+except urllib.error.HTTPError as refused:
+    reason = refused.headers.get("X-Corral-Refusal")
+    print(refused.code, reason, refused.read().decode())
+"""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = f"served {self.headers.get('Host')} {self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    """An HTTP server on the host's 127.0.0.1; yields its port."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    thread.join()
+    httpd.server_close()
+
+
+def _policy(home: Home, network: str) -> None:
+    policy = home.config / "corral" / "policy.toml"
+    policy.parent.mkdir(parents=True, exist_ok=True)
+    policy.write_text(BOUNDARY_ONLY_RULES + "[network]\n" + network)
+
+
+def _allow(home: Home, port: int, *allow: str, extra: str = "") -> None:
+    entries = ", ".join(f'"{entry}"' for entry in (*allow, f"127.0.0.1:{port}"))
+    _policy(
+        home,
+        'mode = "allow-list"\nunknown = "refuse"\n'
+        f"allow = [{entries}]\n"
+        'hosts = { "pkg.test" = "127.0.0.1", "other.test" = "127.0.0.1", '
+        '"deep.pkg.test" = "127.0.0.1" }\n' + extra,
+    )
+
+
+def _connections(home: Home) -> list[dict[str, object]]:
+    return [e for e in events(home.state) if e["event"] == "network.connection"]
+
+
+def _wait_for_proxy_exit(home: Home) -> None:
+    control = home.state / "corral" / "network" / "proxy.sock"
+    deadline = time.monotonic() + 10
+    while control.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not control.exists(), "the proxy outlived its last run"
+
+
+def test_an_allowed_name_reaches_its_server(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    ran = corral.run(workspace, "python3", "-c", FETCH, f"http://pkg.test:{server}/a")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == f"200 served pkg.test:{server} /a"
+    (event,) = _connections(home)
+    assert event["decision"] == "allow"
+    assert event["host"] == "pkg.test"
+    assert event["port"] == server
+    assert event["rule"] == "pkg.test"
+    assert event["address"] == "127.0.0.1"
+    assert int(event["bytes_down"]) > 0  # type: ignore[call-overload]
+    started = next(e for e in events(home.state) if e["event"] == "command.started")
+    assert event["run"] == started["run"]
+    _wait_for_proxy_exit(home)
+
+
+def test_a_tunnel_through_connect_reaches_an_allowed_name(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, f"pkg.test:{server}")
+    ran = corral.run(
+        workspace, "curl", "-sS", "--proxytunnel", f"http://pkg.test:{server}/t"
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == f"served pkg.test:{server} /t"
+    (event,) = _connections(home)
+    assert event["method"] == "CONNECT"
+
+
+def test_a_name_not_listed_is_refused_with_corrals_reason(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    ran = corral.run(workspace, "python3", "-c", FETCH, f"http://other.test:{server}/")
+    assert ran.returncode == 0, ran.stderr
+    code, header, *_ = ran.stdout.split()
+    assert (code, header) == ("403", "not-allowed")
+    assert "corral" in ran.stdout
+    (event,) = _connections(home)
+    assert event["decision"] == "refuse"
+    assert event["host"] == "other.test"
+
+
+def test_a_wildcard_matches_names_below_it_and_ports_are_kept_apart(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, f"*.pkg.test:{server}")
+    below = corral.run(
+        workspace, "python3", "-c", FETCH, f"http://deep.pkg.test:{server}/"
+    )
+    itself = corral.run(workspace, "python3", "-c", FETCH, f"http://pkg.test:{server}/")
+    other_port = corral.run(
+        workspace, "python3", "-c", FETCH, f"http://deep.pkg.test:{server + 1}/"
+    )
+    assert below.stdout.startswith("200 "), below.stderr
+    assert itself.stdout.startswith("403 not-allowed"), itself.stdout
+    assert other_port.stdout.startswith("403 not-allowed"), other_port.stdout
+
+
+def test_an_allowed_name_resolving_to_loopback_is_refused(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _policy(
+        home,
+        'mode = "allow-list"\nallow = ["pkg.test"]\nunknown = "refuse"\n'
+        'hosts = { "pkg.test" = "127.0.0.1" }\n',
+    )
+    ran = corral.run(workspace, "python3", "-c", FETCH, f"http://pkg.test:{server}/")
+    assert ran.stdout.startswith("403 address-refused"), ran.stdout
+    (event,) = _connections(home)
+    assert event["decision"] == "refuse"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["2130706433", "0177.0.0.1", "127.1", "0x7f.0.0.1", "[::ffff:127.0.0.1]"],
+)
+def test_spellings_of_a_refused_address_are_refused(
+    corral: CorralCLI, workspace: Path, home: Home, server: int, spelling: str
+) -> None:
+    _policy(home, 'mode = "allow-list"\nallow = ["pkg.test"]\nunknown = "refuse"\n')
+    ran = corral.run(workspace, "python3", "-c", FETCH, f"http://{spelling}:{server}/")
+    assert ran.stdout.startswith("403 "), ran.stdout
+
+
+def test_a_denied_name_is_refused_though_a_wildcard_allows_it(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "*.pkg.test", extra='deny = ["deep.pkg.test"]\n')
+    ran = corral.run(
+        workspace, "python3", "-c", FETCH, f"http://deep.pkg.test:{server}/"
+    )
+    assert ran.stdout.startswith("403 denied"), ran.stdout
+
+
+BYPASS = """
+import socket, sys
+for address in sys.argv[1:]:
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3)
+        print("reached", address)
+    except OSError as exc:
+        print("refused", address, exc.errno)
+"""
+
+
+def test_direct_connections_that_bypass_the_proxy_fail(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    ran = corral.run(
+        workspace, "python3", "-c", BYPASS, f"127.0.0.1:{server}", "10.0.0.1:80"
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "reached" not in ran.stdout
+    assert ran.stdout.count("refused") == 2
+
+
+LOCAL_SERVER = """
+import socket, threading
+server = socket.create_server(("127.0.0.1", 0))
+port = server.getsockname()[1]
+def answer():
+    conn, _ = server.accept()
+    conn.sendall(b"local")
+    conn.close()
+threading.Thread(target=answer).start()
+print(socket.create_connection(("127.0.0.1", port), timeout=3).recv(10).decode())
+"""
+
+
+def test_servers_on_the_sandboxes_own_loopback_still_work(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    ran = corral.run(workspace, "python3", "-c", LOCAL_SERVER)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "local"
+
+
+def test_the_sandbox_has_no_resolver_of_its_own(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    ran = corral.run(
+        workspace,
+        "python3",
+        "-c",
+        "import socket\ntry:\n socket.getaddrinfo('pkg.test', 80)\n print('resolved')\n"
+        "except OSError:\n print('no resolver')",
+    )
+    assert ran.stdout.strip() == "no resolver", ran.stdout + ran.stderr
+
+
+def test_one_proxy_serves_concurrent_runs_and_ends_with_the_last(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    url = f"http://pkg.test:{server}/"
+    holder = threading.Thread(
+        target=corral.run,
+        args=(workspace, "python3", "-c", FETCH + "import time; time.sleep(3)", url),
+    )
+    holder.start()
+    control = home.state / "corral" / "network" / "proxy.sock"
+    deadline = time.monotonic() + 10
+    while not control.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ran = corral.run(workspace, "python3", "-c", FETCH, url)
+    assert ran.stdout.startswith("200 "), ran.stdout + ran.stderr
+    holder.join()
+    _wait_for_proxy_exit(home)
+    connections = _connections(home)
+    assert len(connections) == 2
+    assert len({e["pid"] for e in connections}) == 1
+    assert len({e["run"] for e in connections}) == 2
