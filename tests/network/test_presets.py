@@ -10,11 +10,13 @@ import configparser
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from corral.network import _presets as presets
 from corral.network._presets import PRESETS, Preset, read_preset
 
 NPM = shutil.which("npm")
@@ -327,6 +329,58 @@ def test_a_tool_in_the_workspace_is_never_run(machine: Machine) -> None:
     assert not marker.exists()
     assert preset.patterns == ()
     assert any(str(fake) in note for note in preset.notes)
+
+
+def fake_tool(directory: Path, name: str, script: str) -> Path:
+    directory.mkdir(exist_ok=True)
+    tool = directory / name
+    tool.write_text(f"#!/bin/sh\n{script}\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def test_a_failing_tool_is_noted_without_user_information(
+    machine: Machine, tmp_path: Path
+) -> None:
+    tools = tmp_path / "tools"
+    fake_tool(tools, "npm", "echo 'cannot reach https://u:pw0rd@reg.test/' >&2; exit 3")
+    machine.environ["PATH"] = str(tools)
+    preset = machine.read("npm")
+    assert preset.patterns == ()
+    assert len(preset.notes) == 1
+    assert "status 3" in preset.notes[0]
+    assert "pw0rd" not in preset.notes[0]
+
+
+def test_a_tool_that_hangs_is_killed_with_its_children(
+    machine: Machine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(presets, "TOOL_TIMEOUT", 0.3)
+    tools, child = tmp_path / "tools", tmp_path / "child.pid"
+    fake_tool(tools, "git", f"/bin/sleep 60 & echo $! > {child}; exec /bin/sleep 60")
+    machine.environ["PATH"] = str(tools)
+    started = time.monotonic()
+    preset = machine.read("git-remotes")
+    assert time.monotonic() - started < 10
+    assert preset.patterns == ()
+    assert preset.notes == (
+        f"no remotes read from {machine.workspace}: no answer within 0.3 s",
+    )
+    assert not is_running(int(child.read_text()))
+
+
+def is_running(pid: int) -> bool:
+    """Whether `pid` lives on, waiting a moment for a killed one to be reaped."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            return False
+        if state[0] in ("Z", "X"):
+            return False
+        time.sleep(0.05)
+    return True
 
 
 # git

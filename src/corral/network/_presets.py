@@ -8,9 +8,11 @@ Nothing a sandboxed command could have written widens a preset.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import logging
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -256,26 +258,38 @@ class _ToolFailedError(Exception):
 
 
 def _run(argv: Sequence[str], env: Mapping[str, str]) -> str:
-    """Return what `argv` prints; raises `_ToolFailedError` saying why it did not."""
+    """Return what `argv` prints; raises `_ToolFailedError` saying why it did not.
+
+    The tool runs in a process group of its own, killed whole on timeout, so
+    that no child of it keeps the pipes open.
+    """
     try:
-        done = subprocess.run(
+        process = subprocess.Popen(
             argv,
             env=env,
             cwd=_NEUTRAL_CWD,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=TOOL_TIMEOUT,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise _ToolFailedError(f"no answer within {TOOL_TIMEOUT:g} s") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise _ToolFailedError(f"cannot run {argv[0]}: {exc}") from None
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        raise _ToolFailedError(f"exited with status {done.returncode}: {lines[-1]}")
-    return done.stdout
+    with process:
+        try:
+            out, err = process.communicate(timeout=TOOL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise _ToolFailedError(f"no answer within {TOOL_TIMEOUT:g} s") from None
+    if process.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise _ToolFailedError(f"exited with status {process.returncode}: {lines[-1]}")
+    try:
+        return out.decode()
+    except UnicodeDecodeError:
+        raise _ToolFailedError(f"{argv[0]} printed what is not UTF-8") from None
 
 
 # pip
@@ -380,7 +394,9 @@ def _read_pip_default(reading: _Reading) -> None:
     failures = []
     for python in _pythons(reading):
         try:
-            answer = _run([python, "-I", "-c", _PIP_DEFAULT_CODE], {}).split()
+            argv = [python, "-I", "-c", _PIP_DEFAULT_CODE]
+            path = os.pathsep.join(reading.search_path())
+            answer = _run(argv, {"PATH": path}).split()
         except _ToolFailedError as exc:
             failures.append(f"{python}: {exc}")
             continue
