@@ -409,6 +409,8 @@ def test_git_remotes_allow_every_network_remote_form(machine: Machine) -> None:
         "web": "http://web.test:8080/repo",
         "short": "short:org/repo",
         "bracket": "[bracket.test:2022]:repo",
+        "scp6": "git@[::2]:repo",
+        "at-in-path": "scp-path.test:a@[b.test]",
         "local": "/srv/repos/local.git",
         "files": "file:///srv/repos/files.git",
         "relative": "../sibling",
@@ -436,8 +438,10 @@ def test_git_remotes_allow_every_network_remote_form(machine: Machine) -> None:
         "web.test:8080",
         "rewritten.test:443",
         "bracket.test:2022",
+        "[::2]:22",
+        "scp-path.test:22",
     }
-    assert len(preset.patterns) == 9
+    assert len(preset.patterns) == 11
     assert preset.notes == ()
     assert "tok3n" not in " ".join(preset.sources)
 

@@ -630,7 +630,7 @@ def _is_scp_like(url: str) -> bool:
 def _scp_host(url: str) -> tuple[str | None, int]:
     """The host and port of an scp-like URL; ``[host:port]:path`` sets the port."""
     rest = url
-    if not url.startswith("[") and "@[" in url:
+    if not url.startswith("[") and "@[" in url.split(":", 1)[0]:
         rest = url[url.index("@[") + 1 :]
     if not rest.startswith("["):
         return url.split(":", 1)[0].rpartition("@")[2], _SSH_PORT
