@@ -275,6 +275,12 @@ def test_a_malformed_authority_is_refused_saying_what_to_write(
         "0xffffffff",
         "0x100000000",
         "0000000000000000000000377.1",
+        "0" * 5000 + "1",
+        "0x" + "0" * 5000 + "7f.1",
+        "1" + "0" * 5000,
+        "077777777777",
+        "037777777777",
+        "0x0ffffffff",
     ],
 )
 def test_inet_aton_reads_what_the_c_library_reads(text: str) -> None:

@@ -49,6 +49,9 @@ _FORBIDDEN = {
 # (c is 16 bits), a.b (b is 24 bits), a (32 bits).
 _LAST_PART_MAX = {1: 0xFFFFFFFF, 2: 0xFFFFFF, 3: 0xFFFF, 4: 0xFF}
 
+# More digits than 2**32 - 1 has in any base (11 in octal): an overflow.
+_MAX_PART_DIGITS = 11
+
 # What the C library's isspace() accepts after the last part (C locale).
 _C_SPACE = frozenset(" \t\n\v\f\r")
 
@@ -118,7 +121,12 @@ def _aton_part(text: str) -> tuple[int | None, str]:
     end = start
     while end < len(text) and text[end] in digits:
         end += 1
-    return int(text[start:end], base), text[end:]
+    # Leading zeros change nothing, and more digits than 2**32 needs overflow:
+    # int() itself refuses strings of thousands of digits.
+    significant = text[start:end].lstrip("0") or "0"
+    if len(significant) > _MAX_PART_DIGITS:
+        return 2**32, text[end:]
+    return int(significant, base), text[end:]
 
 
 def canonical_host(text: str) -> tuple[str, IPv4Address | IPv6Address | None]:
