@@ -10,6 +10,7 @@ allowed name that resolves to loopback is refused.
 from __future__ import annotations
 
 import http.server
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -266,3 +267,48 @@ def test_one_proxy_serves_concurrent_runs_and_ends_with_the_last(
     assert len(connections) == 2
     assert len({e["pid"] for e in connections}) == 1
     assert len({e["run"] for e in connections}) == 2
+
+
+def _pip_policy(home: Home) -> None:
+    _policy(home, 'mode = "allow-list"\npresets = ["pip"]\nunknown = "refuse"\n')
+
+
+@pytest.mark.needs_index
+def test_pip_installs_a_real_package_through_the_proxy(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """From the index this machine's pip is configured to use, found at run time."""
+    _pip_policy(home)
+    ran = corral.run(
+        workspace,
+        *(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--no-deps"),
+        *("--target", "installed", "six==1.16.0"),
+        timeout=180,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (workspace / "installed" / "six.py").is_file()
+    connections = _connections(home)
+    assert connections
+    for event in connections:
+        assert event["decision"] == "allow"
+        assert str(event["origin"]).startswith("preset pip")
+
+
+@pytest.mark.needs_index
+def test_pip_fails_fast_on_an_index_not_allowed(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    _pip_policy(home)
+    ran = corral.run(
+        workspace,
+        *(sys.executable, "-m", "pip", "download", "-vv", "--no-cache-dir"),
+        *("--retries", "0", "--index-url", "https://index.not-allowed.test/simple"),
+        "six",
+        timeout=120,
+    )
+    assert ran.returncode != 0
+    assert "Tunnel connection failed: 403" in ran.stdout + ran.stderr
+    (event,) = {e["host"]: e for e in _connections(home)}.values()
+    assert event["host"] == "index.not-allowed.test"
+    assert event["decision"] == "refuse"
+    assert event["code"] == "not-allowed"
