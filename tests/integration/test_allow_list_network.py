@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BOUNDARY_ONLY_RULES, Home
-from tests.support import CorralCLI, events
+from tests.support import CORRAL, CorralCLI, answer_in_pty, events
 
 # Fetch a URL through the proxy the sandbox's variables name; print the status,
 # corral's refusal header and the body.
@@ -312,3 +312,51 @@ def test_pip_fails_fast_on_an_index_not_allowed(
     assert event["host"] == "index.not-allowed.test"
     assert event["decision"] == "refuse"
     assert event["code"] == "not-allowed"
+
+
+FETCH_TWICE = FETCH + "urllib.request.urlopen(sys.argv[1], timeout=10).read()\n"
+
+
+def _ask_policy(home: Home, port: int) -> None:
+    _policy(
+        home,
+        f'mode = "allow-list"\nallow = ["pkg.test", "127.0.0.1:{port}"]\n'
+        'hosts = { "other.test" = "127.0.0.1" }\n',
+    )
+
+
+@pytest.mark.parametrize(("answer", "seen"), [("o", "200 served"), ("n", "403")])
+def test_a_person_at_the_terminal_decides_an_unknown_destination(
+    workspace: Path, home: Home, server: int, answer: str, seen: str
+) -> None:
+    _ask_policy(home, server)
+    url = f"http://other.test:{server}/"
+    argv = [*CORRAL, "run", "-C", str(workspace), "--", "python3", "-c", FETCH, url]
+    answered = answer_in_pty(argv, home.env(), answer)
+    assert answered.asked, answered.output
+    assert f"connect to other.test:{server}" in answered.output
+    assert seen in answered.output
+    (event,) = _connections(home)
+    assert event["asked"] is True
+    assert event["decision"] == ("allow" if answer == "o" else "refuse")
+
+
+def test_an_answer_for_the_session_is_not_asked_again(
+    workspace: Path, home: Home, server: int
+) -> None:
+    _ask_policy(home, server)
+    url = f"http://other.test:{server}/"
+    argv = [*CORRAL, "run", "-C", str(workspace), "--"]
+    argv += ["python3", "-c", FETCH_TWICE, url]
+    answered = answer_in_pty(argv, home.env(), "s")
+    assert answered.returncode == 0, answered.output
+    assert answered.output.count("connect to other.test") == 1
+    assert [e["decision"] for e in _connections(home)] == ["allow", "allow"]
+
+
+def test_without_a_person_an_unknown_destination_is_refused(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _ask_policy(home, server)
+    ran = corral.run(workspace, "python3", "-c", FETCH, f"http://other.test:{server}/")
+    assert ran.stdout.startswith("403 not-allowed"), ran.stdout
