@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from corral.policy import load_policy
+from corral.sandbox import Sandbox
 from tests.conftest import BOUNDARY_ONLY_RULES, Home
 from tests.support import CORRAL, CorralCLI, answer_in_pty, events
 
@@ -360,3 +362,21 @@ def test_without_a_person_an_unknown_destination_is_refused(
     _ask_policy(home, server)
     ran = corral.run(workspace, "python3", "-c", FETCH, f"http://other.test:{server}/")
     assert ran.stdout.startswith("403 not-allowed"), ran.stdout
+
+
+def test_a_long_lived_sandbox_keeps_one_proxy_until_it_is_closed(
+    workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    env = home.env()
+    url = f"http://pkg.test:{server}/"
+    with Sandbox(workspace, load_policy(workspace, environ=env), environ=env) as box:
+        for _ in range(3):
+            result = box.run(["python3", "-c", FETCH, url], capture=True)
+            assert (result.stdout or b"").startswith(b"200 "), result.stderr
+        control = home.state / "corral" / "network" / "proxy.sock"
+        assert control.exists()
+    _wait_for_proxy_exit(home)
+    connections = _connections(home)
+    assert len(connections) == 3
+    assert len({e["pid"] for e in connections}) == 1

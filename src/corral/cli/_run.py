@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
 
     stdin = os.open(os.devnull, os.O_RDONLY) if args.no_input else None
     try:
-        with terminal_kept():
+        with sandbox, terminal_kept():
             result = sandbox.run(
                 command,
                 cwd=args.directory.resolve(),

@@ -105,6 +105,8 @@ class Sandbox:
     reads as configuration or runs as code; see `SandboxProfile.git_write`.
     In allow-list network mode every run is served by corral's proxy; `ask`
     puts destinations no entry names to a person (when the policy says so).
+    The proxy process is kept from the first such run until `close` (or the
+    end of a ``with`` block), so that later runs find it started.
     Raises `LayerUnavailableError` at construction when a layer the policy
     needs is missing and not explicitly accepted, `WorkspaceError` when the
     workspace cannot be guarded.
@@ -121,6 +123,7 @@ class Sandbox:
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.ask = ask
+        self._proxy_hold: ProxyLease | None = None
         check_home(self.environ)
         self.policy = policy
         self.state = state_dir(self.environ)
@@ -143,6 +146,18 @@ class Sandbox:
             missing=missing,
             git_write=git_write,
         )
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let the proxy process go once no other run needs it; runs may follow."""
+        if self._proxy_hold is not None:
+            self._proxy_hold.close()
+            self._proxy_hold = None
 
     def run(
         self,
@@ -338,6 +353,8 @@ class Sandbox:
         )
         for note in config.notes:
             logger.warning("%s", note)
+        if self._proxy_hold is None:
+            self._proxy_hold = ProxyLease(self.state, None, environ=self.environ)
         return ProxyLease(self.state, config, ask=self.ask, environ=self.environ)
 
     def _trusted(self) -> dict[Path, str]:
