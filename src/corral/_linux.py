@@ -22,6 +22,7 @@ __all__ = [
     "capget",
     "capset",
     "get_securebits",
+    "interface_addresses",
     "landlock_abi_version",
     "landlock_add_net_port_rule",
     "landlock_add_path_beneath_rule",
@@ -483,3 +484,56 @@ def seccomp_set_mode_filter(program: bytes, flags: int = 0) -> None:
         raise _fail(
             "seccomp(SECCOMP_SET_MODE_FILTER)", err, "no_new_privs must be set first"
         )
+
+
+class _IfAddrs(ctypes.Structure):
+    # struct ifaddrs from <ifaddrs.h>; pointers kept as integers to follow by hand.
+    _fields_ = (
+        ("ifa_next", ctypes.c_void_p),
+        ("ifa_name", ctypes.c_char_p),
+        ("ifa_flags", ctypes.c_uint),
+        ("ifa_addr", ctypes.c_void_p),
+        ("ifa_netmask", ctypes.c_void_p),
+        ("ifa_ifu", ctypes.c_void_p),
+        ("ifa_data", ctypes.c_void_p),
+    )
+
+
+# Where the address bytes lie in struct sockaddr_in and struct sockaddr_in6,
+# by address family (AF_INET 2, AF_INET6 10).
+_SOCKADDR_LAYOUT: dict[int, tuple[int, int]] = {2: (4, 4), 10: (8, 16)}
+_libc.getifaddrs.argtypes = (ctypes.POINTER(ctypes.c_void_p),)
+_libc.getifaddrs.restype = ctypes.c_int
+_libc.freeifaddrs.argtypes = (ctypes.c_void_p,)
+_libc.freeifaddrs.restype = None
+
+
+def interface_addresses() -> list[bytes]:
+    """Return every IPv4 (4 bytes) and IPv6 (16 bytes) address of this host's
+    interfaces in this network namespace, read with getifaddrs(3).
+
+    Raises SandboxSetupError when the C library cannot list them.
+    """
+    head = ctypes.c_void_p()
+    if _libc.getifaddrs(ctypes.byref(head)) != 0:
+        err = ctypes.get_errno()
+        raise _fail(
+            "cannot list this host's addresses: getifaddrs",
+            err,
+            "without them the network proxy cannot refuse them, so it does not start",
+        )
+    found = []
+    try:
+        node = head.value
+        while node:
+            entry = _IfAddrs.from_address(node)
+            if entry.ifa_addr:
+                family = ctypes.c_ushort.from_address(entry.ifa_addr).value
+                layout = _SOCKADDR_LAYOUT.get(family)
+                if layout is not None:
+                    offset, size = layout
+                    found.append(ctypes.string_at(entry.ifa_addr + offset, size))
+            node = entry.ifa_next
+    finally:
+        _libc.freeifaddrs(head)
+    return found

@@ -8,14 +8,10 @@ unless an allow entry names the exact address and port.
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import os
-import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 
-from corral.errors import SandboxSetupError
+from corral._linux import interface_addresses
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -221,66 +217,13 @@ def _authority(address: Address, port: int) -> str:
     return f"{address}:{port}"
 
 
-class _IfAddrs(ctypes.Structure):
-    # struct ifaddrs from <ifaddrs.h>; pointers kept as integers to follow by hand.
-    _fields_ = (
-        ("ifa_next", ctypes.c_void_p),
-        ("ifa_name", ctypes.c_char_p),
-        ("ifa_flags", ctypes.c_uint),
-        ("ifa_addr", ctypes.c_void_p),
-        ("ifa_netmask", ctypes.c_void_p),
-        ("ifa_ifu", ctypes.c_void_p),
-        ("ifa_data", ctypes.c_void_p),
-    )
-
-
-# Where the address bytes lie in struct sockaddr_in and struct sockaddr_in6.
-_SOCKADDR_LAYOUT: dict[int, tuple[int, int]] = {
-    socket.AF_INET: (4, 4),
-    socket.AF_INET6: (8, 16),
-}
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.getifaddrs.argtypes = (ctypes.POINTER(ctypes.c_void_p),)
-_libc.getifaddrs.restype = ctypes.c_int
-_libc.freeifaddrs.argtypes = (ctypes.c_void_p,)
-_libc.freeifaddrs.restype = None
-
-
 def local_addresses() -> frozenset[Address]:
-    """This host's interface addresses, loopback included, read with getifaddrs(3).
+    """This host's interface addresses, loopback included.
 
-    Raises SandboxSetupError when the C library cannot list them: without them
-    a command could reach this host's own services by another of its addresses.
+    Raises SandboxSetupError when they cannot be listed: without them a
+    command could reach this host's own services by another of its addresses.
     """
     found: set[Address] = {IPv4Address("127.0.0.1"), IPv6Address("::1")}
-    head = ctypes.c_void_p()
-    if _libc.getifaddrs(ctypes.byref(head)) != 0:
-        err = ctypes.get_errno()
-        raise SandboxSetupError(
-            f"cannot list this host's addresses: getifaddrs failed with "
-            f"{errno.errorcode.get(err, str(err))} ({os.strerror(err)}); "
-            "without them the network proxy cannot refuse them, so it does not start"
-        )
-    try:
-        node = head.value
-        while node:
-            entry = _IfAddrs.from_address(node)
-            if entry.ifa_addr:
-                address = _sockaddr_address(entry.ifa_addr)
-                if address is not None:
-                    found.add(address)
-            node = entry.ifa_next
-    finally:
-        _libc.freeifaddrs(head)
+    for raw in interface_addresses():
+        found.add(IPv4Address(raw) if len(raw) == 4 else IPv6Address(raw))
     return frozenset(found)
-
-
-def _sockaddr_address(pointer: int) -> Address | None:
-    family = ctypes.c_ushort.from_address(pointer).value
-    layout = _SOCKADDR_LAYOUT.get(family)
-    if layout is None:
-        return None
-    offset, size = layout
-    raw = ctypes.string_at(pointer + offset, size)
-    return IPv4Address(raw) if size == 4 else IPv6Address(raw)
