@@ -380,3 +380,21 @@ def test_a_long_lived_sandbox_keeps_one_proxy_until_it_is_closed(
     connections = _connections(home)
     assert len(connections) == 3
     assert len({e["pid"] for e in connections}) == 1
+
+
+def test_a_session_answer_holds_for_the_sessions_later_runs(
+    workspace: Path, home: Home, server: int
+) -> None:
+    """The proxy process ends between the runs; the answer is kept on disk."""
+    _ask_policy(home, server)
+    url = f"http://other.test:{server}/"
+    argv = [*CORRAL, "run", "-C", str(workspace), "--", "python3", "-c", FETCH, url]
+    env = home.env({"CORRAL_SESSION": "review-42"})
+    first = answer_in_pty(argv, env, "s")
+    assert first.asked, first.output
+    _wait_for_proxy_exit(home)
+    second = answer_in_pty(argv, env, "n")
+    assert not second.asked, second.output
+    assert "200 served" in second.output
+    other_session = answer_in_pty(argv, home.env({"CORRAL_SESSION": "other"}), "n")
+    assert other_session.asked

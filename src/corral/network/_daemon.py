@@ -33,6 +33,7 @@ from corral.network._control import (
     socket_name,
     start_lock,
 )
+from corral.network._grants import SessionGrants
 from corral.network._names import Destination
 from corral.network._patterns import Rules
 from corral.network._proxy import Answer, ProxyServer, Route, ServedRoute
@@ -103,7 +104,7 @@ class _Daemon:
         self.server = ProxyServer()
         self.leases = 0
         self.counted = threading.Lock()
-        self.grants: dict[str, set[tuple[str, int]]] = {}
+        self.grants = SessionGrants(directory)
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -168,8 +169,7 @@ class _Daemon:
             else:
                 listener, config = _serve_request(message, fds)
                 route = self._route(config, lease, ask=message.get("ask") is True)
-                session = str(config.context.get("session", ""))
-                grants = self.grants.setdefault(session, set())
+                grants = self.grants.load(_session(config))
                 served = self.server.serve(listener, route, grants=grants)
             lease.channel.send({"ok": True})
         except (ValueError, TypeError, CorralError, OSError) as exc:
@@ -183,8 +183,13 @@ class _Daemon:
     def _route(self, config: RouteConfig, lease: _Lease, *, ask: bool) -> Route:
         rules = Rules.from_entries(allow=config.allow, deny=config.deny)
         hosts = {name: (ip_address(text),) for name, text in config.hosts.items()}
-        asker = lease.ask if ask and config.unknown is UnknownDestinations.ASK else None
-        state = self.state
+        state, grants, session = self.state, self.grants, _session(config)
+
+        def asker(destination: Destination) -> Answer:
+            answer = lease.ask(destination)
+            if answer == "session":
+                grants.add(session, destination.host, destination.port)
+            return answer
 
         def on_event(fields: dict[str, object]) -> None:
             try:
@@ -198,7 +203,7 @@ class _Daemon:
             context=dict(config.context),
             refuse_private=config.refuse_private,
             hosts=hosts,
-            ask=asker,
+            ask=asker if ask and config.unknown is UnknownDestinations.ASK else None,
         )
 
     def _maybe_exit(self) -> None:
@@ -237,6 +242,10 @@ def _serve_request(
     except ValueError:
         listener.close()
         raise
+
+
+def _session(config: RouteConfig) -> str:
+    return str(config.context.get("session", ""))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
