@@ -1,0 +1,650 @@
+"""The host-side filtering proxy: each connection decided, connected and recorded.
+
+A sandbox reaches it over a unix socket, passing its TCP connection as a file
+descriptor or speaking over the unix connection itself.  The name is judged
+before any lookup, every resolved address after, and each connection becomes
+one event when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import selectors
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Literal
+
+from corral.network._addresses import judge_address, local_addresses
+from corral.network._http import (
+    CONNECTED,
+    BadRequestError,
+    ProxyReplyError,
+    Reader,
+    RefusedError,
+    Request,
+    UpstreamError,
+    final_response_head,
+    forward_body,
+    read_request,
+    read_response_head,
+    upstream_head,
+)
+from corral.network._names import Destination, DestinationError, parse_authority
+from corral.network._patterns import Rules
+from corral.network._relay import Sockets, Tally, pump, relay
+
+__all__ = ["Answer", "ProxyServer", "Route", "ServedRoute", "system_resolve"]
+
+logger = logging.getLogger(__name__)
+
+Answer = Literal["once", "session", "no"]
+IPAddress = IPv4Address | IPv6Address
+
+MAX_CONNECTIONS = 256
+"""Connections served at once on one route; more are turned away with a 503, so
+a runaway command cannot exhaust the host's threads or descriptors."""
+FIRST_MESSAGE_TIMEOUT = 5.0
+"""Seconds a new unix connection has to pass its descriptor or start its request."""
+HEAD_TIMEOUT = 30.0
+"""Seconds a client has to send its whole request head (a slow client holds a
+thread and a slot until then)."""
+_TURN_AWAY_TIMEOUT = 0.5  # the accepting thread waits no longer on a client it refuses
+_LINGER = 1.0  # seconds, and bytes below, read after a refusal so close sends no RST
+_LINGER_BYTES = 1 << 20
+_MAX_FDS = 4  # room to see, and close, descriptors beyond the one expected
+_CLIENT_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6, socket.AF_UNIX})
+
+
+def system_resolve(host: str, port: int) -> list[IPAddress]:
+    """The addresses the system resolver gives for a TCP connection to `host`.
+
+    Raises `OSError` (`socket.gaierror`) when the name does not resolve.
+    """
+    infos = socket.getaddrinfo(
+        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, socket.IPPROTO_TCP,
+        socket.AI_ADDRCONFIG | socket.AI_NUMERICSERV,
+    )  # fmt: skip
+    found: list[IPAddress] = []
+    for *_, sockaddr in infos:
+        address = ip_address(sockaddr[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+@functools.cache
+def _host_addresses() -> frozenset[IPAddress]:
+    return frozenset(local_addresses())
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one listener's clients may reach, and where their events go.
+
+    `ask` is called, holding the connection, for a destination the rules do
+    not decide; without it such a destination is refused.  `local` defaults
+    to this host's own addresses, found once when first needed.
+    """
+
+    rules: Rules
+    on_event: Callable[[dict[str, object]], None]
+    context: Mapping[str, object] = field(default_factory=dict)
+    refuse_private: bool = False
+    hosts: Mapping[str, tuple[IPAddress, ...]] = field(default_factory=dict)
+    ask: Callable[[Destination], Answer] | None = None
+    resolve: Callable[[str, int], Sequence[IPAddress]] = system_resolve
+    local: frozenset[IPAddress] | None = None
+    connect_timeout: float = 10.0
+
+
+class ProxyServer:
+    """Serves any number of routes, each on a unix listener of its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._served: list[ServedRoute] = []
+        self._closed = False
+
+    def serve(
+        self,
+        listener: socket.socket,
+        route: Route,
+        grants: set[tuple[str, int]] | None = None,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> ServedRoute:
+        """Serve `route` on `listener`, a bound, listening AF_UNIX stream socket.
+
+        `grants` is the set of (host, port) a person allowed for the session,
+        shared with other routes of the same session when given.  The route
+        owns the listener from now on.  Raises `ValueError` for another kind
+        of socket, `RuntimeError` once the server is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the proxy server is closed")
+            served = ServedRoute(listener, route, grants, max_connections)
+            self._served.append(served)
+        return served
+
+    def close(self) -> None:
+        """Stop every route, close every connection, and wait for their threads."""
+        with self._lock:
+            self._closed = True
+            served, self._served = self._served, []
+        for route in served:
+            route.close()
+
+
+class ServedRoute:
+    """One listener being served: its connections, and its session's grants."""
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        route: Route,
+        grants: set[tuple[str, int]] | None,
+        max_connections: int,
+    ) -> None:
+        if listener.family != socket.AF_UNIX or listener.type != socket.SOCK_STREAM:
+            raise ValueError("the proxy listens on AF_UNIX stream sockets only")
+        self.route = route
+        self.session_grants: set[tuple[str, int]] = set() if grants is None else grants
+        self.ask_lock = threading.Lock()
+        self._listener = listener
+        self.max_connections = max_connections
+        self._lock = threading.Lock()
+        self._close_lock = threading.Lock()
+        self._connections: dict[threading.Thread, Sockets] = {}
+        self._closing = threading.Event()
+        self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        listener.setblocking(False)
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, name="corral-proxy-accept"
+        )
+        self._acceptor.start()
+
+    def close(self) -> None:
+        """Stop accepting, close the listener, cut open connections, join threads."""
+        with self._close_lock:
+            if not self._closing.is_set():
+                self._closing.set()
+                os.write(self._wake_write, b"\0")
+                self._acceptor.join()
+                self._listener.close()
+                os.close(self._wake_read)
+                os.close(self._wake_write)
+            with self._lock:
+                connections = list(self._connections.items())
+            for _, sockets in connections:
+                sockets.cut()
+            for thread, _ in connections:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _accept_loop(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._closing.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._listener:
+                        self._accept()
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            # Out of descriptors, most likely: back off rather than spin.
+            logger.warning("corral: the proxy cannot accept a connection: %s", exc)
+            self._closing.wait(0.1)
+            return
+        with self._lock:
+            busy = len(self._connections) >= self.max_connections
+        if busy:
+            self._turn_away(conn)
+            return
+        sockets = Sockets()
+        sockets.add(conn)
+        thread = threading.Thread(
+            target=self._handle, args=(conn, sockets), name="corral-proxy"
+        )
+        with self._lock:
+            self._connections[thread] = sockets
+        try:
+            thread.start()
+        except RuntimeError:
+            with self._lock:
+                del self._connections[thread]
+            conn.close()
+
+    def _turn_away(self, conn: socket.socket) -> None:
+        sockets = Sockets()
+        sockets.add(conn)
+        connection = Connection(self, sockets)
+        try:
+            connection.turn_away(conn)
+        finally:
+            sockets.close()
+        self.emit(connection.event())
+
+    def _handle(self, conn: socket.socket, sockets: Sockets) -> None:
+        connection = Connection(self, sockets)
+        try:
+            connection.run(conn)
+        except Exception:  # one connection's bug must not end the proxy
+            logger.exception("corral: the proxy failed on a connection")
+            connection.fields["reason"] = "corral failed on this connection"
+        finally:
+            sockets.close()
+            self.emit(connection.event())
+            with self._lock:
+                del self._connections[threading.current_thread()]
+
+    def emit(self, event: dict[str, object]) -> None:
+        """Hand one event to the route; an event that cannot be handed on is logged."""
+        try:
+            self.route.on_event(event)
+        except Exception:  # the connection is over: log, and go on
+            logger.exception("corral: the proxy could not record %r", event)
+
+
+class Connection:
+    """One client, from its first byte to its event."""
+
+    def __init__(self, served: ServedRoute, sockets: Sockets) -> None:
+        self._served = served
+        self._route = served.route
+        self._sockets = sockets
+        self._started = time.monotonic()
+        self._up = Tally()
+        self._down = Tally()
+        self.fields: dict[str, object] = {
+            "event": "network.connection",
+            **self._route.context,
+            "method": None, "host": None, "port": None, "addresses": [],
+            "address": None, "decision": "refuse", "rule": None, "origin": None,
+            "reason": None, "code": None, "asked": False,
+        }  # fmt: skip
+
+    def event(self) -> dict[str, object]:
+        """The connection's event, with its byte counts and duration so far."""
+        elapsed = (time.monotonic() - self._started) * 1000
+        return {
+            **self.fields,
+            "bytes_up": self._up.count,
+            "bytes_down": self._down.count,
+            "duration_ms": round(elapsed, 3),
+        }
+
+    def run(self, conn: socket.socket) -> None:
+        """Serve the client that `conn` is, or passes, to its end."""
+        received = self._receive(conn, FIRST_MESSAGE_TIMEOUT)
+        if received is None:
+            return
+        client, data = received
+        reader = Reader(client, data, BadRequestError, time.monotonic() + HEAD_TIMEOUT)
+        subject = "the request"
+        try:
+            request = read_request(reader)
+            self.fields["method"] = request.method
+            subject = _printable_subject(request.authority)
+            destination = self._destination(request)
+            subject = destination.authority()
+            self._judge_name(destination)
+            upstream = self._connect(destination, self._addresses(destination))
+        except ProxyReplyError as exc:
+            self._note(exc)
+            self._reply(client, exc.reply(subject))
+            return
+        client.settimeout(None)
+        upstream.settimeout(None)
+        if request.method == "CONNECT":
+            self._tunnel(client, reader, upstream)
+        else:
+            self._forward(client, reader, request, destination, upstream)
+
+    def turn_away(self, conn: socket.socket) -> None:
+        """Refuse the client with a 503: its route is serving all it may."""
+        received = self._receive(conn, _TURN_AWAY_TIMEOUT)
+        if received is None:
+            return
+        refusal = RefusedError(
+            "too-many-connections",
+            f"this route already serves {self._served.max_connections} connections; "
+            "retry once some of them end",
+        )
+        refusal.status = "503 Service Unavailable"
+        self._note(refusal)
+        self._reply(received[0], refusal.reply("the connection"), linger=False)
+
+    def _receive(
+        self, conn: socket.socket, timeout: float
+    ) -> tuple[socket.socket, bytes] | None:
+        """The client socket and its first bytes, or None when it is dropped."""
+        conn.settimeout(timeout)
+        try:
+            data, fds, flags, _ = socket.recv_fds(
+                conn, 64 * 1024, _MAX_FDS, socket.MSG_CMSG_CLOEXEC
+            )
+        except OSError as exc:
+            self.fields["reason"] = f"nothing arrived on the proxy socket ({exc})"
+            return None
+        if flags & socket.MSG_CTRUNC or len(fds) > 1 or (fds and len(data) != 1):
+            for fd in fds:
+                os.close(fd)
+            self.fields["reason"] = "the proxy socket was passed more than one socket"
+            return None
+        if not fds:
+            if not data:
+                self.fields["reason"] = "the client closed without a request"
+                return None
+            return conn, data
+        client = _client_socket(fds[0])
+        if client is None:
+            self.fields["reason"] = "the descriptor passed is not a stream socket"
+            return None
+        self._sockets.add(client)
+        self._sockets.discard(conn)
+        return client, b""
+
+    def _destination(self, request: Request) -> Destination:
+        try:
+            destination = parse_authority(
+                request.authority, default_port=request.default_port
+            )
+        except DestinationError as exc:
+            self.fields["host"] = _printable_subject(request.authority)
+            raise RefusedError("invalid-destination", str(exc)) from exc
+        self.fields["host"] = destination.host
+        self.fields["port"] = destination.port
+        if request.host_header is None or request.method == "CONNECT":
+            return destination
+        try:
+            named = parse_authority(request.host_header, default_port=80)
+        except DestinationError as exc:
+            raise BadRequestError(
+                f"the Host header is not a destination: {exc}"
+            ) from exc
+        if (named.host, named.port) != (destination.host, destination.port):
+            raise BadRequestError(
+                f"the Host header names {named.authority()} but the URL names "
+                f"{destination.authority()}"
+            )
+        return destination
+
+    def _judge_name(self, destination: Destination) -> None:
+        """Decide on the name alone, before anything is looked up."""
+        verdict = self._route.rules.judge(destination)
+        self._note_rule(verdict.rule)
+        self.fields["reason"] = verdict.reason
+        if verdict.decision == "allow":
+            return
+        if verdict.decision == "refuse":
+            raise RefusedError("denied", verdict.reason, verdict.rule)
+        key = (destination.host, destination.port)
+        grants = self._served.session_grants
+        if key in grants:
+            self.fields["reason"] = "a person allowed it for this session"
+            return
+        if self._route.ask is None:
+            raise RefusedError("not-allowed", verdict.reason)
+        # One question at a time: a second connection to the same place waits for
+        # the first answer rather than asking the person again.
+        with self._served.ask_lock:
+            if key in grants:
+                self.fields["reason"] = "a person allowed it for this session"
+                return
+            self.fields["asked"] = True
+            answer = self._route.ask(destination)
+        if answer == "session":
+            grants.add(key)
+            self.fields["reason"] = "a person allowed it for this session"
+        elif answer == "once":
+            self.fields["reason"] = "a person allowed it once"
+        else:
+            raise RefusedError("declined", "a person declined this destination")
+
+    def _addresses(self, destination: Destination) -> list[IPAddress]:
+        """Resolve once, then keep the addresses the rules let through."""
+        if destination.address is not None:
+            found: Sequence[IPAddress] = (destination.address,)
+        elif destination.host in self._route.hosts:
+            found = self._route.hosts[destination.host]
+        else:
+            try:
+                found = self._route.resolve(destination.host, destination.port)
+            except OSError as exc:
+                raise UpstreamError(
+                    "resolve-failed", f"cannot resolve {destination.host}: {exc}"
+                ) from exc
+        self.fields["addresses"] = [str(address) for address in found]
+        if not found:
+            raise UpstreamError("resolve-failed", f"{destination.host} has no address")
+        local = (
+            self._route.local if self._route.local is not None else _host_addresses()
+        )
+        verdicts = [
+            judge_address(
+                address, destination.port, self._route.rules,
+                refuse_private=self._route.refuse_private, local=local,
+            )
+            for address in found
+        ]  # fmt: skip
+        allowed = [verdict.address for verdict in verdicts if verdict.allowed]
+        if not allowed:
+            rule = next((v.rule for v in verdicts if v.rule is not None), None)
+            reasons = "; ".join(verdict.reason for verdict in verdicts)
+            raise RefusedError("address-refused", reasons, rule)
+        self.fields["decision"] = "allow"
+        return allowed
+
+    def _connect(
+        self, destination: Destination, addresses: list[IPAddress]
+    ) -> socket.socket:
+        """Connect to the first address that answers within the route's timeout."""
+        deadline = time.monotonic() + self._route.connect_timeout
+        failures: list[str] = []
+        for address in addresses:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._sockets.is_cut:
+                break
+            family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+            upstream = socket.socket(family, socket.SOCK_STREAM)
+            self._sockets.add(upstream)
+            upstream.settimeout(remaining)
+            try:
+                upstream.connect((str(address), destination.port))
+            except OSError as exc:
+                failures.append(f"{address}: {exc.strerror or 'timed out'}")
+                self._sockets.discard(upstream)
+                continue
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.fields["address"] = str(address)
+            return upstream
+        reason = "; ".join(failures) or "no address answered in time"
+        raise UpstreamError("connect-failed", f"cannot connect: {reason}")
+
+    def _tunnel(
+        self, client: socket.socket, reader: Reader, upstream: socket.socket
+    ) -> None:
+        early = reader.take()  # bytes a client sent before it saw the 200
+        try:
+            client.sendall(CONNECTED)
+            upstream.sendall(early)
+        except OSError:
+            return
+        self._up.count += len(early)
+        relay(client, upstream, self._sockets, self._up, self._down)
+
+    def _forward(
+        self,
+        client: socket.socket,
+        reader: Reader,
+        request: Request,
+        destination: Destination,
+        upstream: socket.socket,
+    ) -> None:
+        """One plain HTTP exchange: the body goes up while the response comes down."""
+        head = upstream_head(request, _host_value(destination))
+        try:
+            upstream.sendall(head)
+        except OSError as exc:
+            failure = UpstreamError("connect-failed", f"the destination closed: {exc}")
+            self._note(failure)
+            self._reply(client, failure.reply(destination.authority()))
+            return
+        self._up.count += len(head)
+        body_errors: list[BadRequestError] = []
+        sender = threading.Thread(
+            target=self._send_body,
+            args=(reader, request, upstream, body_errors),
+            name="corral-proxy-body",
+        )
+        sender.start()
+        try:
+            self._respond(client, upstream, destination, body_errors)
+        finally:
+            # The client may still owe body bytes the destination no longer wants.
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RD)
+            sender.join()
+
+    def _send_body(
+        self,
+        reader: Reader,
+        request: Request,
+        upstream: socket.socket,
+        errors: list[BadRequestError],
+    ) -> None:
+        try:
+            forward_body(reader, request, upstream, self._up)
+        except BadRequestError as exc:
+            errors.append(exc)
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_RDWR)
+        except OSError as exc:
+            logger.debug("request body not forwarded: %s", exc)
+
+    def _respond(
+        self,
+        client: socket.socket,
+        upstream: socket.socket,
+        destination: Destination,
+        body_errors: list[BadRequestError],
+    ) -> None:
+        reader = Reader(upstream, b"", _bad_response)
+        try:
+            while True:
+                status, lines = read_response_head(reader)
+                if status == 101:
+                    raise _bad_response("the destination switched protocols unasked")
+                if status >= 200:
+                    break
+                self._send_down(client, b"".join([*lines, b"\r\n"]))
+        except ProxyReplyError as exc:
+            failure: ProxyReplyError = body_errors[0] if body_errors else exc
+            self._note(failure)
+            self._reply(client, failure.reply(destination.authority()))
+            return
+        except OSError:
+            self._sockets.cut()
+            return
+        try:
+            self._send_down(client, final_response_head(lines) + reader.take())
+            pump(upstream, client, self._down)
+        except OSError:
+            self._sockets.cut()
+            return
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_WR)
+        if body_errors:
+            self._note(body_errors[0])
+
+    def _send_down(self, client: socket.socket, data: bytes) -> None:
+        client.sendall(data)
+        self._down.count += len(data)
+
+    def _note(self, failure: ProxyReplyError) -> None:
+        self.fields["code"] = failure.code
+        self.fields["reason"] = failure.reason
+        if isinstance(failure, RefusedError):
+            self.fields["decision"] = "refuse"
+            if failure.rule is not None:
+                self._note_rule(failure.rule)
+
+    def _note_rule(self, rule: object) -> None:
+        self.fields["rule"] = getattr(rule, "text", None)
+        origin = getattr(rule, "origin", None)
+        self.fields["origin"] = None if origin is None else str(origin)
+
+    def _reply(
+        self, client: socket.socket, data: bytes, *, linger: bool = True
+    ) -> None:
+        """Send corral's own reply, then read what the client still sends.
+
+        Closing a socket with unread input sends a reset, which can destroy
+        the reply before the client reads it.
+        """
+        deadline = time.monotonic() + _LINGER
+        try:
+            client.settimeout(_LINGER)
+            client.sendall(data)
+            client.shutdown(socket.SHUT_WR)
+            drained = 0
+            while drained < _LINGER_BYTES:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                client.settimeout(remaining if linger else 0)
+                chunk = client.recv(64 * 1024)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
+
+
+def _client_socket(fd: int) -> socket.socket | None:
+    """The passed descriptor as a socket, when it is a connected stream socket."""
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        return None
+    if (
+        sock.type != socket.SOCK_STREAM
+        or sock.family not in _CLIENT_FAMILIES
+        or sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+    ):
+        sock.close()
+        return None
+    return sock
+
+
+def _bad_response(reason: str) -> UpstreamError:
+    return UpstreamError("bad-response", reason)
+
+
+def _host_value(destination: Destination) -> str:
+    """The Host header for `destination`: its authority, without port 80."""
+    authority = destination.authority()
+    return authority.rsplit(":", 1)[0] if destination.port == 80 else authority
+
+
+def _printable_subject(text: str) -> str:
+    shown = "".join(c if c.isprintable() else "?" for c in text)
+    return shown if len(shown) <= 255 else shown[:255] + "..."
