@@ -13,7 +13,7 @@ from pathlib import Path
 
 from corral.errors import PolicyError
 from corral.network._patterns import parse_pattern
-from corral.network._presets import read_preset
+from corral.network.presets import read_preset
 from corral.policy import Policy, UnknownDestinations
 
 __all__ = ["RouteConfig", "route_config"]

@@ -73,7 +73,7 @@ def check_denied_destination(entry: str) -> str | None:
 
 def check_preset(entry: str) -> str | None:
     """Return why `entry` is not the name of an allow-list preset, or None."""
-    from corral.network._presets import PRESETS  # noqa: PLC0415 (a cycle)
+    from corral.network.presets import PRESETS  # noqa: PLC0415 (a cycle)
 
     if entry in PRESETS:
         return None
