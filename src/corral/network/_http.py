@@ -2,34 +2,35 @@
 
 A request is either ``CONNECT host:port`` or an absolute ``http://`` URL; every
 other form, and every head that two parsers could read differently, is a bad
-request.  Plain requests go upstream in origin form, one per connection.
+request.  A plain request goes upstream in origin form, one per connection.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import socket
-import time
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass
 
 from corral.errors import CorralError
-from corral.network._relay import CHUNK, Tally
+from corral.network._names import Destination
+from corral.network._relay import CHUNK, Reader, Sockets, Tally, pump, reply
 
 __all__ = [
     "CONNECTED",
     "BadRequestError",
+    "BusyError",
     "ProxyReplyError",
-    "Reader",
     "RefusedError",
     "Request",
     "UpstreamError",
-    "final_response_head",
-    "forward_body",
+    "forward",
     "read_request",
-    "read_response_head",
-    "upstream_head",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_REQUEST_LINE = 8 * 1024
 """Longer than any URL a tool sends; the bound on what a client makes corral hold."""
@@ -104,6 +105,18 @@ class BadRequestError(RefusedError):
         super().__init__("bad-request", reason)
 
 
+class BusyError(RefusedError):
+    """The route serves as many connections as it may (503)."""
+
+    status = "503 Service Unavailable"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "too-many-connections",
+            f"this route already serves {limit} connections; retry once some end",
+        )
+
+
 class UpstreamError(ProxyReplyError):
     """The destination was allowed but could not be reached or spoke badly (502)."""
 
@@ -112,73 +125,6 @@ class UpstreamError(ProxyReplyError):
 
 def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-class Reader:
-    """Buffered reads from a socket, for the heads before the bytes only relayed.
-
-    `fail` makes the error for a head that is cut short, too long or too slow.
-    """
-
-    def __init__(
-        self,
-        sock: socket.socket,
-        data: bytes,
-        fail: Callable[[str], ProxyReplyError],
-        deadline: float | None = None,
-    ) -> None:
-        self._sock = sock
-        self._buffer = bytearray(data)
-        self._fail = fail
-        self._deadline = deadline
-
-    def _fill(self) -> bool:
-        if self._deadline is not None:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._fail("the head did not arrive in time")
-            self._sock.settimeout(remaining)
-        try:
-            data = self._sock.recv(CHUNK)
-        except TimeoutError:
-            raise self._fail("the head did not arrive in time") from None
-        self._buffer += data
-        return bool(data)
-
-    def peek(self) -> bytes:
-        """What is buffered, reading once if nothing is; empty at end of input."""
-        if not self._buffer:
-            self._fill()
-        return bytes(self._buffer)
-
-    def line(self, limit: int) -> bytes:
-        """One line with its end, at most `limit` bytes long."""
-        start = 0
-        while (end := self._buffer.find(b"\n", start)) < 0:
-            if len(self._buffer) >= limit:
-                raise self._fail(f"a line of the head is longer than {limit} bytes")
-            start = len(self._buffer)
-            if not self._fill():
-                raise self._fail("the connection closed in the middle of the head")
-        if end + 1 > limit:
-            raise self._fail(f"a line of the head is longer than {limit} bytes")
-        line = bytes(self._buffer[: end + 1])
-        del self._buffer[: end + 1]
-        return line
-
-    def read(self, size: int) -> bytes:
-        """Up to `size` bytes: what is buffered, else one read; empty at the end."""
-        if not self._buffer:
-            self._fill()
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
-
-    def take(self) -> bytes:
-        """Everything buffered and not yet read."""
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data
 
 
 @dataclass(frozen=True)
@@ -394,3 +340,118 @@ def final_response_head(lines: list[bytes]) -> bytes:
     ]
     status = lines[0].rstrip(b"\r\n") + b"\r\n"
     return b"".join([status, *kept, b"Connection: close\r\n\r\n"])
+
+
+def forward(
+    client: socket.socket,
+    reader: Reader,
+    request: Request,
+    upstream: socket.socket,
+    destination: Destination,
+    *,
+    sockets: Sockets,
+    up: Tally,
+    down: Tally,
+) -> ProxyReplyError | None:
+    """One plain exchange: the body goes up while the response comes down.
+
+    Returns the failure the client was told of, or the bad body that cut the
+    request short; else None.
+    """
+    subject = destination.authority()
+    try:
+        _send(upstream, upstream_head(request, _host_header(destination)), up)
+    except OSError as exc:
+        closed = UpstreamError("connect-failed", f"the destination closed: {exc}")
+        reply(client, closed.reply(subject))
+        return closed
+    body_errors: list[BadRequestError] = []
+    sender = threading.Thread(
+        target=_send_body,
+        args=(reader, request, upstream, up, body_errors),
+        name="corral-proxy-body",
+    )
+    sender.start()
+    try:
+        failure = _respond(
+            client,
+            upstream,
+            subject,
+            sockets=sockets,
+            down=down,
+            body_errors=body_errors,
+        )
+    finally:
+        # The client may still owe body bytes that the destination no longer wants.
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_RD)
+        sender.join()
+    return failure or (body_errors[0] if body_errors else None)
+
+
+def _send_body(
+    reader: Reader,
+    request: Request,
+    upstream: socket.socket,
+    up: Tally,
+    errors: list[BadRequestError],
+) -> None:
+    try:
+        forward_body(reader, request, upstream, up)
+    except BadRequestError as exc:
+        errors.append(exc)
+        # The destination must not act on half a request; the response side
+        # sees the end and tells the client why.
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_RDWR)
+    except OSError as exc:
+        logger.debug("request body not forwarded: %s", exc)
+
+
+def _respond(
+    client: socket.socket,
+    upstream: socket.socket,
+    subject: str,
+    *,
+    sockets: Sockets,
+    down: Tally,
+    body_errors: list[BadRequestError],
+) -> ProxyReplyError | None:
+    """Relay interim responses, then the final one, then its body to the end."""
+    reader = Reader(upstream, b"", _bad_response)
+    try:
+        while True:
+            status, lines = read_response_head(reader)
+            if status == 101:
+                raise _bad_response("the destination switched protocols unasked")
+            if status >= 200:
+                break
+            _send(client, b"".join([*lines, b"\r\n"]), down)
+        _send(client, final_response_head(lines) + reader.take(), down)
+    except ProxyReplyError as exc:
+        failure: ProxyReplyError = body_errors[0] if body_errors else exc
+        reply(client, failure.reply(subject))
+        return failure
+    except OSError:
+        sockets.cut()
+        return None
+    upstream.setblocking(True)
+    client.setblocking(True)
+    try:
+        pump(upstream, client, down)
+    except OSError:
+        sockets.cut()
+        return None
+    with contextlib.suppress(OSError):
+        client.shutdown(socket.SHUT_WR)
+    return None
+
+
+def _bad_response(reason: str) -> UpstreamError:
+    return UpstreamError("bad-response", reason)
+
+
+def _host_header(destination: Destination) -> str:
+    """The Host header for `destination`: its authority, without port 80."""
+    authority = destination.authority()
+    return authority.rsplit(":", 1)[0] if destination.port == 80 else authority

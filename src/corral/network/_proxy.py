@@ -8,13 +8,11 @@ one event when it ends.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import selectors
 import socket
-import stat
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,20 +24,24 @@ from corral.network._addresses import judge_address, local_addresses
 from corral.network._http import (
     CONNECTED,
     BadRequestError,
+    BusyError,
     ProxyReplyError,
-    Reader,
     RefusedError,
     Request,
     UpstreamError,
-    final_response_head,
-    forward_body,
+    forward,
     read_request,
-    read_response_head,
-    upstream_head,
 )
 from corral.network._names import Destination, DestinationError, parse_authority
 from corral.network._patterns import Rules
-from corral.network._relay import Sockets, Tally, pump, relay
+from corral.network._relay import (
+    Reader,
+    Sockets,
+    Tally,
+    receive_client,
+    relay,
+    reply,
+)
 
 __all__ = ["Answer", "ProxyServer", "Route", "ServedRoute", "system_resolve"]
 
@@ -57,10 +59,6 @@ HEAD_TIMEOUT = 30.0
 """Seconds a client has to send its whole request head (a slow client holds a
 thread and a slot until then)."""
 _TURN_AWAY_TIMEOUT = 0.5  # the accepting thread waits no longer on a client it refuses
-_LINGER = 1.0  # seconds, and bytes below, read after a refusal so close sends no RST
-_LINGER_BYTES = 1 << 20
-_MAX_FDS = 4  # room to see, and close, descriptors beyond the one expected
-_CLIENT_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6, socket.AF_UNIX})
 
 
 def system_resolve(host: str, port: int) -> list[IPAddress]:
@@ -231,7 +229,7 @@ class ServedRoute:
     def _turn_away(self, conn: socket.socket) -> None:
         sockets = Sockets()
         sockets.add(conn)
-        connection = Connection(self, sockets)
+        connection = _Connection(self, sockets)
         try:
             connection.turn_away(conn)
         finally:
@@ -239,7 +237,7 @@ class ServedRoute:
         self.emit(connection.event())
 
     def _handle(self, conn: socket.socket, sockets: Sockets) -> None:
-        connection = Connection(self, sockets)
+        connection = _Connection(self, sockets)
         try:
             connection.run(conn)
         except Exception:  # one connection's bug must not end the proxy
@@ -259,7 +257,7 @@ class ServedRoute:
             logger.exception("corral: the proxy could not record %r", event)
 
 
-class Connection:
+class _Connection:
     """One client, from its first byte to its event."""
 
     def __init__(self, served: ServedRoute, sockets: Sockets) -> None:
@@ -289,8 +287,9 @@ class Connection:
 
     def run(self, conn: socket.socket) -> None:
         """Serve the client that `conn` is, or passes, to its end."""
-        received = self._receive(conn, FIRST_MESSAGE_TIMEOUT)
-        if received is None:
+        received = receive_client(conn, FIRST_MESSAGE_TIMEOUT, self._sockets)
+        if isinstance(received, str):
+            self.fields["reason"] = received
             return
         client, data = received
         reader = Reader(client, data, BadRequestError, time.monotonic() + HEAD_TIMEOUT)
@@ -298,73 +297,45 @@ class Connection:
         try:
             request = read_request(reader)
             self.fields["method"] = request.method
-            subject = _printable_subject(request.authority)
+            subject = _printable(request.authority)
             destination = self._destination(request)
             subject = destination.authority()
             self._judge_name(destination)
             upstream = self._connect(destination, self._addresses(destination))
         except ProxyReplyError as exc:
             self._note(exc)
-            self._reply(client, exc.reply(subject))
+            reply(client, exc.reply(subject))
             return
         client.settimeout(None)
         upstream.settimeout(None)
         if request.method == "CONNECT":
             self._tunnel(client, reader, upstream)
-        else:
-            self._forward(client, reader, request, destination, upstream)
+            return
+        failure = forward(
+            client, reader, request, upstream, destination,
+            sockets=self._sockets, up=self._up, down=self._down,
+        )  # fmt: skip
+        if failure is not None:
+            self._note(failure)
 
     def turn_away(self, conn: socket.socket) -> None:
         """Refuse the client with a 503: its route is serving all it may."""
-        received = self._receive(conn, _TURN_AWAY_TIMEOUT)
-        if received is None:
+        received = receive_client(conn, _TURN_AWAY_TIMEOUT, self._sockets)
+        if isinstance(received, str):
+            self.fields["reason"] = received
             return
-        refusal = RefusedError(
-            "too-many-connections",
-            f"this route already serves {self._served.max_connections} connections; "
-            "retry once some of them end",
-        )
-        refusal.status = "503 Service Unavailable"
+        refusal = BusyError(self._served.max_connections)
         self._note(refusal)
-        self._reply(received[0], refusal.reply("the connection"), linger=False)
-
-    def _receive(
-        self, conn: socket.socket, timeout: float
-    ) -> tuple[socket.socket, bytes] | None:
-        """The client socket and its first bytes, or None when it is dropped."""
-        conn.settimeout(timeout)
-        try:
-            data, fds, flags, _ = socket.recv_fds(
-                conn, 64 * 1024, _MAX_FDS, socket.MSG_CMSG_CLOEXEC
-            )
-        except OSError as exc:
-            self.fields["reason"] = f"nothing arrived on the proxy socket ({exc})"
-            return None
-        if flags & socket.MSG_CTRUNC or len(fds) > 1 or (fds and len(data) != 1):
-            for fd in fds:
-                os.close(fd)
-            self.fields["reason"] = "the proxy socket was passed more than one socket"
-            return None
-        if not fds:
-            if not data:
-                self.fields["reason"] = "the client closed without a request"
-                return None
-            return conn, data
-        client = _client_socket(fds[0])
-        if client is None:
-            self.fields["reason"] = "the descriptor passed is not a stream socket"
-            return None
-        self._sockets.add(client)
-        self._sockets.discard(conn)
-        return client, b""
+        reply(received[0], refusal.reply("the connection"), linger=False)
 
     def _destination(self, request: Request) -> Destination:
+        """The request's canonical destination, which its Host header must name."""
         try:
             destination = parse_authority(
                 request.authority, default_port=request.default_port
             )
         except DestinationError as exc:
-            self.fields["host"] = _printable_subject(request.authority)
+            self.fields["host"] = _printable(request.authority)
             raise RefusedError("invalid-destination", str(exc)) from exc
         self.fields["host"] = destination.host
         self.fields["port"] = destination.port
@@ -388,32 +359,40 @@ class Connection:
         verdict = self._route.rules.judge(destination)
         self._note_rule(verdict.rule)
         self.fields["reason"] = verdict.reason
-        if verdict.decision == "allow":
-            return
         if verdict.decision == "refuse":
             raise RefusedError("denied", verdict.reason, verdict.rule)
-        key = (destination.host, destination.port)
-        grants = self._served.session_grants
-        if key in grants:
-            self.fields["reason"] = "a person allowed it for this session"
+        if verdict.decision == "allow" or self._granted(destination):
             return
         if self._route.ask is None:
             raise RefusedError("not-allowed", verdict.reason)
-        # One question at a time: a second connection to the same place waits for
-        # the first answer rather than asking the person again.
+        # One question at a time: a second connection to the same place waits
+        # for the first answer rather than asking the person again.
         with self._served.ask_lock:
-            if key in grants:
-                self.fields["reason"] = "a person allowed it for this session"
+            if self._granted(destination):
                 return
             self.fields["asked"] = True
-            answer = self._route.ask(destination)
+            answer = self._ask(self._route.ask, destination)
         if answer == "session":
-            grants.add(key)
+            self._served.session_grants.add((destination.host, destination.port))
             self.fields["reason"] = "a person allowed it for this session"
         elif answer == "once":
             self.fields["reason"] = "a person allowed it once"
         else:
             raise RefusedError("declined", "a person declined this destination")
+
+    def _granted(self, destination: Destination) -> bool:
+        if (destination.host, destination.port) not in self._served.session_grants:
+            return False
+        self.fields["reason"] = "a person allowed it for this session"
+        return True
+
+    @staticmethod
+    def _ask(ask: Callable[[Destination], Answer], destination: Destination) -> Answer:
+        try:
+            return ask(destination)
+        except Exception as exc:  # whatever failed, no one said yes
+            logger.exception("corral: the proxy could not ask about %s", destination)
+            raise RefusedError("not-allowed", f"no one could be asked: {exc}") from exc
 
     def _addresses(self, destination: Destination) -> list[IPAddress]:
         """Resolve once, then keep the addresses the rules let through."""
@@ -487,94 +466,6 @@ class Connection:
         self._up.count += len(early)
         relay(client, upstream, self._sockets, self._up, self._down)
 
-    def _forward(
-        self,
-        client: socket.socket,
-        reader: Reader,
-        request: Request,
-        destination: Destination,
-        upstream: socket.socket,
-    ) -> None:
-        """One plain HTTP exchange: the body goes up while the response comes down."""
-        head = upstream_head(request, _host_value(destination))
-        try:
-            upstream.sendall(head)
-        except OSError as exc:
-            failure = UpstreamError("connect-failed", f"the destination closed: {exc}")
-            self._note(failure)
-            self._reply(client, failure.reply(destination.authority()))
-            return
-        self._up.count += len(head)
-        body_errors: list[BadRequestError] = []
-        sender = threading.Thread(
-            target=self._send_body,
-            args=(reader, request, upstream, body_errors),
-            name="corral-proxy-body",
-        )
-        sender.start()
-        try:
-            self._respond(client, upstream, destination, body_errors)
-        finally:
-            # The client may still owe body bytes the destination no longer wants.
-            with contextlib.suppress(OSError):
-                client.shutdown(socket.SHUT_RD)
-            sender.join()
-
-    def _send_body(
-        self,
-        reader: Reader,
-        request: Request,
-        upstream: socket.socket,
-        errors: list[BadRequestError],
-    ) -> None:
-        try:
-            forward_body(reader, request, upstream, self._up)
-        except BadRequestError as exc:
-            errors.append(exc)
-            with contextlib.suppress(OSError):
-                upstream.shutdown(socket.SHUT_RDWR)
-        except OSError as exc:
-            logger.debug("request body not forwarded: %s", exc)
-
-    def _respond(
-        self,
-        client: socket.socket,
-        upstream: socket.socket,
-        destination: Destination,
-        body_errors: list[BadRequestError],
-    ) -> None:
-        reader = Reader(upstream, b"", _bad_response)
-        try:
-            while True:
-                status, lines = read_response_head(reader)
-                if status == 101:
-                    raise _bad_response("the destination switched protocols unasked")
-                if status >= 200:
-                    break
-                self._send_down(client, b"".join([*lines, b"\r\n"]))
-        except ProxyReplyError as exc:
-            failure: ProxyReplyError = body_errors[0] if body_errors else exc
-            self._note(failure)
-            self._reply(client, failure.reply(destination.authority()))
-            return
-        except OSError:
-            self._sockets.cut()
-            return
-        try:
-            self._send_down(client, final_response_head(lines) + reader.take())
-            pump(upstream, client, self._down)
-        except OSError:
-            self._sockets.cut()
-            return
-        with contextlib.suppress(OSError):
-            client.shutdown(socket.SHUT_WR)
-        if body_errors:
-            self._note(body_errors[0])
-
-    def _send_down(self, client: socket.socket, data: bytes) -> None:
-        client.sendall(data)
-        self._down.count += len(data)
-
     def _note(self, failure: ProxyReplyError) -> None:
         self.fields["code"] = failure.code
         self.fields["reason"] = failure.reason
@@ -588,63 +479,8 @@ class Connection:
         origin = getattr(rule, "origin", None)
         self.fields["origin"] = None if origin is None else str(origin)
 
-    def _reply(
-        self, client: socket.socket, data: bytes, *, linger: bool = True
-    ) -> None:
-        """Send corral's own reply, then read what the client still sends.
 
-        Closing a socket with unread input sends a reset, which can destroy
-        the reply before the client reads it.
-        """
-        deadline = time.monotonic() + _LINGER
-        try:
-            client.settimeout(_LINGER)
-            client.sendall(data)
-            client.shutdown(socket.SHUT_WR)
-            drained = 0
-            while drained < _LINGER_BYTES:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                client.settimeout(remaining if linger else 0)
-                chunk = client.recv(64 * 1024)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except OSError:
-            pass
-
-
-def _client_socket(fd: int) -> socket.socket | None:
-    """The passed descriptor as a socket, when it is a connected stream socket."""
-    try:
-        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-            os.close(fd)
-            return None
-        sock = socket.socket(fileno=fd)
-    except OSError:
-        os.close(fd)
-        return None
-    if (
-        sock.type != socket.SOCK_STREAM
-        or sock.family not in _CLIENT_FAMILIES
-        or sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-    ):
-        sock.close()
-        return None
-    return sock
-
-
-def _bad_response(reason: str) -> UpstreamError:
-    return UpstreamError("bad-response", reason)
-
-
-def _host_value(destination: Destination) -> str:
-    """The Host header for `destination`: its authority, without port 80."""
-    authority = destination.authority()
-    return authority.rsplit(":", 1)[0] if destination.port == 80 else authority
-
-
-def _printable_subject(text: str) -> str:
+def _printable(text: str) -> str:
+    """Client-supplied text, safe to show in a reply or an event."""
     shown = "".join(c if c.isprintable() else "?" for c in text)
     return shown if len(shown) <= 255 else shown[:255] + "..."
