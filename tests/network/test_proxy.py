@@ -8,6 +8,7 @@ otherwise refused.  No test connects anywhere but its own servers.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -277,6 +279,33 @@ def passed_client(path: str) -> socket.socket:
 
 
 CLIENTS = {"unix": unix_client, "passed": passed_client}
+
+
+class Bridge:
+    """What the sandbox's bridge does: pass each accepted connection to the proxy."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name="test-bridge")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with client, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+                unix.connect(self._path)
+                socket.send_fds(unix, [b"\0"], [client.fileno()])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._thread.join()
 
 
 @pytest.fixture(params=sorted(CLIENTS))
@@ -576,6 +605,44 @@ def test_a_destination_that_does_not_speak_http_is_a_bad_gateway(
 
     assert reply.status == 502
     assert reply.headers["x-corral-error"] == "bad-response"
+
+
+def test_a_real_http_client_fetches_a_url_through_the_proxy(
+    proxy: Proxy, web: HTTPServer
+) -> None:
+    path, _ = proxy.serve(["pkg.test", loopback(web.port)])
+    bridge = Bridge(path)
+    proxies = {"http": f"http://127.0.0.1:{bridge.port}"}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
+    try:
+        with opener.open(f"http://pkg.test:{web.port}/index?x=1", timeout=10) as answer:
+            seen = json.loads(answer.read())
+    finally:
+        bridge.close()
+
+    assert seen["path"] == "/index?x=1"
+    assert proxy.event()["decision"] == "allow"
+
+
+def test_a_real_http_client_tunnels_through_connect(
+    proxy: Proxy, web: HTTPServer
+) -> None:
+    path, _ = proxy.serve(["pkg.test", loopback(web.port)])
+    bridge = Bridge(path)
+    conn = http.client.HTTPConnection("127.0.0.1", bridge.port, timeout=10)
+    conn.set_tunnel("pkg.test", web.port)
+    try:
+        conn.request("POST", "/form", body=b"a=1", headers={"X-Test": "yes"})
+        seen = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+        bridge.close()
+
+    assert seen["path"] == "/form"
+    assert seen["body"] == "a=1"
+    event = proxy.event()
+    assert event["method"] == "CONNECT"
+    assert event["port"] == web.port
 
 
 # The decision ----------------------------------------------------------------
@@ -929,6 +996,7 @@ BAD_REQUESTS = {
     "fragment": b"GET http://pkg.test/#top HTTP/1.1\r\n\r\n",
     "no host in URL": b"GET http:///path HTTP/1.1\r\n\r\n",
     "connect to a URL": b"CONNECT http://pkg.test:443/ HTTP/1.1\r\n\r\n",
+    "user information": b"GET http://user:s3cret@pkg.test/ HTTP/1.1\r\n\r\n",
 }
 
 
@@ -946,6 +1014,25 @@ def test_a_request_corral_does_not_forward_is_a_bad_request(
     assert reply.body.startswith(b"corral refused ")
     assert resolver.asked == []
     assert proxy.event()["code"] == "bad-request"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET http://user:s3cret@pkg.test/ HTTP/1.1\r\n\r\n",
+        b"GET http://pkg.test/ HTTP/1.1\r\nAuthorization Basic s3cret\r\n\r\n",
+    ],
+)
+def test_a_refusal_does_not_repeat_credentials_from_the_request(
+    proxy: Proxy, request_bytes: bytes
+) -> None:
+    path, _ = proxy.serve(["pkg.test"])
+
+    reply = exchange(path, request_bytes)
+
+    assert reply.status == 400
+    assert b"s3cret" not in reply.body
+    assert "s3cret" not in json.dumps(proxy.event())
 
 
 def test_a_host_header_that_matches_the_url_passes(

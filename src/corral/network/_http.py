@@ -190,7 +190,9 @@ def _read_headers(reader: Reader, budget: int) -> tuple[tuple[str, str], ...]:
             raise BadRequestError("a header line does not end with CRLF")
         name, colon, value = line[:-2].partition(b":")
         if not colon or not _FIELD_NAME.fullmatch(name):
-            raise BadRequestError(f"malformed header line {line[:80]!r}")
+            # Not the line itself: it may hold a credential, and replies and
+            # events are read by more people than the request was.
+            raise BadRequestError(f"header line {len(headers) + 1} is malformed")
         value = value.strip(b" \t")
         if _BAD_VALUE.search(value):
             raise BadRequestError(f"the {name.decode()} header holds control bytes")
@@ -219,6 +221,8 @@ def _target(method: str, target: str) -> tuple[str, int | None, str]:
     authority = re.split(r"[/?]", rest, maxsplit=1)[0]
     if not authority:
         raise BadRequestError("the URL names no host")
+    if "@" in authority:
+        raise BadRequestError("a URL sent through corral carries no user:password@")
     path = rest[len(authority) :] or "/"
     return authority, 80, path if path.startswith("/") else "/" + path
 
