@@ -462,6 +462,31 @@ def test_the_byte_counts_are_exact_for_a_50_mb_transfer(
     assert event["bytes_up"] == len(upload)
 
 
+def test_many_tunnels_at_once_each_carry_their_own_bytes(
+    proxy: Proxy, echo: RawServer, connect: Callable[[str], socket.socket]
+) -> None:
+    path, _ = proxy.serve(["pkg.test", loopback(echo.port)])
+    answers: dict[int, bytes] = {}
+
+    def one(n: int) -> None:
+        with tunnel(path, f"pkg.test:{echo.port}", connect) as client:
+            client.sendall(b"client %d" % n)
+            client.shutdown(socket.SHUT_WR)
+            answers[n] = read_all(client)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == {n: b"echo:client %d" % n for n in range(32)}
+    events = [proxy.event() for _ in range(32)]
+    assert sorted(int(str(e["bytes_up"])) for e in events) == sorted(
+        len(b"client %d" % n) for n in range(32)
+    )
+
+
 # Plain HTTP ------------------------------------------------------------------
 
 
@@ -1171,6 +1196,17 @@ def test_closing_a_route_cuts_its_open_tunnels_and_stops_accepting(
     with pytest.raises(OSError):  # noqa: PT011 - refused or gone: either way, closed
         unix_client(path)
     assert proxy.event()["decision"] == "allow"
+
+
+def test_a_closed_route_is_closed_and_closing_it_again_does_nothing(
+    proxy: Proxy,
+) -> None:
+    _, served = proxy.serve(["pkg.test"])
+
+    served.close()
+    served.close()
+
+    assert served.closed
 
 
 def test_a_closed_server_serves_no_new_route(proxy: Proxy) -> None:

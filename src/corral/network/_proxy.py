@@ -130,6 +130,8 @@ class ProxyServer:
             if self._closed:
                 raise RuntimeError("the proxy server is closed")
             served = ServedRoute(listener, route, grants, max_connections)
+            # A long-lived server serves route after route: forget closed ones.
+            self._served = [s for s in self._served if not s.closed]
             self._served.append(served)
         return served
 
@@ -169,6 +171,11 @@ class ServedRoute:
             target=self._accept_loop, name="corral-proxy-accept"
         )
         self._acceptor.start()
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+        return self._closing.is_set()
 
     def close(self) -> None:
         """Stop accepting, close the listener, cut open connections, join threads."""
