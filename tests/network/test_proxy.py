@@ -1160,6 +1160,27 @@ def test_a_client_too_slow_to_send_its_head_is_refused(
     assert b"in time" in reply.body
 
 
+def test_a_body_may_take_longer_than_the_head_may(
+    proxy: Proxy, web: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_proxy, "HEAD_TIMEOUT", 0.3)
+    path, _ = proxy.serve(["pkg.test", loopback(web.port)])
+
+    with unix_client(path) as client:
+        client.sendall(
+            f"POST http://pkg.test:{web.port}/ HTTP/1.1\r\n"
+            "Content-Length: 10\r\n\r\nslow".encode()
+        )
+        time.sleep(0.6)
+        client.sendall(b" body")
+        time.sleep(0.2)
+        client.sendall(b"!")
+        reply = parse_reply(read_all(client))
+
+    assert reply.status == 200
+    assert json.loads(reply.body)["body"] == "slow body!"
+
+
 def test_connections_past_the_routes_limit_are_turned_away(
     proxy: Proxy, connect: Callable[[str], socket.socket]
 ) -> None:

@@ -313,6 +313,7 @@ class _Connection:
             self._note(exc)
             reply(client, exc.reply(subject))
             return
+        reader.end_deadline()
         client.settimeout(None)
         upstream.settimeout(None)
         if request.method == "CONNECT":

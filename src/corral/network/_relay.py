@@ -164,6 +164,10 @@ class Reader:
         del self._buffer[:size]
         return data
 
+    def end_deadline(self) -> None:
+        """Read without a time limit from now on: the head has arrived."""
+        self._deadline = None
+
     def take(self) -> bytes:
         """Everything buffered and not yet read."""
         data = bytes(self._buffer)
