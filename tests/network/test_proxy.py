@@ -1157,7 +1157,7 @@ def test_a_client_too_slow_to_send_its_head_is_refused(
         reply = parse_reply(read_all(client))
 
     assert reply.status == 400
-    assert b"in time" in reply.body
+    assert b"in the time allowed" in reply.body
 
 
 def test_a_body_may_take_longer_than_the_head_may(

@@ -126,12 +126,14 @@ class Reader:
         if self._deadline is not None:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
-                raise self._fail("the head did not arrive in time")
+                raise self._fail("the request head did not arrive in the time allowed")
             self._sock.settimeout(remaining)
         try:
             data = self._sock.recv(CHUNK)
         except TimeoutError:
-            raise self._fail("the head did not arrive in time") from None
+            raise self._fail(
+                "the request head did not arrive in the time allowed"
+            ) from None
         self._buffer += data
         return bool(data)
 
@@ -146,12 +148,12 @@ class Reader:
         start = 0
         while (end := self._buffer.find(b"\n", start)) < 0:
             if len(self._buffer) >= limit:
-                raise self._fail(f"a line of the head is longer than {limit} bytes")
+                raise self._fail(f"a line is longer than {limit} bytes")
             start = len(self._buffer)
             if not self._fill():
-                raise self._fail("the connection closed in the middle of the head")
+                raise self._fail("the connection closed in the middle of a line")
         if end + 1 > limit:
-            raise self._fail(f"a line of the head is longer than {limit} bytes")
+            raise self._fail(f"a line is longer than {limit} bytes")
         line = bytes(self._buffer[: end + 1])
         del self._buffer[: end + 1]
         return line
