@@ -722,7 +722,9 @@ _FORMS = [
     "{a} 2>&1",
     "{a} # a comment\n{b}",
     "{a} \\\n&& {b}",
-    "f() {{ {a}; }}; f",
+    # Each definition its own name: one called inside another's body (after a
+    # pipe into a same-named definition, which runs in a subshell) recursed.
+    "{fn}() {{ {a}; }}; {fn}",
     "time {a}",
     'true "$( {{ {a}; }} >&2 )"',
     "x=$( {{ {a}; }} >&2 ) true",
@@ -744,11 +746,14 @@ def _tagged_script(draw: st.DrawFn) -> str:
     def statement(depth: int) -> str:
         if depth >= 3 or draw(st.booleans()):
             return command()
+        nonlocal count
         template = draw(st.sampled_from(_FORMS))
+        count += 1
+        name = f"f{count}"
         first, second = statement(depth + 1), statement(depth + 1)
         separator = draw(_SEPARATOR)
         pipe = draw(st.sampled_from([" | ", " |\n "]))
-        return template.format(a=first, b=second, sep=separator, pipe=pipe)
+        return template.format(a=first, b=second, sep=separator, pipe=pipe, fn=name)
 
     return statement(0)
 
