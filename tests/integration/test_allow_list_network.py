@@ -98,7 +98,7 @@ def test_an_allowed_name_reaches_its_server(
     assert ran.stdout.strip() == f"200 served pkg.test:{server} /a"
     (event,) = _connections(home)
     assert event["decision"] == "allow"
-    assert event["host"] == "pkg.test"
+    assert event["name"] == "pkg.test"
     assert event["port"] == server
     assert event["rule"] == "pkg.test"
     assert event["address"] == "127.0.0.1"
@@ -132,7 +132,7 @@ def test_a_name_not_listed_is_refused_with_corrals_reason(
     assert "corral" in ran.stdout
     (event,) = _connections(home)
     assert event["decision"] == "refuse"
-    assert event["host"] == "other.test"
+    assert event["name"] == "other.test"
 
 
 def test_a_wildcard_matches_names_below_it_and_ports_are_kept_apart(
@@ -310,8 +310,8 @@ def test_pip_fails_fast_on_an_index_not_allowed(
     )
     assert ran.returncode != 0
     assert "Tunnel connection failed: 403" in ran.stdout + ran.stderr
-    (event,) = {e["host"]: e for e in _connections(home)}.values()
-    assert event["host"] == "index.not-allowed.test"
+    (event,) = {e["name"]: e for e in _connections(home)}.values()
+    assert event["name"] == "index.not-allowed.test"
     assert event["decision"] == "refuse"
     assert event["code"] == "not-allowed"
 

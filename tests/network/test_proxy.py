@@ -34,7 +34,7 @@ from corral.network._proxy import Answer, ProxyServer, Route, ServedRoute
 IPAddress = IPv4Address | IPv6Address
 LOOPBACK = IPv4Address("127.0.0.1")
 EVENT_FIELDS = {
-    "event", "method", "host", "port", "addresses", "address", "decision",
+    "event", "method", "name", "port", "addresses", "address", "decision",
     "rule", "origin", "reason", "code", "asked", "bytes_up", "bytes_down",
     "duration_ms",
 }  # fmt: skip
@@ -393,7 +393,7 @@ def test_an_allowed_name_reaches_its_server_through_a_connect_tunnel(
 
     event = proxy.event()
     assert event["decision"] == "allow"
-    assert event["host"] == "pkg.test"
+    assert event["name"] == "pkg.test"
     assert event["port"] == echo.port
     assert event["address"] == "127.0.0.1"
     assert event["rule"] == "pkg.test"
@@ -831,7 +831,7 @@ def test_other_spellings_of_loopback_are_loopback(
     assert reply.status == 403
     assert reply.headers["x-corral-refusal"] == "address-refused"
     assert echo.accepted == 0
-    assert proxy.event()["host"] == host
+    assert proxy.event()["name"] == host
 
 
 @pytest.mark.parametrize(

@@ -56,14 +56,15 @@ def record_event(state: Path, event: str, fields: Mapping[str, object]) -> None:
     Raises `CorralError` when the record cannot be written: corral does not
     act on a decision it cannot record.
     """
+    # Who, where and when come last: no field of the caller's can replace them.
     record = {
+        **fields,
         "event": event,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "user": user_name(),
         "uid": os.geteuid(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        **fields,
     }
     path = events_path(state)
     try:

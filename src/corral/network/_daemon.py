@@ -168,9 +168,13 @@ class _Daemon:
                 served = None
             else:
                 listener, config = _serve_request(message, fds)
-                route = self._route(config, lease, ask=message.get("ask") is True)
-                grants = self.grants.load(_session(config))
-                served = self.server.serve(listener, route, grants=grants)
+                try:
+                    route = self._route(config, lease, ask=message.get("ask") is True)
+                    grants = self.grants.load(_session(config))
+                    served = self.server.serve(listener, route, grants=grants)
+                except BaseException:
+                    listener.close()
+                    raise
             lease.channel.send({"ok": True})
         except (ValueError, TypeError, CorralError, OSError) as exc:
             for fd in fds:

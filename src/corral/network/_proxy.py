@@ -277,7 +277,7 @@ class _Connection:
         self.fields: dict[str, object] = {
             "event": "network.connection",
             **self._route.context,
-            "method": None, "host": None, "port": None, "addresses": [],
+            "method": None, "name": None, "port": None, "addresses": [],
             "address": None, "decision": "refuse", "rule": None, "origin": None,
             "reason": None, "code": None, "asked": False,
         }  # fmt: skip
@@ -343,9 +343,9 @@ class _Connection:
                 request.authority, default_port=request.default_port
             )
         except DestinationError as exc:
-            self.fields["host"] = _printable(request.authority)
+            self.fields["name"] = _printable(request.authority)
             raise RefusedError("invalid-destination", str(exc)) from exc
-        self.fields["host"] = destination.host
+        self.fields["name"] = destination.host
         self.fields["port"] = destination.port
         if request.host_header is None or request.method == "CONNECT":
             return destination
