@@ -76,3 +76,26 @@ def test_decision_benchmark_reports_every_step_against_its_baseline(
     for result in report["results"]:
         assert len(result["samples_us"]) == 2
         assert result["commands_per_second"] > 0
+
+
+NETWORK = BENCH.parent / "network.py"
+
+
+def test_network_benchmark_compares_the_proxy_with_direct_connections(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "network.json"
+
+    done = subprocess.run(
+        [sys.executable, str(NETWORK), "--quick", "--json", str(results)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert "x direct" in done.stdout
+    report = json.loads(results.read_text())
+    paths = [row["path"] for row in report["throughput"]]
+    assert paths[0] == "direct"
+    assert len(paths) == 3
+    for row in report["throughput"]:
+        assert row["mib_per_s"] > 0
