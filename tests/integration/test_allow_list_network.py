@@ -398,3 +398,29 @@ def test_a_session_answer_holds_for_the_sessions_later_runs(
     assert "200 served" in second.output
     other_session = answer_in_pty(argv, home.env({"CORRAL_SESSION": "other"}), "n")
     assert other_session.asked
+
+
+FETCH_WHEN_TOLD = FETCH.replace("try:", "import os, time\n"
+    "while not os.path.exists('go'):\n    time.sleep(0.05)\ntry:", 1)  # fmt: skip
+
+
+def test_a_connection_the_log_cannot_record_is_not_made(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    url = f"http://pkg.test:{server}/"
+    done: list[object] = []
+    command = (workspace, "python3", "-c", FETCH_WHEN_TOLD, url)
+    runner = threading.Thread(target=lambda: done.append(corral.run(*command)))
+    runner.start()
+    log = home.state / "corral" / "events.jsonl"
+    deadline = time.monotonic() + 10
+    while "command.started" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    log.rename(log.with_name("events.saved"))
+    log.mkdir()  # no record can be appended now
+    (workspace / "go").touch()
+    runner.join()
+    (ran,) = done
+    assert "503 unrecorded" in ran.stdout, ran  # type: ignore[attr-defined]

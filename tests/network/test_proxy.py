@@ -401,6 +401,43 @@ def test_an_allowed_name_reaches_its_server_through_a_connect_tunnel(
     assert event["bytes_down"] == len(b"echo:hello through corral")
 
 
+def test_an_allowed_connection_is_recorded_before_any_byte_passes(
+    proxy: Proxy, echo: RawServer
+) -> None:
+    opened: list[dict[str, object]] = []
+    path, _ = proxy.serve(["pkg.test", loopback(echo.port)], on_open=opened.append)
+
+    reply = exchange(
+        path, f"CONNECT pkg.test:{echo.port} HTTP/1.1\r\n\r\nearly".encode()
+    )
+
+    assert reply.status == 200
+    (record,) = opened
+    assert record["decision"] == "allow"
+    assert record["address"] == "127.0.0.1"
+    assert record["connection"] == proxy.event()["connection"]
+
+
+def test_a_connection_that_cannot_be_recorded_is_not_made(
+    proxy: Proxy, echo: RawServer
+) -> None:
+    def cannot_record(_: dict[str, object]) -> None:
+        raise OSError("the log is full")
+
+    path, _ = proxy.serve(["pkg.test", loopback(echo.port)], on_open=cannot_record)
+
+    reply = exchange(
+        path, f"CONNECT pkg.test:{echo.port} HTTP/1.1\r\n\r\nearly".encode()
+    )
+
+    assert reply.status == 503
+    assert reply.headers["x-corral-refusal"] == "unrecorded"
+    assert b"the log is full" in reply.body
+    event = proxy.event()
+    assert (event["decision"], event["code"]) == ("refuse", "unrecorded")
+    assert event["bytes_up"] == 0
+
+
 def test_bytes_sent_with_the_connect_head_reach_the_server(
     proxy: Proxy, echo: RawServer
 ) -> None:

@@ -195,6 +195,9 @@ class _Daemon:
                 grants.add(session, destination.host, destination.port)
             return answer
 
+        def on_open(fields: dict[str, object]) -> None:
+            record_event(state, "network.opened", fields)
+
         def on_event(fields: dict[str, object]) -> None:
             try:
                 record_event(state, "network.connection", fields)
@@ -204,6 +207,7 @@ class _Daemon:
         return Route(
             rules=rules,
             on_event=on_event,
+            on_open=on_open,
             context=dict(config.context),
             refuse_private=config.refuse_private,
             hosts=hosts,

@@ -117,6 +117,15 @@ class BusyError(RefusedError):
         )
 
 
+class UnrecordedError(RefusedError):
+    """The connection could not be recorded, so it is not made (503)."""
+
+    status = "503 Service Unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("unrecorded", reason)
+
+
 class UpstreamError(ProxyReplyError):
     """The destination was allowed but could not be reached or spoke badly (502)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import selectors
 import socket
 import threading
@@ -28,6 +29,7 @@ from corral.network._http import (
     ProxyReplyError,
     RefusedError,
     Request,
+    UnrecordedError,
     UpstreamError,
     forward,
     read_request,
@@ -98,6 +100,10 @@ class Route:
     refuse_private: bool = False
     hosts: Mapping[str, tuple[IPAddress, ...]] = field(default_factory=dict)
     ask: Callable[[Destination], Answer] | None = None
+    on_open: Callable[[dict[str, object]], None] | None = None
+    """Called with the event so far once a connection is allowed and made,
+    before any byte passes; if it raises, the connection is closed and the
+    client refused (``unrecorded``): nothing passes that was not recorded."""
     resolve: Callable[[str, int], Sequence[IPAddress]] = system_resolve
     local: frozenset[IPAddress] | None = None
     connect_timeout: float = 10.0
@@ -277,6 +283,7 @@ class _Connection:
         self.fields: dict[str, object] = {
             "event": "network.connection",
             **self._route.context,
+            "connection": secrets.token_hex(8),
             "method": None, "name": None, "port": None, "addresses": [],
             "address": None, "decision": "refuse", "rule": None, "origin": None,
             "reason": None, "code": None, "asked": False,
@@ -309,6 +316,7 @@ class _Connection:
             subject = destination.authority()
             self._judge_name(destination)
             upstream = self._connect(destination, self._addresses(destination))
+            self._opened(upstream)
         except ProxyReplyError as exc:
             self._note(exc)
             reply(client, exc.reply(subject))
@@ -473,6 +481,18 @@ class _Connection:
             return
         self._up.count += len(early)
         relay(client, upstream, self._sockets, self._up, self._down)
+
+    def _opened(self, upstream: socket.socket) -> None:
+        """Record the allowed connection before any byte passes through it."""
+        if self._route.on_open is None:
+            return
+        try:
+            self._route.on_open(dict(self.fields))
+        except Exception as exc:
+            upstream.close()
+            raise UnrecordedError(
+                f"the connection could not be recorded: {exc}"
+            ) from exc
 
     def _note(self, failure: ProxyReplyError) -> None:
         self.fields["code"] = failure.code

@@ -44,6 +44,17 @@ class RouteConfig:
             "context": dict(self.context),
         }
 
+    def summary(self) -> dict[str, object]:
+        """What the run's record says it may reach (presets as read for it)."""
+        return {
+            "allow": [list(pair) for pair in self.allow],
+            "deny": [list(pair) for pair in self.deny],
+            "refuse_private": self.refuse_private,
+            "unknown": self.unknown.value,
+            "hosts": dict(self.hosts),
+            "notes": list(self.notes),
+        }
+
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> RouteConfig:
         """Read what `to_json` writes; raises `ValueError` for anything else."""

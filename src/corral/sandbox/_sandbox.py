@@ -27,7 +27,7 @@ from corral.errors import (
 )
 from corral.network import _bridge
 from corral.network._lease import Asker, ProxyLease
-from corral.network._route import route_config
+from corral.network._route import RouteConfig, route_config
 from corral.network._tools import proxy_environment
 from corral.policy import (
     NetworkMode,
@@ -191,11 +191,12 @@ class Sandbox:
         directory = self._working_directory(cwd)
         limit = timeout if timeout is not None else self.profile.timeout
         run_id = secrets.token_hex(8)
+        route = self._route(argv, run_id)
 
         def attempt() -> RunResult:
             return self._run(
                 argv,
-                run_id=run_id,
+                route=route,
                 cwd=directory,
                 stdin=stdin,
                 stdout=stdout,
@@ -212,12 +213,14 @@ class Sandbox:
                 k: why[k] for k in ("decision", "approval") if k in why
             }
             outcome["run"] = run_id
+            reach = {} if route is None else {"network": route.summary()}
             self._record(
                 "command.started",
                 argv=list(argv),
                 cwd=str(directory),
                 **why,
                 run=run_id,
+                **reach,
             )
             try:
                 try:
@@ -282,7 +285,7 @@ class Sandbox:
         self,
         argv: Sequence[str],
         *,
-        run_id: str,
+        route: RouteConfig | None,
         cwd: Path,
         stdin: Stream,
         stdout: Stream,
@@ -294,7 +297,7 @@ class Sandbox:
         profile = self.profile
         with (
             lease_placeholders(self.state) as lease,
-            self._proxy(argv, run_id) as proxy,
+            self._proxy(route) as proxy,
         ):
             view, found = self._view(lease)
             if proxy is not None:
@@ -330,16 +333,17 @@ class Sandbox:
             and streams.passed_out.open_line,
         )
 
-    def _proxy(
-        self, argv: Sequence[str], run_id: str
-    ) -> contextlib.AbstractContextManager[ProxyLease | None]:
-        """Lease the proxy for one run in allow-list mode; nothing otherwise."""
+    def _route(self, argv: Sequence[str], run_id: str) -> RouteConfig | None:
+        """Resolve what one run may reach through the proxy; None if not proxied.
+
+        Presets are read now, for this run, and recorded with it.
+        """
         profile = self.profile
         if not _proxied(profile.network, profile.layers):
-            return contextlib.nullcontext()
+            return None
         from corral.approvals._store import session_id  # noqa: PLC0415 (cost)
 
-        config = route_config(
+        route = route_config(
             self.policy,
             workspace=profile.workspace,
             writable=profile.writable_roots,
@@ -351,11 +355,20 @@ class Sandbox:
                 "argv": list(argv),
             },
         )
-        for note in config.notes:
+        for note in route.notes:
             logger.warning("%s", note)
+        return route
+
+    def _proxy(
+        self, route: RouteConfig | None
+    ) -> contextlib.AbstractContextManager[ProxyLease | None]:
+        """Lease the proxy for one run in allow-list mode; nothing otherwise."""
+        profile = self.profile
+        if route is None or not _proxied(profile.network, profile.layers):
+            return contextlib.nullcontext()
         if self._proxy_hold is None:
             self._proxy_hold = ProxyLease(self.state, None, environ=self.environ)
-        return ProxyLease(self.state, config, ask=self.ask, environ=self.environ)
+        return ProxyLease(self.state, route, ask=self.ask, environ=self.environ)
 
     def _trusted(self) -> dict[Path, str]:
         """Return what corral runs, records or obeys: out of every command's reach."""
