@@ -43,6 +43,8 @@ def test_human_output_is_one_aligned_line_per_key(
     assert "sandbox.mode             workspace-write  (built-in)" in lines
     assert "network.mode             offline  (built-in)" in lines
     assert "sandbox.timeout          none  (built-in)" in lines
+    assert "network.refuse_private   false  (built-in)" in lines
+    assert "network.unknown          ask  (built-in)" in lines
     width = len("sandbox.protected_paths")
     assert all(line[width : width + 2] == "  " for line in lines)
     assert all(line[width + 2] != " " for line in lines)

@@ -106,6 +106,8 @@ def _word(text: str) -> str:
 def _show(value: object) -> str:
     if value is None:
         return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as a policy file writes it
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     if isinstance(value, dict):
