@@ -345,3 +345,20 @@ def test_a_name_pattern_never_matches_an_address(
         not pattern.matches(destination(str(address), port)) for pattern in both.allow
     )
     assert all(isinstance(pattern, Pattern) for pattern in both.deny)
+
+
+@pytest.mark.parametrize(
+    ("network", "address"),
+    [
+        ("::ffff:10.0.0.0/104", "10.0.0.5"),
+        ("::ffff:10.0.0.0/104", "64:ff9b::a00:5"),
+        ("64:ff9b::a00:0/120", "10.0.0.7"),
+        ("64:ff9b::a00:0/120", "::ffff:10.0.0.7"),
+    ],
+)
+def test_a_deny_network_written_in_ipv6_form_covers_the_ipv4_it_embeds(
+    network: str, address: str
+) -> None:
+    pattern = parse_pattern(network, "test", deny=True)
+    assert pattern.matches_address(ip_address(address), 443)
+    assert not pattern.matches_address(ip_address("11.0.0.5"), 443)

@@ -36,7 +36,7 @@ LOOPBACK = IPv4Address("127.0.0.1")
 EVENT_FIELDS = {
     "event", "method", "name", "port", "addresses", "address", "decision",
     "rule", "origin", "reason", "code", "asked", "bytes_up", "bytes_down",
-    "duration_ms",
+    "duration_ms", "connection", "address_rule",
 }  # fmt: skip
 
 
@@ -1218,6 +1218,25 @@ def test_a_body_may_take_longer_than_the_head_may(
     assert json.loads(reply.body)["body"] == "slow body!"
 
 
+def test_one_route_cannot_take_the_connections_every_route_shares(
+    proxy: Proxy, echo: RawServer
+) -> None:
+    proxy.server.close()
+    proxy.server = ProxyServer(max_total=2)
+    greedy, _ = proxy.serve(["pkg.test", loopback(echo.port)])
+    other, _ = proxy.serve(["pkg.test", loopback(echo.port)])
+    target = f"pkg.test:{echo.port}"
+    connect = CLIENTS["unix"]
+    with tunnel(greedy, target, connect), tunnel(greedy, target, connect):
+        turned_away = exchange(other, f"CONNECT {target} HTTP/1.1\r\n\r\n".encode())
+    assert turned_away.status == 503
+    assert turned_away.headers["x-corral-refusal"] == "too-many-connections"
+    for _ in range(3):
+        proxy.event()  # the two tunnels and the refusal have ended
+    with tunnel(other, target, connect):
+        pass
+
+
 def test_connections_past_the_routes_limit_are_turned_away(
     proxy: Proxy, connect: Callable[[str], socket.socket]
 ) -> None:
@@ -1281,3 +1300,93 @@ def test_the_proxy_listens_on_unix_stream_sockets_only() -> None:
         with pytest.raises(ValueError, match="AF_UNIX"):
             server.serve(tcp, route)
     server.close()
+
+
+# Found by attacking the proxy -------------------------------------------------
+
+
+def test_a_connection_whose_body_breaks_after_bytes_passed_stays_allowed(
+    proxy: Proxy, echo: RawServer
+) -> None:
+    """The record says what let the bytes through, and why it ended."""
+    path, _ = proxy.serve(["pkg.test", loopback(echo.port)])
+
+    exchange(
+        path,
+        f"POST http://pkg.test:{echo.port}/x HTTP/1.1\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZZ\r\n".encode(),
+    )
+
+    event = proxy.event()
+    assert event["decision"] == "allow"
+    assert event["code"] == "bad-request"
+    assert event["address"] == "127.0.0.1"
+
+
+def test_a_refused_address_is_not_told_to_the_sandbox(proxy: Proxy) -> None:
+    """The sandbox has no resolver; a refusal must not answer for one."""
+    hosts = {"pkg.test": (IPv4Address("10.9.8.7"),)}
+    path, _ = proxy.serve(["pkg.test"], deny=["10.0.0.0/8"], hosts=hosts)
+
+    reply = exchange(path, b"CONNECT pkg.test:443 HTTP/1.1\r\n\r\n")
+
+    assert reply.status == 403
+    assert b"10.9.8.7" not in reply.body
+    assert "10.9.8.7" in str(proxy.event()["reason"])
+
+
+def _interface_address() -> IPv4Address | IPv6Address:
+    from corral.network._addresses import local_addresses  # noqa: PLC0415
+
+    for address in sorted(local_addresses(), key=lambda a: (a.version, str(a))):
+        if not address.is_loopback and not address.is_link_local:
+            return address
+    pytest.skip("this machine has no address but loopback and link-local")
+
+
+def test_an_address_of_this_host_the_proxy_did_not_know_is_refused(
+    proxy: Proxy,
+) -> None:
+    """As when the host takes an address after the proxy listed its own."""
+    mine = _interface_address()
+    family = socket.AF_INET6 if mine.version == 6 else socket.AF_INET
+    server = socket.create_server(("", 0), family=family)
+    port = server.getsockname()[1]
+    try:
+        path, _ = proxy.serve(
+            [f"pkg.test:{port}"], hosts={"pkg.test": (mine,)}, local=frozenset()
+        )
+        reply = exchange(path, f"CONNECT pkg.test:{port} HTTP/1.1\r\n\r\n".encode())
+    finally:
+        server.close()
+
+    assert reply.status == 403
+    assert reply.headers["x-corral-refusal"] == "address-refused"
+    assert "an address of this host" in str(proxy.event()["reason"])
+
+
+def test_names_are_resolved_as_written_not_through_search_domains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, *_: object) -> list[object]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 443))]
+
+    monkeypatch.setattr(_proxy, "_hosts_file_addresses", lambda _host: [])
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert _proxy.system_resolve("pkg.test", 443) == [IPv4Address("10.1.2.3")]
+    assert asked == ["pkg.test."]
+
+
+def test_the_hosts_file_answers_only_for_exactly_the_name(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"
+    hosts.write_text(
+        "# comment\n\n10.0.0.1 pkg.test Alias.Test.  # trailing\n"
+        "10.0.0.2 pkg.test.corp.test\nfe80::1%eth0 pkg.test\n::1 pkg.test\n"
+    )
+    found = _proxy._hosts_file_addresses
+    assert found("pkg.test", hosts) == [IPv4Address("10.0.0.1"), IPv6Address("::1")]
+    assert found("alias.test", hosts) == [IPv4Address("10.0.0.1")]
+    assert found("pkg", hosts) == []

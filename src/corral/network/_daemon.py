@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import logging
 import os
+import resource
 import socket
 import sys
 import threading
@@ -24,6 +25,7 @@ from typing import Literal
 
 from corral.audit import record_event
 from corral.errors import CorralError
+from corral.network._addresses import local_addresses
 from corral.network._control import (
     CONTROL_NAME,
     Channel,
@@ -46,6 +48,9 @@ logger = logging.getLogger("corral.network.proxy")
 
 # A started process that no run registers with (the run died first) goes.
 _FIRST_LEASE_WAIT = 30.0
+# Descriptors the proxy asks for, up to the hard limit: room for thousands of
+# connections at once across every run it serves.
+_WANTED_FDS = 65536
 # A connection that has not registered by then is not a run's.
 _REGISTER_TIMEOUT = 10.0
 # How long a held connection waits for a person's answer before it is refused.
@@ -208,6 +213,8 @@ class _Daemon:
             rules=rules,
             on_event=on_event,
             on_open=on_open,
+            # Read again for every run: a long-lived proxy outlives addresses.
+            local=local_addresses(),
             context=dict(config.context),
             refuse_private=config.refuse_private,
             hosts=hosts,
@@ -264,6 +271,15 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+def _raise_fd_limit() -> None:
+    """Take the descriptors the hard limit allows: each connection holds several."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard == resource.RLIM_INFINITY else min(hard, _WANTED_FDS)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def main(args: Sequence[str]) -> int:
     """Serve as the proxy process for the state directory in `args`.
 
@@ -277,6 +293,7 @@ def main(args: Sequence[str]) -> int:
     options = parser.parse_args(args)
     if os.fork() != 0:
         os._exit(0)
+    _raise_fd_limit()
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s"
     )

@@ -71,10 +71,12 @@ class ProxyReplyError(CorralError):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.shown = reason
+        """What the reply tells the client; the event keeps `reason` in full."""
 
     def reply(self, subject: str) -> bytes:
         """The whole reply, for `subject` (a destination, or "the request")."""
-        body = f"corral {self._verb} {subject}: {_printable(self.reason)}\n".encode()
+        body = f"corral {self._verb} {subject}: {_printable(self.shown)}\n".encode()
         return (
             f"HTTP/1.1 {self.status}\r\n{self.header}: {self.code}\r\n"
             "Content-Type: text/plain; charset=utf-8\r\n"
@@ -113,7 +115,9 @@ class BusyError(RefusedError):
     def __init__(self, limit: int) -> None:
         super().__init__(
             "too-many-connections",
-            f"this route already serves {limit} connections; retry once some end",
+            f"the proxy serves as many connections as it may (at most {limit} "
+            "for one command, fewer when others hold the rest); retry once some "
+            "end",
         )
 
 

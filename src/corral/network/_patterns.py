@@ -42,6 +42,9 @@ class Pattern:
     """The canonical name (``name``) or domain (``wildcard``)."""
     network: IPv4Network | IPv6Network | None = None
     """The address as a one-address network (``address``), or the network."""
+    embedded: IPv4Network | None = None
+    """For an IPv6 network inside a prefix that embeds IPv4 in its last 32 bits
+    (``::ffff:0:0/96`` and the like), the IPv4 network it stands for."""
     port: int | None = None
     """The one port it names, or None for any port."""
     deny: bool = False
@@ -75,7 +78,11 @@ class Pattern:
             return False
         forms = judged_addresses(address)
         if self.kind == "network":
-            return any(form in network for form in forms)
+            embedded = self.embedded
+            return any(
+                form in network or (embedded is not None and form in embedded)
+                for form in forms
+            )
         if self.deny:
             return not set(forms).isdisjoint(judged_addresses(network.network_address))
         return targets(network.network_address) == targets(address)
@@ -143,7 +150,30 @@ def _network(text: str, origin: str, *, deny: bool) -> Pattern:
             f"{text!r} is not a network: {error}; write the first address and the "
             "prefix length, as 10.0.0.0/8 or fd00::/8"
         ) from None
-    return Pattern(text=text, origin=origin, kind="network", network=network, deny=True)
+    return Pattern(
+        text=text,
+        origin=origin,
+        kind="network",
+        network=network,
+        embedded=_embedded_network(network),
+        deny=True,
+    )
+
+
+# Prefixes whose addresses carry an IPv4 address in their last 32 bits.
+_EMBEDDING_PREFIXES = tuple(
+    ip_network(text) for text in ("::ffff:0:0/96", "::/96", "64:ff9b::/96")
+)
+
+
+def _embedded_network(network: IPv4Network | IPv6Network) -> IPv4Network | None:
+    """The IPv4 network an IPv6 network within an embedding /96 stands for."""
+    if not isinstance(network, IPv6Network) or network.prefixlen < 96:
+        return None
+    if not any(network.subnet_of(prefix) for prefix in _EMBEDDING_PREFIXES):  # type: ignore[arg-type]
+        return None
+    low = int(network.network_address) & 0xFFFFFFFF
+    return IPv4Network((low, network.prefixlen - 96))
 
 
 @dataclass(frozen=True)

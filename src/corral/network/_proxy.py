@@ -8,9 +8,11 @@ one event when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import resource
 import secrets
 import selectors
 import socket
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from pathlib import Path
 from typing import Literal
 
 from corral.network._addresses import judge_address, local_addresses
@@ -53,6 +56,12 @@ Answer = Literal["once", "session", "no"]
 IPAddress = IPv4Address | IPv6Address
 
 MAX_CONNECTIONS = 256
+# What one connection holds at most: the client, the upstream socket and a
+# pipe each way for splice, with room to spare.
+_FDS_PER_CONNECTION = 8
+# Descriptors kept back for everything else the process opens (routes'
+# listeners, control connections, the event log).
+_FDS_KEPT = 128
 """Connections served at once on one route; more are turned away with a 503, so
 a runaway command cannot exhaust the host's threads or descriptors."""
 FIRST_MESSAGE_TIMEOUT = 5.0
@@ -64,12 +73,18 @@ _TURN_AWAY_TIMEOUT = 0.5  # the accepting thread waits no longer on a client it 
 
 
 def system_resolve(host: str, port: int) -> list[IPAddress]:
-    """The addresses the system resolver gives for a TCP connection to `host`.
+    """The addresses of exactly `host` (a canonical name) for a TCP connection.
 
+    The hosts file first, as the system's own order has it, then DNS with the
+    name made absolute: the resolver's search domains (``search``, ``ndots``)
+    would otherwise resolve a name other than the one the rules judged.
     Raises `OSError` (`socket.gaierror`) when the name does not resolve.
     """
+    listed = _hosts_file_addresses(host)
+    if listed:
+        return listed
     infos = socket.getaddrinfo(
-        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, socket.IPPROTO_TCP,
+        host + ".", port, socket.AF_UNSPEC, socket.SOCK_STREAM, socket.IPPROTO_TCP,
         socket.AI_ADDRCONFIG | socket.AI_NUMERICSERV,
     )  # fmt: skip
     found: list[IPAddress] = []
@@ -78,6 +93,66 @@ def system_resolve(host: str, port: int) -> list[IPAddress]:
         if address not in found:
             found.append(address)
     return found
+
+
+HOSTS_FILE = Path("/etc/hosts")
+
+
+def _hosts_file_addresses(host: str, path: Path = HOSTS_FILE) -> list[IPAddress]:
+    """The addresses the hosts file gives exactly `host` (names compared in
+    lower case, without a trailing dot), in the file's order."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    found: list[IPAddress] = []
+    for line in text.splitlines():
+        fields = line.partition("#")[0].split()
+        if len(fields) < 2:
+            continue
+        address, *names = fields
+        if "%" in address or host not in (n.lower().rstrip(".") for n in names):
+            continue  # a zone id names an interface, not a destination
+        with contextlib.suppress(ValueError):
+            parsed = ip_address(address)
+            if parsed not in found:
+                found.append(parsed)
+    return found
+
+
+def _reaches_itself(sock: socket.socket) -> bool:
+    """Whether a connected socket's two ends are the same address of this host."""
+    try:
+        here, there = sock.getsockname()[0], sock.getpeername()[0]
+        return bool(ip_address(here) == ip_address(there))
+    except (OSError, ValueError):
+        return True  # a connection that cannot say where it goes is not made
+
+
+class _Budget:
+    """Connections the whole server may still take."""
+
+    def __init__(self, total: int) -> None:
+        self._left = total
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._left += 1
+
+
+def _fd_budget() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 16
+    return max(16, (soft - _FDS_KEPT) // _FDS_PER_CONNECTION)
 
 
 @functools.cache
@@ -112,10 +187,14 @@ class Route:
 class ProxyServer:
     """Serves any number of routes, each on a unix listener of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_total: int | None = None) -> None:
+        """`max_total` bounds the connections of all routes together; by
+        default, what the process's descriptor limit leaves room for, so that
+        one route's clients cannot take every descriptor the others need."""
         self._lock = threading.Lock()
         self._served: list[ServedRoute] = []
         self._closed = False
+        self.budget = _Budget(max_total if max_total is not None else _fd_budget())
 
     def serve(
         self,
@@ -135,7 +214,7 @@ class ProxyServer:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the proxy server is closed")
-            served = ServedRoute(listener, route, grants, max_connections)
+            served = ServedRoute(listener, route, grants, max_connections, self.budget)
             # A long-lived server serves route after route: forget closed ones.
             self._served = [s for s in self._served if not s.closed]
             self._served.append(served)
@@ -159,6 +238,7 @@ class ServedRoute:
         route: Route,
         grants: set[tuple[str, int]] | None,
         max_connections: int,
+        budget: _Budget | None = None,
     ) -> None:
         if listener.family != socket.AF_UNIX or listener.type != socket.SOCK_STREAM:
             raise ValueError("the proxy listens on AF_UNIX stream sockets only")
@@ -167,6 +247,7 @@ class ServedRoute:
         self.ask_lock = threading.Lock()
         self._listener = listener
         self.max_connections = max_connections
+        self._budget = budget if budget is not None else _Budget(max_connections)
         self._lock = threading.Lock()
         self._close_lock = threading.Lock()
         self._connections: dict[threading.Thread, Sockets] = {}
@@ -222,7 +303,7 @@ class ServedRoute:
             return
         with self._lock:
             busy = len(self._connections) >= self.max_connections
-        if busy:
+        if busy or not self._budget.take():
             self._turn_away(conn)
             return
         sockets = Sockets()
@@ -237,6 +318,7 @@ class ServedRoute:
         except RuntimeError:
             with self._lock:
                 del self._connections[thread]
+            self._budget.give_back()
             conn.close()
 
     def _turn_away(self, conn: socket.socket) -> None:
@@ -261,6 +343,7 @@ class ServedRoute:
             self.emit(connection.event())
             with self._lock:
                 del self._connections[threading.current_thread()]
+            self._budget.give_back()
 
     def emit(self, event: dict[str, object]) -> None:
         """Hand one event to the route; an event that cannot be handed on is logged."""
@@ -280,13 +363,14 @@ class _Connection:
         self._started = time.monotonic()
         self._up = Tally()
         self._down = Tally()
+        self._open = False
         self.fields: dict[str, object] = {
             "event": "network.connection",
             **self._route.context,
             "connection": secrets.token_hex(8),
             "method": None, "name": None, "port": None, "addresses": [],
             "address": None, "decision": "refuse", "rule": None, "origin": None,
-            "reason": None, "code": None, "asked": False,
+            "reason": None, "code": None, "asked": False, "address_rule": None,
         }  # fmt: skip
 
     def event(self) -> dict[str, object]:
@@ -440,7 +524,18 @@ class _Connection:
         if not allowed:
             rule = next((v.rule for v in verdicts if v.rule is not None), None)
             reasons = "; ".join(verdict.reason for verdict in verdicts)
-            raise RefusedError("address-refused", reasons, rule)
+            refusal = RefusedError("address-refused", reasons, rule)
+            # The addresses stay in the record: the sandbox has no resolver of
+            # its own, and a refusal must not become one.
+            refusal.shown = (
+                "every address it resolves to is refused (loopback, link-local, "
+                "metadata, this host's, or denied); corral's record of this "
+                "connection says which"
+            )
+            raise refusal
+        admitted = [v.rule for v in verdicts if v.allowed and v.rule is not None]
+        if admitted:
+            self.fields["address_rule"] = getattr(admitted[0], "text", None)
         self.fields["decision"] = "allow"
         return allowed
 
@@ -455,7 +550,11 @@ class _Connection:
             if remaining <= 0 or self._sockets.is_cut:
                 break
             family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-            upstream = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                upstream = socket.socket(family, socket.SOCK_STREAM)
+            except OSError as exc:  # no IPv6 here, or out of descriptors
+                failures.append(f"{address}: {exc.strerror}")
+                continue
             self._sockets.add(upstream)
             upstream.settimeout(remaining)
             try:
@@ -464,6 +563,15 @@ class _Connection:
                 failures.append(f"{address}: {exc.strerror or 'timed out'}")
                 self._sockets.discard(upstream)
                 continue
+            if _reaches_itself(upstream) and not self._route.rules.explicit_address(
+                address, destination.port
+            ):
+                # An address this host took after the proxy listed its own,
+                # or one local by a route (AnyIP): the kernel knows.
+                self._sockets.discard(upstream)
+                raise RefusedError(
+                    "address-refused", f"{address} is an address of this host"
+                )
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.fields["address"] = str(address)
             return upstream
@@ -484,20 +592,21 @@ class _Connection:
 
     def _opened(self, upstream: socket.socket) -> None:
         """Record the allowed connection before any byte passes through it."""
-        if self._route.on_open is None:
-            return
-        try:
-            self._route.on_open(dict(self.fields))
-        except Exception as exc:
-            upstream.close()
-            raise UnrecordedError(
-                f"the connection could not be recorded: {exc}"
-            ) from exc
+        if self._route.on_open is not None:
+            try:
+                self._route.on_open(dict(self.fields))
+            except Exception as exc:
+                upstream.close()
+                raise UnrecordedError(
+                    f"the connection could not be recorded: {exc}"
+                ) from exc
+        self._open = True
 
     def _note(self, failure: ProxyReplyError) -> None:
         self.fields["code"] = failure.code
         self.fields["reason"] = failure.reason
-        if isinstance(failure, RefusedError):
+        # Once open, bytes have passed: the decision stays what let them.
+        if isinstance(failure, RefusedError) and not self._open:
             self.fields["decision"] = "refuse"
             if failure.rule is not None:
                 self._note_rule(failure.rule)
