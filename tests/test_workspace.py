@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -52,3 +53,59 @@ def test_file_is_not_a_workspace(tmp_path: Path) -> None:
 
     with pytest.raises(WorkspaceError, match="is not a directory"):
         resolve_workspace(file)
+
+
+def _plant_git(directory: Path, marker: Path) -> Path:
+    """A fake git a sandboxed command could have written: it leaves `marker`."""
+    bin_dir = directory / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    fake = bin_dir / "git"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\necho /\n")
+    fake.chmod(0o755)
+    return bin_dir
+
+
+def test_a_git_inside_the_workspace_is_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    marker = tmp_path / "ran-on-the-host"
+    planted = _plant_git(repo, marker)
+    system = os.environ.get("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{planted}{os.pathsep}{system}")
+
+    assert resolve_workspace(repo / "sub") == repo.resolve()
+    assert not marker.exists()
+
+
+def test_a_relative_path_entry_is_never_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    marker = tmp_path / "ran-on-the-host"
+    _plant_git(repo, marker)
+    monkeypatch.chdir(repo)
+    system = os.environ.get("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f".venv/bin{os.pathsep}{system}")
+
+    assert resolve_workspace(repo) == repo.resolve()
+    assert not marker.exists()
+
+
+def test_when_the_only_git_lies_in_the_workspace_corral_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    marker = tmp_path / "ran-on-the-host"
+    planted = _plant_git(repo, marker)
+    monkeypatch.setenv("PATH", str(planted))
+
+    with pytest.raises(WorkspaceError, match="could have written it"):
+        resolve_workspace(repo / "sub")
+    assert not marker.exists()

@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from corral._programs import find_program, trusted_search_path
 from corral.errors import WorkspaceError
 
 __all__ = ["resolve_workspace"]
@@ -41,18 +42,31 @@ def resolve_workspace(directory: Path) -> Path:
     directory = directory.resolve()
     env = {k: v for k, v in os.environ.items() if k not in _GIT_REDIRECTS}
     env["LC_ALL"] = "C"
+    # The workspace is not known yet: pass over every git that could lie in
+    # it, beneath the directory or any repository above it.
+    untrusted = _possible_workspaces(directory)
+    git = find_program("git", env, avoid=untrusted)
+    if git.path is None:
+        if git.skipped:
+            raise WorkspaceError(
+                f"{directory}: the only git on PATH lies where a sandboxed command "
+                f"could have written it: {'; '.join(git.skipped)}; corral does not "
+                "run it on the host; put the system's git first on PATH"
+            )
+        logger.debug("git not found; %s is its own workspace", directory)
+        return directory
+    env["PATH"] = os.pathsep.join(trusted_search_path(env, untrusted))
     try:
         result = subprocess.run(
-            ["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
+            [git.path, "-C", str(directory), "rev-parse", "--show-toplevel"],
             capture_output=True,
             text=True,
             env=env,
             timeout=_GIT_TIMEOUT_SECONDS,
             check=False,
         )
-    except FileNotFoundError:
-        logger.debug("git not found; %s is its own workspace", directory)
-        return directory
+    except OSError as exc:
+        raise WorkspaceError(f"{directory}: cannot run {git.path}: {exc}") from exc
     except subprocess.TimeoutExpired as exc:
         raise WorkspaceError(
             f"{directory}: git did not answer within {_GIT_TIMEOUT_SECONDS} s; "
@@ -71,3 +85,12 @@ def resolve_workspace(directory: Path) -> Path:
         logger.debug("not a git checkout (%s): %s", directory, result.stderr.strip())
         return directory
     return Path(top).resolve()
+
+
+def _possible_workspaces(directory: Path) -> list[Path]:
+    """`directory` and every directory above it holding a ``.git`` entry."""
+    found = [directory]
+    for parent in directory.parents:
+        if os.path.lexists(parent / ".git"):
+            found.append(parent)
+    return found

@@ -27,6 +27,7 @@ __all__ = [
     "required_layers",
     "resolve_profile",
     "unix_socket_hold",
+    "writable_paths",
     "writable_private_dirs",
 ]
 
@@ -184,6 +185,25 @@ def resolve_profile(
         timeout=policy.timeout,
         git_write=git_write,
     )
+
+
+def writable_paths(
+    policy: Policy, workspace: Path, environ: Mapping[str, str]
+) -> tuple[Path, ...]:
+    """The directories `policy` makes writable for `workspace`, as they resolve now.
+
+    Unlike `resolve_profile`, checks nothing: for finding what must not lie
+    beneath them before the profile exists.  A writable root that does not
+    exist is left out.
+    """
+    if policy.sandbox_mode is SandboxMode.READ_ONLY:
+        return ()
+    roots = [workspace.resolve()]
+    for text in policy.writable_roots:
+        path = expand_user_path(text, environ)
+        if path.is_absolute() and path.exists():
+            roots.append(path.resolve())
+    return tuple(roots)
 
 
 def _checked_workspace(workspace: Path, environ: Mapping[str, str]) -> Path:

@@ -50,6 +50,7 @@ from corral.sandbox._profile import (
     check_trusted_outside,
     required_layers,
     resolve_profile,
+    writable_paths,
     writable_private_dirs,
 )
 from corral.sandbox._protected import (
@@ -128,6 +129,11 @@ class Sandbox:
         self.policy = policy
         self.state = state_dir(self.environ)
         self.tools = find_tools()
+        # Before any probe runs bubblewrap: not one a command could have put there.
+        check_trusted_outside(
+            writable_paths(policy, Path(workspace), self.environ),
+            dict.fromkeys(self.tools.components(), "corral's own code"),
+        )
         self.support = make_support_files(self.state)
         layers, missing = _availability.choose_layers(
             required_layers(policy), policy.accept_missing, self.tools

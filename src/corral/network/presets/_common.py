@@ -12,12 +12,13 @@ import re
 import signal
 import stat
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from corral._home import passwd_home
+from corral._programs import beneath, find_program, trusted_search_path
 from corral.network._names import DestinationError, destination
 
 __all__ = [
@@ -64,7 +65,7 @@ class Reading:
     ) -> None:
         self.workspace = Path(os.path.normpath(workspace.absolute()))
         self.environ = environ
-        self.roots = _both_forms([self.workspace, *writable])
+        self.roots = [self.workspace, *writable]
         self.home = _home(environ)
         self.patterns: dict[str, None] = {}
         self.sources: dict[str, None] = {}
@@ -108,11 +109,7 @@ class Reading:
         """The writable root `path` lies beneath (a relative path: the workspace)."""
         if not path.is_absolute():
             return self.workspace
-        for form in _both_forms([path]):
-            for root in self.roots:
-                if form == root or root in form.parents:
-                    return root
-        return None
+        return beneath(path, self.roots)
 
     def trusted_file(self, path: Path, what: str) -> bool:
         """Tell whether `path` exists and lies outside every writable root."""
@@ -128,30 +125,14 @@ class Reading:
 
     def search_path(self) -> list[str]:
         """The absolute ``PATH`` directories outside every writable root."""
-        entries = self.environ.get("PATH", os.defpath).split(os.pathsep)
-        return [
-            entry
-            for entry in entries
-            if entry.startswith("/") and self.writable_root(Path(entry)) is None
-        ]
+        return trusted_search_path(self.environ, self.roots)
 
     def find_tool(self, name: str) -> str | None:
         """The first `name` on PATH that lies outside every writable root."""
-        for entry in self.environ.get("PATH", os.defpath).split(os.pathsep):
-            candidate = Path(entry, name)
-            mode = file_mode(candidate) if entry.startswith("/") else None
-            if mode is None or not stat.S_ISREG(mode):
-                continue
-            if not os.access(candidate, os.X_OK):
-                continue
-            root = self.writable_root(candidate)
-            if root is None:
-                return str(candidate)
-            self.note(
-                f"skipped {candidate}: it lies in the writable root {root}, "
-                "where a sandboxed command could have written it"
-            )
-        return None
+        found = find_program(name, self.environ, avoid=self.roots)
+        for skipped in found.skipped:
+            self.note(f"skipped {skipped}")
+        return found.path
 
     def expand_user(self, text: str) -> Path:
         """`text` with a leading ``~/`` read as the home the tools use."""
@@ -227,15 +208,6 @@ def _home(environ: Mapping[str, str]) -> Path | None:
     if home.startswith("/"):
         return Path(home)
     return passwd_home() if not home else None
-
-
-def _both_forms(paths: Iterable[Path]) -> list[Path]:
-    """Each path as written (made absolute) and with its symbolic links resolved."""
-    forms: dict[Path, None] = {}
-    for path in paths:
-        forms.setdefault(Path(os.path.normpath(path.absolute())))
-        forms.setdefault(path.resolve())
-    return list(forms)
 
 
 def _redact(text: str) -> str:
