@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.conftest import Home
 from tests.support import CorralCLI, sh
 
 
@@ -153,3 +154,28 @@ def test_ordinary_work_beside_protected_hooks_is_unaffected(
     assert ran.returncode == 0, ran.stderr
     assert (workspace / "src" / "new" / "m.py").read_text() == "y\n"
     assert "README" in ran.stdout
+
+
+def test_what_the_users_own_git_config_names_in_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """~/.gitconfig applies to every repository: its includes and hooks too."""
+    project = workspace / "tools" / "project.gitconfig"
+    project.parent.mkdir()
+    project.write_text("[user]\n\tname = me\n")
+    hooks = workspace / "tools" / "hooks"
+    (home.path / ".gitconfig").write_text(
+        f'[includeIf "gitdir:{workspace}/"]\n\tpath = {project}\n'
+        f"[core]\n\thooksPath = {hooks}\n"
+    )
+    ran = corral.run(
+        workspace,
+        *sh(
+            "printf '[core]\\n\\tfsmonitor = touch pwned\\n'"
+            " >> tools/project.gitconfig;"
+            " mkdir -p tools/hooks && echo evil > tools/hooks/pre-commit; true"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert project.read_text() == "[user]\n\tname = me\n"
+    assert not hooks.exists()

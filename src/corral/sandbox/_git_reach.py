@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -20,7 +20,15 @@ from corral.errors import WorkspaceError
 from corral.sandbox._gitconfig import HOOKS_PATH, expand_path, is_include, read_config
 from corral.sandbox._placeholders import Placeholder, merged
 
-__all__ = ["COMMONDIR", "Guard", "Reach", "git_reaches", "guard_config"]
+__all__ = [
+    "COMMONDIR",
+    "Guard",
+    "Reach",
+    "git_reaches",
+    "guard_config",
+    "guard_user_configs",
+    "user_config_files",
+]
 
 # The file in a git directory that names the directory it shares objects with.
 COMMONDIR = "commondir"
@@ -82,8 +90,18 @@ class Guard:
         return None
 
 
-def guard_config(guard: Guard, gitdir: Path, common: Path, top: Path | None) -> None:
+def guard_config(
+    guard: Guard,
+    gitdir: Path,
+    common: Path,
+    top: Path | None,
+    user_configs: Iterable[Path] = (),
+) -> None:
     """Protect the hooks directory and included files a repository's config names.
+
+    `user_configs` (see `user_config_files`) are read as git reads them for
+    this repository, before its own: a relative hooks directory they name is
+    this repository's.
 
     Relative include paths are taken from the including file's directory as
     git names it; a relative ``core.hooksPath`` from where git runs hooks: the
@@ -95,8 +113,36 @@ def guard_config(guard: Guard, gitdir: Path, common: Path, top: Path | None) -> 
         for directory in dict.fromkeys((gitdir, common))
         for name in _CONFIG_FILES
     ]
-    hooks: list[tuple[Path, str]] = []
+    pending += [(file, file.parent, "", 0) for file in user_configs]
     bases = [(gitdir, "")] + ([(top, "")] if top is not None else [])
+    _guard_configs(guard, pending, bases, gitdir=gitdir)
+
+
+def guard_user_configs(guard: Guard, files: Iterable[Path]) -> None:
+    """Protect what the user's and the system's git configs name, wherever git runs.
+
+    git reads these for every repository on the host, so an included file or
+    a hooks directory they name beneath a writable root is protected whether
+    or not the workspace holds a repository; a relative ``core.hooksPath``
+    there is taken from each repository, where `guard_config` finds it too.
+    """
+    pending = [(file, file.parent, "", 0) for file in files]
+    _guard_configs(guard, pending, [], gitdir=None)
+
+
+def _guard_configs(
+    guard: Guard,
+    pending: list[tuple[Path, Path, str, int]],
+    bases: list[tuple[Path, str]],
+    *,
+    gitdir: Path | None,
+) -> None:
+    """Follow config files and their includes; protect what they make git use.
+
+    Without a `gitdir` (configs git reads for every repository) only an
+    absolute hooks directory is followed, and ``core.worktree`` is ignored.
+    """
+    hooks: list[tuple[Path, str]] = []
     read: set[Path] = set()
     while pending:
         file, base, prefix, depth = pending.pop()
@@ -108,8 +154,9 @@ def guard_config(guard: Guard, gitdir: Path, common: Path, top: Path | None) -> 
             if written is None:
                 continue
             if key == HOOKS_PATH:
-                hooks.append((file, written))
-            elif key == "core.worktree":
+                if gitdir is not None or written.startswith("/"):
+                    hooks.append((file, written))
+            elif key == "core.worktree" and gitdir is not None:
                 bases.append((gitdir, written))
             elif is_include(key):
                 if depth >= _MAX_INCLUDE_DEPTH:
@@ -122,7 +169,7 @@ def guard_config(guard: Guard, gitdir: Path, common: Path, top: Path | None) -> 
                 if target is not None:
                     pending.append((target, base, str(Path(named).parent), depth + 1))
     for source, written in hooks:
-        for base, prefix in bases:
+        for base, prefix in bases or [(source.parent, "")]:
             guard.reach(source, base, str(Path(prefix) / written), is_dir=True)
 
 
@@ -290,3 +337,17 @@ def _refuse_root(source: Path, written: str, path: Path, roots: Iterable[Path]) 
                 f"reads what it holds, but the writable root {root} cannot be kept "
                 f"read-only; point {source} at a directory of its own and retry"
             )
+
+
+def user_config_files(environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """The system's and the user's git config files, as git finds them in `environ`."""
+    files: list[Path] = []
+    if not environ.get("GIT_CONFIG_NOSYSTEM"):
+        files.append(Path(environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"))
+    home = environ.get("HOME", "")
+    if environ.get("GIT_CONFIG_GLOBAL"):
+        files.append(Path(environ["GIT_CONFIG_GLOBAL"]))
+    elif home.startswith("/"):
+        xdg = environ.get("XDG_CONFIG_HOME") or f"{home}/.config"
+        files += [Path(xdg, "git", "config"), Path(home, ".gitconfig")]
+    return tuple(path for path in files if path.is_absolute())

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.errors import WorkspaceError
-from corral.sandbox._git_reach import Guard, git_reaches, guard_config
+from corral.sandbox._git_reach import (
+    Guard,
+    git_reaches,
+    guard_config,
+    guard_user_configs,
+)
 from corral.sandbox._git_scan import MAX_SCANNED_DIRS, find_git_entries
 from corral.sandbox._git_write import GitWrites, plan_git_writes
 from corral.sandbox._placeholders import Placeholder, merged
@@ -79,11 +84,14 @@ def find_protected(
     writable_roots: Iterable[Path],
     *,
     git_write: bool = False,
+    user_configs: Sequence[Path] = (),
 ) -> ProtectedSet:
     """Resolve the policy's protected entries and every git directory in `workspace`.
 
     With `git_write`, each git directory inside the workspace is granted instead
-    (see `_git_write`), and only its read-only parts are protected.  Raises
+    (see `_git_write`), and only its read-only parts are protected.
+    `user_configs` are the git configs the host's git reads for every
+    repository (see `user_config_files`): what they name is protected too.  Raises
     `WorkspaceError` when a protected path is a symlink, reaches outside the
     workspace through one, or shares its inode with another name.
     """
@@ -91,13 +99,14 @@ def find_protected(
     policy = _PolicyPaths(workspace, tuple(entries))
     git_paths = list(find_git_entries(workspace))
     if not git_write:
-        return _resolve(policy, roots, git_paths, {}).protected_set(GitWrites())
+        found = _resolve(policy, roots, git_paths, {}, user_configs)
+        return found.protected_set(GitWrites())
 
     writes = plan_git_writes(workspace, _git_dirs(policy, roots, git_paths))
     # Granting a git directory changes what a command can change, and so what
     # configs and links reach: resolve again until nothing more is revoked.
     while True:
-        found = _resolve(policy, roots, git_paths, writes.granted)
+        found = _resolve(policy, roots, git_paths, writes.granted, user_configs)
         if not writes.revoke_covered(policy.existing, found.reached, git_paths):
             return found.protected_set(writes)
 
@@ -157,6 +166,7 @@ def _resolve(
     roots: tuple[Path, ...],
     git_paths: list[Path],
     granted: Mapping[Path, tuple[tuple[Path, Placeholder], ...]],
+    user_configs: Sequence[Path] = (),
 ) -> _Found:
     """Find the protected paths when the git directories in `granted` are writable."""
     existing = {path: None for path in policy.existing if path not in granted}
@@ -180,11 +190,12 @@ def _resolve(
         existing.update(dict.fromkeys(p for p in reach.paths if p not in granted))
         if reach.gitdir is not None:
             top = git_path.parent if git_path.name == ".git" else None
-            guard_config(guard, reach.gitdir, reach.common, top)
+            guard_config(guard, reach.gitdir, reach.common, top, user_configs)
             configured.update((reach.gitdir, reach.common))
     # A submodule's git directory with no work tree checked out.
     for gitdir in granted.keys() - configured:
-        guard_config(guard, gitdir, gitdir, None)
+        guard_config(guard, gitdir, gitdir, None, user_configs)
+    guard_user_configs(guard, user_configs)
 
     # What a link beneath a protected path leads to is protected in turn,
     # until nothing new is reached.

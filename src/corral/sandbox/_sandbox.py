@@ -38,6 +38,7 @@ from corral.policy import (
 from corral.sandbox import _availability
 from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
 from corral.sandbox._environment import build_environment, environment_file
+from corral.sandbox._git_reach import user_config_files
 from corral.sandbox._git_write import find_exec_todos
 from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
@@ -418,6 +419,7 @@ class Sandbox:
                 profile.protected_entries,
                 profile.writable_roots,
                 git_write=profile.git_write,
+                user_configs=user_config_files(self.environ),
             )
             protected = lease.hold(found.existing, found.absent, found.kinds)
             bound = (*protected, *found.granted)
