@@ -424,3 +424,24 @@ def test_a_connection_the_log_cannot_record_is_not_made(
     runner.join()
     (ran,) = done
     assert "503 unrecorded" in ran.stdout, ran  # type: ignore[attr-defined]
+
+
+def test_pip_inside_is_pointed_at_the_index_the_preset_allows(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """The user's pip.conf is hidden in the sandbox; its index is passed in."""
+    _policy(home, 'mode = "allow-list"\npresets = ["pip"]\nunknown = "refuse"\n')
+    pip_conf = home.config / "pip" / "pip.conf"
+    pip_conf.parent.mkdir(parents=True)
+    pip_conf.write_text("[global]\nindex-url = https://index.test/simple\n")
+    ran = corral.run(
+        workspace,
+        "python3",
+        "-c",
+        "import os, pathlib; print(os.environ.get('PIP_INDEX_URL'));"
+        f" print(pathlib.Path({str(pip_conf)!r}).read_text())",
+    )
+    assert ran.stdout.splitlines()[0] == "https://index.test/simple", ran.stderr
+    assert "index-url" not in ran.stdout  # the file itself stays hidden
+    started = next(e for e in events(home.state) if e["event"] == "command.started")
+    assert ["index.test:443", f"preset pip ({pip_conf})"] in started["network"]["allow"]

@@ -33,6 +33,8 @@ class RouteConfig:
     """Fields every event of this run carries (run id, session, workspace)."""
     notes: tuple[str, ...] = ()
     """What the presets could not read, for the run's record."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables pointing the tools inside at what the presets allow."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -53,6 +55,7 @@ class RouteConfig:
             "unknown": self.unknown.value,
             "hosts": dict(self.hosts),
             "notes": list(self.notes),
+            "environment": dict(self.environment),
         }
 
     @classmethod
@@ -88,6 +91,7 @@ def route_config(
     allow_origin = policy.origins.get("network.allow", "policy")
     allow = [(text, allow_origin) for text in policy.network_allow]
     notes: list[str] = []
+    environment: dict[str, str] = {}
     for name in policy.network_presets:
         preset = read_preset(
             name, workspace=workspace, environ=environ, writable=writable
@@ -95,6 +99,7 @@ def route_config(
         origin = f"preset {name} ({', '.join(preset.sources) or 'nothing found'})"
         allow.extend((text, origin) for text in preset.patterns)
         notes.extend(f"preset {name}: {note}" for note in preset.notes)
+        environment.update(preset.environment)
     deny_origin = policy.origins.get("network.deny", "policy")
     config = RouteConfig(
         allow=tuple(dict.fromkeys(allow)),
@@ -104,6 +109,7 @@ def route_config(
         hosts=dict(policy.network_hosts),
         context=dict(context),
         notes=tuple(notes),
+        environment=environment,
     )
     _check_entries(config)
     return config

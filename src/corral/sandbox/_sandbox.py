@@ -311,7 +311,8 @@ class Sandbox:
                 view = dataclasses.replace(view, proxy_socket=proxy.socket_path)
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
             known = {_identity(path) for path in (*view.protected, *view.granted)}
-            outcome = self._launch(argv, cwd, view, streams, timeout)
+            env = {**route.environment, **profile.env} if route else profile.env
+            outcome = self._launch(argv, cwd, view, streams, timeout, env=env)
             # The command has run: a failing scan must not turn its result
             # into corral's error, nor lose its record.
             try:
@@ -448,10 +449,12 @@ class Sandbox:
         view: View,
         streams: Streams,
         timeout: float | None,
+        *,
+        env: Mapping[str, str],
     ) -> Outcome:
         profile = self.profile
         status_r, status_w = os.pipe()
-        env_fd = environment_file(profile.env)
+        env_fd = environment_file(env)
         config = EnforcerConfig(
             status_fd=status_w,
             stderr_fd=streams.command_stderr_fd,

@@ -41,6 +41,12 @@ def test_npm_allows_the_users_registry_and_scopes_not_the_projects(
     )
     assert preset.sources == ("npm config", str(rc))
     assert "tok" not in " ".join(preset.notes)
+    # npm inside the sandbox, whose .npmrc is hidden, is given the same ones;
+    # a registry with credentials in its URL is not passed on.
+    assert preset.environment == {
+        "npm_config_registry": "https://npm-registry.test:4873/",
+        "npm_config_@quoted:registry": "https://quoted.test/",
+    }
 
 
 @needs_npm

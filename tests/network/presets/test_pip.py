@@ -140,7 +140,8 @@ def test_pip_never_shows_a_urls_user_information(machine: Machine) -> None:
     assert preset.patterns == ("index.test:443",)
     assert preset.sources == (str(conf),)
     shown = " ".join(preset.patterns + preset.sources + preset.notes)
-    assert len(preset.notes) == 3
+    assert len(preset.notes) == 5  # three left out, two not passed on
+    assert preset.environment == {}
     for secret in ("s3cret", "hunter2", "pa55", "pw0rd", "alice", "bob", "carol"):
         assert secret not in shown
 
@@ -183,3 +184,20 @@ def test_pip_without_an_index_asks_pip_for_its_built_in_default(
     assert all(pattern.endswith(":443") for pattern in preset.patterns)
     assert preset.sources == ("pip's built-in default",)
     assert preset.notes == ()
+
+
+def test_pip_inside_the_sandbox_is_given_what_the_preset_allows(
+    machine: Machine,
+) -> None:
+    """The user's pip.conf is hidden there; the variables carry its index."""
+    user_pip_conf(
+        machine,
+        "[global]\nindex-url = https://index.test/simple\n"
+        "extra-index-url = https://extra.test/simple\nfind-links = /opt/wheels\n",
+    )
+    preset = machine.read("pip")
+    assert preset.environment == {
+        "PIP_INDEX_URL": "https://index.test/simple",
+        "PIP_EXTRA_INDEX_URL": "https://extra.test/simple",
+        "PIP_FIND_LINKS": "/opt/wheels",
+    }

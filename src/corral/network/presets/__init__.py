@@ -55,4 +55,5 @@ def read_preset(
         tuple(reading.patterns),
         tuple(reading.sources),
         tuple(reading.notes),
+        dict(reading.environment),
     )

@@ -13,7 +13,7 @@ import signal
 import stat
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,6 +55,10 @@ class Preset:
     """Where the values were read: file paths, variable names, a tool's answer."""
     notes: tuple[str, ...]
     """What could not be read, or was left out, and why."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables that point the tool inside the sandbox at what the preset
+    allows: its own configuration files are hidden there (they may hold
+    credentials), and the host's variables are not passed."""
 
 
 class Reading:
@@ -70,6 +74,7 @@ class Reading:
         self.patterns: dict[str, None] = {}
         self.sources: dict[str, None] = {}
         self.notes: list[str] = []
+        self.environment: dict[str, str] = {}
 
     def note(self, text: str) -> None:
         self.notes.append(_redact(text))
@@ -104,6 +109,16 @@ class Reading:
             self.note(f"{source}: left out a URL that names no host")
         else:
             self.add(parts.hostname, port or ports[scheme], source)
+
+    def pass_on(self, name: str, value: str, source: str) -> None:
+        """Set `name` for the sandboxed tool, unless `value` holds credentials."""
+        if _USERINFO.search(value):
+            self.note(
+                f"{source}: not passed into the sandbox, since it holds "
+                "credentials; the tool inside uses its default there"
+            )
+            return
+        self.environment[name] = value
 
     def writable_root(self, path: Path) -> Path | None:
         """The writable root `path` lies beneath (a relative path: the workspace)."""

@@ -72,7 +72,10 @@ def _ask_npm(reading: Reading, npm: str, env: dict[str, str]) -> list[Path] | No
             for key, file in zip(_NPM_FILES, files, strict=True)
         ]
         if not any(guarded):
-            reading.add_url(values.get("registry", ""), "npm config", WEB_PORTS)
+            registry = values.get("registry", "")
+            reading.add_url(registry, "npm config", WEB_PORTS)
+            if registry:
+                reading.pass_on("npm_config_registry", registry, "npm config")
             return [file for file in files if str(file) != os.devnull]
     reading.note("npm kept reading an rc file in a writable root; nothing read")
     return None
@@ -119,7 +122,9 @@ def _read_npm_scopes(reading: Reading, file: Path) -> None:
             continue
         key, value = (_unquote(part.strip()) for part in text.split("=", 1))
         if _NPM_SCOPE_KEY.fullmatch(key):
-            reading.add_url(_npm_expand(value, reading.environ), str(file), WEB_PORTS)
+            url = _npm_expand(value, reading.environ)
+            reading.add_url(url, str(file), WEB_PORTS)
+            reading.pass_on(f"npm_config_{key}", url, str(file))
 
 
 def _unquote(text: str) -> str:

@@ -31,6 +31,12 @@ _PIP_KEYS = {
     "extra-index-url": "extra",
     "find-links": "find",
 }
+# The variables that give pip inside the sandbox each option as read here.
+_PIP_VARIABLES = {
+    "index": "PIP_INDEX_URL",
+    "extra": "PIP_EXTRA_INDEX_URL",
+    "find": "PIP_FIND_LINKS",
+}
 # pip applies [global], then the section of the command it runs, then PIP_*.
 _PIP_SECTIONS = ("global", "install")
 _PIP_ENV = ":env:"
@@ -68,6 +74,8 @@ def read_pip(reading: Reading) -> None:
         value, source = chosen.get(option, ("", ""))
         for url in value.split():
             reading.add_url(url, source, WEB_PORTS)
+    for option, (value, source) in chosen.items():
+        reading.pass_on(_PIP_VARIABLES[option], value, source)
 
 
 def _pip_choices(
