@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from corral.audit import record_event
@@ -22,3 +24,49 @@ def test_fields_cannot_replace_who_where_and_when(tmp_path: Path) -> None:
     assert record["uid"] == os.geteuid()
     assert record["time"] != "then"
     assert record["x"] == 1
+
+
+def test_a_record_cut_short_before_does_not_swallow_the_next(tmp_path: Path) -> None:
+    log = events_path(tmp_path)
+    log.write_text('{"event":"command.started","cut sho')
+    record_event(tmp_path, "command.finished", {"x": 1})
+    lines = log.read_text().splitlines()
+    assert lines[0] == '{"event":"command.started","cut sho'
+    assert json.loads(lines[1])["event"] == "command.finished"
+
+
+def test_a_record_the_disk_cannot_hold_leaves_nothing_behind(tmp_path: Path) -> None:
+    """On a full file system the log keeps only whole records."""
+    full = tmp_path / "full"
+    full.mkdir()
+    script = tmp_path / "fill.py"
+    script.write_text(_FILL_AND_RECORD)
+    shell = f"mount -t tmpfs -o size=16k tmpfs {full} && cd {full} && "
+    shell += f"{sys.executable} {script}"
+    mounted = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", shell],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert mounted.returncode == 0, mounted.stderr
+    assert mounted.stdout.strip() == "whole"
+
+
+_FILL_AND_RECORD = """
+import json
+from pathlib import Path
+from corral.audit._record import append_event, events_path
+here = Path(".")
+append_event(events_path(here), {"event": "first"})
+with open("filler", "wb", buffering=0) as filler:
+    try:
+        while True:
+            filler.write(b"x" * 512)
+    except OSError:
+        pass
+try:
+    append_event(events_path(here), {"event": "big", "pad": "y" * 65536})
+except OSError:
+    pass
+lines = events_path(here).read_bytes().split(b"\\n")
+print("whole" if [json.loads(l)["event"] for l in lines if l] == ["first"] else lines)
+"""

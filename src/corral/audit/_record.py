@@ -6,6 +6,7 @@ a single ``write`` keeps every record whole and in one piece.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -39,15 +40,30 @@ def append_event(path: Path, record: Mapping[str, object]) -> None:
     data = (line + "\n").encode()
     # O_NOFOLLOW: a link planted in place of the log must not redirect records
     # into a file someone else reads (or runs).
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
     fd = os.open(path, flags, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        written = os.write(fd, data)
-        if written != len(data):
-            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+        end = os.fstat(fd).st_size
+        if end and os.pread(fd, 1, end - 1) != b"\n":
+            # A record cut short (a crash, a full disk) stays a line of its
+            # own rather than swallowing the start of this one.
+            data = b"\n" + data
+        try:
+            _write_all(fd, data, path)
+        except OSError:
+            # Under the lock nobody else appended: take back the part written.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+            raise
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes, path: Path) -> None:
+    written = os.write(fd, data)
+    if written != len(data):
+        raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
 
 
 def record_event(state: Path, event: str, fields: Mapping[str, object]) -> None:

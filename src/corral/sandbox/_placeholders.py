@@ -409,12 +409,19 @@ def _write_journal(path: Path, journal: dict[str, list[int]]) -> None:
         path.unlink(missing_ok=True)
         return
     temporary = path.with_suffix(".tmp")
-    temporary.unlink(missing_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(temporary, flags, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(json.dumps(journal, sort_keys=True))
-    temporary.replace(path)
+    try:
+        temporary.unlink(missing_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(temporary, flags, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(json.dumps(journal, sort_keys=True))
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise WorkspaceError(
+            f"cannot write corral's placeholder journal {path}: {exc.strerror}; "
+            "free space in the file system of corral's state directory and retry"
+        ) from exc
 
 
 def _open_lock(path: Path) -> int:

@@ -198,7 +198,10 @@ def run_tool(argv: Sequence[str], env: Mapping[str, str]) -> str:
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+            # Not communicate(): a child that left the group may hold the
+            # pipes open; closing them (leaving the block) and waiting for
+            # the tool itself is bounded.
+            process.wait()
             raise ToolFailedError(f"no answer within {TOOL_TIMEOUT:g} s") from None
     if process.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
