@@ -362,3 +362,9 @@ def test_a_deny_network_written_in_ipv6_form_covers_the_ipv4_it_embeds(
     pattern = parse_pattern(network, "test", deny=True)
     assert pattern.matches_address(ip_address(address), 443)
     assert not pattern.matches_address(ip_address("11.0.0.5"), 443)
+
+
+@pytest.mark.parametrize("text", ["https://pkg.test/simple", "pkg.test/simple"])
+def test_a_url_is_refused_with_the_host_to_write_instead(text: str) -> None:
+    with pytest.raises(ValueError, match=r"a URL or a path.*\(pkg\.test\)"):
+        parse_pattern(text, "test")

@@ -297,6 +297,13 @@ def parse_authority(text: str, default_port: int | None = None) -> Destination:
     Without a port in `text`, `default_port` is the port.  Raises
     DestinationError for an invalid host or port, or a missing port.
     """
+    if "@" in text:
+        # Not repeated back: what precedes the "@" is a name and a password.
+        raise DestinationError(
+            "the destination holds user information (a name and password "
+            "before '@'); write host:port alone, and give credentials to the "
+            "server, not in the proxy's target"
+        )
     host, port = split_authority(text)
     if port is None:
         if default_port is None:

@@ -97,6 +97,12 @@ def parse_pattern(text: str, origin: str, *, deny: bool = False) -> Pattern:
 
     Raises ValueError saying what is wrong with `text` and what to write.
     """
+    if "://" in text or ("/" in text and not text.partition("/")[2][:1].isdigit()):
+        host = text.split("://", 1)[-1].split("/", 1)[0]
+        raise ValueError(
+            f"{text!r} is a URL or a path, not a destination; write the host "
+            f"alone, with its port if it matters ({host or 'pkg.example.com'})"
+        )
     if "/" in text:
         return _network(text, origin, deny=deny)
     if text == "*" or text.startswith("*:"):

@@ -618,6 +618,12 @@ class _Connection:
 
 
 def _printable(text: str) -> str:
-    """Client-supplied text, safe to show in a reply or an event."""
+    """Client-supplied text, safe to show in a reply or an event.
+
+    What comes before an ``@`` is user information (a name and password a
+    client put in its target): never shown, never recorded.
+    """
+    if "@" in text:
+        text = "***@" + text.rpartition("@")[2]
     shown = "".join(c if c.isprintable() else "?" for c in text)
     return shown if len(shown) <= 255 else shown[:255] + "..."
