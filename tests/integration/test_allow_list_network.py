@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from corral.network._lease import ProxyLease
 from corral.policy import load_policy
 from corral.sandbox import Sandbox
 from tests.conftest import BOUNDARY_ONLY_RULES, Home
@@ -445,3 +446,61 @@ def test_pip_inside_is_pointed_at_the_index_the_preset_allows(
     assert "index-url" not in ran.stdout  # the file itself stays hidden
     started = next(e for e in events(home.state) if e["event"] == "command.started")
     assert ["index.test:443", f"preset pip ({pip_conf})"] in started["network"]["allow"]
+
+
+# Registers a route of its own with whatever proxy control socket appears at
+# argv[1], as a command would with another state directory's proxy.
+TAKE_OVER = """
+import json, os, socket, stat, sys, time
+control = sys.argv[1]
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    try:
+        if stat.S_ISSOCK(os.stat(control).st_mode):
+            break
+    except OSError:
+        pass
+    time.sleep(0.05)
+mine = socket.socket(socket.AF_UNIX)
+mine.bind("\\0corral-test-takeover")
+mine.listen()
+route = {"allow": [["127.0.0.1:" + sys.argv[2], "me"]], "deny": [],
+         "refuse_private": False, "unknown": "refuse", "hosts": {},
+         "context": {"run": "forged"}}
+try:
+    conn = socket.socket(socket.AF_UNIX)
+    conn.settimeout(10)
+    os.chdir(os.path.dirname(control))  # a unix socket path holds 107 bytes
+    conn.connect(os.path.basename(control))
+    message = json.dumps({"op": "serve", "route": route}).encode() + b"\\n"
+    socket.send_fds(conn, [message], [mine.fileno()])
+    print("reply:", conn.recv(1000))
+except OSError as exc:
+    print("refused:", exc)
+"""
+
+
+@pytest.mark.parametrize("network", ["offline", "allow-list"])
+def test_a_command_cannot_use_the_proxy_of_another_state_directory(
+    corral: CorralCLI, workspace: Path, home: Home, server: int, tmp_path: Path,
+    *, network: str,
+) -> None:  # fmt: skip
+    """Only a run's own state directory is hidden; the proxy checks its peers."""
+    _allow(home, server, "pkg.test")
+    other = tmp_path / "other-state" / "corral"
+    other.mkdir(parents=True, mode=0o700)
+    control = other / "network" / "proxy.sock"
+    done: list[object] = []
+    command = (
+        "run", "-C", str(workspace), "--network", network, "--",
+        "python3", "-c", TAKE_OVER, str(control), str(server),
+    )  # fmt: skip
+    runner = threading.Thread(target=lambda: done.append(corral(*command)))
+    runner.start()
+    time.sleep(1)  # the command has started: the socket is not covered
+    with ProxyLease(other, None):
+        runner.join()
+    (ran,) = done
+    out = ran.stdout  # type: ignore[attr-defined]
+    assert "reply: b''" in out or "Connection reset" in out, ran
+    assert '"ok":true' not in out

@@ -26,7 +26,7 @@ __all__ = [
     "Channel",
     "ChannelClosedError",
     "network_dir",
-    "peer_uid",
+    "peer_is_outside_sandboxes",
     "socket_name",
     "start_lock",
 ]
@@ -139,8 +139,28 @@ class Channel:
         self._fds = []
 
 
-def peer_uid(sock: socket.socket) -> int:
-    """Return the uid of the process at the other end of a unix socket."""
+# A process inside a sandbox lives in namespaces of its own (bubblewrap always
+# makes a user namespace; offline and allow-list a network namespace).
+_HOST_NAMESPACES = ("user", "net")
+
+
+def peer_is_outside_sandboxes(sock: socket.socket) -> bool:
+    """Whether the peer of `sock` is this user's process in this one's namespaces.
+
+    The control socket of one state directory is visible to the commands of
+    runs of another (only a run's own state directory is hidden): a same-uid
+    peer is not enough, since a sandboxed command is one.  A peer whose
+    namespaces cannot be read is refused.
+    """
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
+    pid, uid, _gid = struct.unpack("3i", creds)
+    if uid != os.geteuid() or pid <= 0:
+        return False
+    try:
+        return all(
+            Path(f"/proc/{pid}/ns/{kind}").stat().st_ino
+            == Path(f"/proc/self/ns/{kind}").stat().st_ino
+            for kind in _HOST_NAMESPACES
+        )
+    except OSError:
+        return False

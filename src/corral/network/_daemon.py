@@ -31,7 +31,7 @@ from corral.network._control import (
     Channel,
     ChannelClosedError,
     network_dir,
-    peer_uid,
+    peer_is_outside_sandboxes,
     socket_name,
     start_lock,
 )
@@ -129,7 +129,8 @@ class _Daemon:
 
     def _serve_lease(self, conn: socket.socket) -> None:
         with conn:
-            if peer_uid(conn) != os.geteuid():
+            if not peer_is_outside_sandboxes(conn):
+                logger.warning("refused a control connection from inside a sandbox")
                 return
             channel = Channel(conn)
             lease = _Lease(self, channel)
