@@ -51,6 +51,8 @@ _FIRST_LEASE_WAIT = 30.0
 # Descriptors the proxy asks for, up to the hard limit: room for thousands of
 # connections at once across every run it serves.
 _WANTED_FDS = 65536
+# How long to wait after the control socket could not accept, before trying again.
+_BACKOFF = 0.1
 # A connection that has not registered by then is not a run's.
 _REGISTER_TIMEOUT = 10.0
 # How long a held connection waits for a person's answer before it is refused.
@@ -119,12 +121,22 @@ class _Daemon:
         while not self.stopping.is_set():
             try:
                 conn, _ = self.control.accept()
-            except OSError:
-                break
+            except OSError as exc:
+                if self.stopping.is_set():
+                    break
+                # Out of descriptors or memory for a moment: runs are still
+                # being served; back off rather than end them all.
+                logger.warning("cannot accept a control connection: %s", exc)
+                self.stopping.wait(_BACKOFF)
+                continue
             # Daemon threads: a lease's thread never keeps a stopping process.
-            threading.Thread(
-                target=self._serve_lease, args=(conn,), daemon=True
-            ).start()
+            serve = threading.Thread(target=self._serve_lease, args=(conn,))
+            serve.daemon = True
+            try:
+                serve.start()
+            except RuntimeError as exc:  # no thread to be had: refuse this run
+                logger.warning("cannot serve a control connection: %s", exc)
+                conn.close()
         self.server.close()
 
     def _serve_lease(self, conn: socket.socket) -> None:
@@ -298,6 +310,7 @@ def main(args: Sequence[str]) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s"
     )
+    os.chdir("/")  # no run's workspace stays this process's directory
     try:
         directory = network_dir(options.state)
         path = directory / CONTROL_NAME

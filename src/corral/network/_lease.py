@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +41,10 @@ Asker = Callable[[str], Literal["once", "session", "no"]]
 _START_TIMEOUT = 15.0
 _REPLY_TIMEOUT = 15.0
 _LAYER = "network"
+# The proxy serves every later run of the state directory: nothing of the run
+# that started it (resolver variables such as RES_OPTIONS or HOSTALIASES
+# included) may shape how it resolves names for the others.
+_PROXY_ENV = {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
 
 
 class ProxyLease:
@@ -58,7 +62,6 @@ class ProxyLease:
         config: RouteConfig | None,
         *,
         ask: Asker | None = None,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = network_dir(state)
         self.socket_path: Path | None = None
@@ -77,7 +80,7 @@ class ProxyLease:
             # Under the lock: the proxy exits only while holding it, so it
             # cannot go between this connection and the registration.
             with start_lock(self.directory):
-                conn = self._connect(state, environ)
+                conn = self._connect(state)
                 self._channel = Channel(conn)
                 self._register(conn, config, listener)
         except OSError as exc:
@@ -139,7 +142,7 @@ class ProxyLease:
             conn.close()
             raise _unavailable(f"the proxy refused the route: {reply.get('error')}")
 
-    def _connect(self, state: Path, environ: Mapping[str, str] | None) -> socket.socket:
+    def _connect(self, state: Path) -> socket.socket:
         """Connect to the running proxy or start one; call with the lock held."""
         path = self.directory / CONTROL_NAME
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -148,7 +151,7 @@ class ProxyLease:
                 conn.connect(name)
         except (FileNotFoundError, ConnectionRefusedError):
             conn.close()
-            _start(state, self.directory, environ)
+            _start(state, self.directory)
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 with socket_name(path) as name:
@@ -203,7 +206,7 @@ def _listen(path: Path) -> socket.socket:
     return listener
 
 
-def _start(state: Path, directory: Path, environ: Mapping[str, str] | None) -> None:
+def _start(state: Path, directory: Path) -> None:
     """Start the proxy process and wait until it listens; call with the lock held."""
     package_parent = Path(corral.__file__).resolve().parent.parent
     code = (
@@ -234,7 +237,8 @@ def _start(state: Path, directory: Path, environ: Mapping[str, str] | None) -> N
             stderr=log,
             pass_fds=(ready_w,),
             start_new_session=True,
-            env=dict(os.environ if environ is None else environ),
+            cwd="/",
+            env=_PROXY_ENV,
         )
         os.close(ready_w)
         ready_w = -1

@@ -133,6 +133,7 @@ class _Budget:
     """Connections the whole server may still take."""
 
     def __init__(self, total: int) -> None:
+        self.total = total
         self._left = total
         self._lock = threading.Lock()
 
@@ -214,7 +215,9 @@ class ProxyServer:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the proxy server is closed")
-            served = ServedRoute(listener, route, grants, max_connections, self.budget)
+            # One command may hold at most a quarter of what all share.
+            share = max(1, min(max_connections, self.budget.total // 4))
+            served = ServedRoute(listener, route, grants, share, self.budget)
             # A long-lived server serves route after route: forget closed ones.
             self._served = [s for s in self._served if not s.closed]
             self._served.append(served)

@@ -375,8 +375,8 @@ class Sandbox:
         if route is None or not _proxied(profile.network, profile.layers):
             return contextlib.nullcontext()
         if self._proxy_hold is None:
-            self._proxy_hold = ProxyLease(self.state, None, environ=self.environ)
-        return ProxyLease(self.state, route, ask=self.ask, environ=self.environ)
+            self._proxy_hold = ProxyLease(self.state, None)
+        return ProxyLease(self.state, route, ask=self.ask)
 
     def _trusted(self) -> dict[Path, str]:
         """Return what corral runs, records or obeys: out of every command's reach."""
