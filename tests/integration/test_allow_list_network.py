@@ -10,6 +10,9 @@ allowed name that resolves to loopback is refused.
 from __future__ import annotations
 
 import http.server
+import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -504,3 +507,50 @@ def test_a_command_cannot_use_the_proxy_of_another_state_directory(
     out = ran.stdout  # type: ignore[attr-defined]
     assert "reply: b''" in out or "Connection reset" in out, ran
     assert '"ok":true' not in out
+
+
+FETCH_THEN_WAIT = FETCH + FETCH_WHEN_TOLD
+
+
+def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    _allow(home, server, "pkg.test")
+    url = f"http://pkg.test:{server}/"
+    done: list[object] = []
+    command = (workspace, "python3", "-c", FETCH_THEN_WAIT, url)
+    runner = threading.Thread(target=lambda: done.append(corral.run(*command)))
+    runner.start()
+    deadline = time.monotonic() + 20
+    while not (
+        opened := [e for e in events(home.state) if e["event"] == "network.opened"]
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(int(opened[0]["pid"]), signal.SIGKILL)  # the proxy this test's run started
+    (workspace / "go").touch()
+    runner.join()
+    (ran,) = done
+    assert "network proxy ended while the command ran" in ran.stderr  # type: ignore[attr-defined]
+    finished = next(e for e in events(home.state) if e["event"] == "command.finished")
+    assert finished["proxy_lost"] is True
+
+
+def test_a_killed_run_leaves_no_socket_behind(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    """The proxy removes a run's socket when its lease ends, however it ends."""
+    _allow(home, server, "pkg.test")
+    process = subprocess.Popen(
+        [*CORRAL, "run", "-C", str(workspace), "--", "sleep", "30"],
+        env=home.env(),
+    )
+    network = home.state / "corral" / "network"
+    deadline = time.monotonic() + 20
+    while not list(network.glob("run-*.sock")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.kill()  # the corral run this test started
+    process.wait()
+    _wait_for_proxy_exit(home)
+    assert list(network.glob("run-*.sock")) == []

@@ -147,6 +147,12 @@ def _report(result: RunResult, *, as_json: bool) -> None:
         say("the command ran past its time limit; its whole process tree was killed")
     for refusal in result.refusals:
         say(f"sandbox refused: {refusal.message}")
+    if result.proxy_lost:
+        say(
+            "warning: corral's network proxy ended while the command ran; what it "
+            "tried to reach after that was refused (see the proxy's log in the "
+            "state directory)"
+        )
     if result.scan_error is not None:
         say(
             "warning: after the command, corral could not look for git "

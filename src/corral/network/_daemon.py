@@ -14,8 +14,10 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import resource
 import socket
+import stat
 import sys
 import threading
 from collections.abc import Sequence
@@ -51,6 +53,8 @@ _FIRST_LEASE_WAIT = 30.0
 # Descriptors the proxy asks for, up to the hard limit: room for thousands of
 # connections at once across every run it serves.
 _WANTED_FDS = 65536
+# The name a run gives its socket in the proxy's directory (see `_lease`).
+_RUN_SOCKET = re.compile(r"run-[0-9a-f]{16}\.sock")
 # How long to wait after the control socket could not accept, before trying again.
 _BACKOFF = 0.1
 # A connection that has not registered by then is not a run's.
@@ -155,21 +159,23 @@ class _Daemon:
             served = self._register(lease, message, fds)
             if served is False:
                 return
+            socket_name = message.get("socket")
             with self.counted:
                 self.leases += 1
             try:
                 while True:
-                    message, fds = channel.receive()
+                    answer, fds = channel.receive()
                     for fd in fds:
                         os.close(fd)
-                    if message.get("op") == "answer":
-                        lease.answer(message)
+                    if answer.get("op") == "answer":
+                        lease.answer(answer)
             except (ChannelClosedError, OSError):
                 pass
             finally:
                 lease.close()
                 if served is not None:
                     served.close()
+                    self._remove_socket(socket_name)
                 with self.counted:
                     self.leases -= 1
                     last = self.leases == 0
@@ -233,6 +239,15 @@ class _Daemon:
             hosts=hosts,
             ask=asker if ask and config.unknown is UnknownDestinations.ASK else None,
         )
+
+    def _remove_socket(self, name: object) -> None:
+        """Remove a run's socket file, which its run may not live to remove."""
+        if not isinstance(name, str) or not _RUN_SOCKET.fullmatch(name):
+            return
+        path = self.directory / name
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(path.lstat().st_mode):
+                path.unlink()
 
     def _maybe_exit(self) -> None:
         """Exit if no run holds a lease, under the lock runs register under."""

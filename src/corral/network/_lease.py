@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import corral
-from corral.errors import LayerUnavailableError
+from corral.errors import SandboxSetupError
 from corral.network._control import (
     CONTROL_NAME,
     LOG_NAME,
@@ -40,7 +40,6 @@ Asker = Callable[[str], Literal["once", "session", "no"]]
 # The proxy process is Python: starting it takes a fraction of a second.
 _START_TIMEOUT = 15.0
 _REPLY_TIMEOUT = 15.0
-_LAYER = "network"
 # The proxy serves every later run of the state directory: nothing of the run
 # that started it (resolver variables such as RES_OPTIONS or HOSTALIASES
 # included) may shape how it resolves names for the others.
@@ -52,7 +51,7 @@ class ProxyLease:
 
     With `config` None the lease only keeps the proxy process running (a
     long-lived `Sandbox` holds one between its commands).  Raises
-    `LayerUnavailableError` for the network layer when the proxy cannot be
+    `SandboxSetupError` when the proxy cannot be
     started or refuses the route: the command must not run then.
     """
 
@@ -92,7 +91,10 @@ class ProxyLease:
         finally:
             if listener is not None:
                 listener.close()  # the proxy holds its own copy
-        if ask is not None and config is not None:
+        self.lost = False
+        """Whether the proxy ended the lease before `close` did."""
+        self._closing = False
+        if config is not None:
             self._thread = threading.Thread(target=self._answer, args=(ask,))
             self._thread.daemon = True
             self._thread.start()
@@ -105,6 +107,7 @@ class ProxyLease:
 
     def close(self) -> None:
         """End the lease: the proxy stops serving this route at once."""
+        self._closing = True
         with contextlib.suppress(OSError):
             self._channel.sock.shutdown(socket.SHUT_RDWR)
         self._channel.sock.close()
@@ -128,6 +131,11 @@ class ProxyLease:
                         "op": "serve",
                         "route": config.to_json(),
                         "ask": self._ask is not None,
+                        # Removed by the proxy when the lease ends, however
+                        # this process ends.
+                        "socket": None
+                        if self.socket_path is None
+                        else self.socket_path.name,
                     },
                     fds=(listener.fileno(),),
                 )
@@ -164,12 +172,13 @@ class ProxyLease:
             raise
         return conn
 
-    def _answer(self, ask: Asker) -> None:
-        """Answer the proxy's questions until the lease ends."""
+    def _answer(self, ask: Asker | None) -> None:
+        """Answer the proxy's questions until the lease ends; note if it ends first."""
         while True:
             try:
                 message, fds = self._channel.receive()
             except (ChannelClosedError, OSError):
+                self.lost = not self._closing
                 return
             for fd in fds:
                 os.close(fd)
@@ -177,7 +186,7 @@ class ProxyLease:
                 continue
             destination = str(message.get("destination", "?"))
             try:
-                answer = ask(destination)
+                answer = "no" if ask is None else ask(destination)
             except Exception:  # noqa: BLE001 (an asker that fails says no)
                 answer = "no"
             with contextlib.suppress(OSError):
@@ -268,9 +277,9 @@ def _read_line(fd: int, timeout: float) -> str:
     return data.decode(errors="replace").strip()
 
 
-def _unavailable(reason: str) -> LayerUnavailableError:
-    return LayerUnavailableError(
-        _LAYER,
-        f"{reason}; allow-list network needs corral's proxy, so the command did "
-        "not run",
+def _unavailable(reason: str) -> SandboxSetupError:
+    # Not a missing layer: the network layer is there, its proxy failed, and
+    # accepting the layer as missing would not make the command safe to run.
+    return SandboxSetupError(
+        f"{reason}; allow-list network needs corral's proxy, so the command did not run"
     )

@@ -44,6 +44,10 @@ class RunResult:
     shell commands that continuing them on the host would run."""
     scan_error: str | None = None
     """Why corral could not look for new git directories after the command."""
+    proxy_lost: bool = False
+    """In allow-list mode: the proxy ended while the command ran, so whatever
+    it tried to reach after that was refused, and connections open then were
+    cut without their closing records."""
     stdout_open_line: bool = False
     """Whether carried stdout ended with a byte other than a newline."""
 
@@ -61,6 +65,7 @@ class RunResult:
             "read_only_git_dirs": self.read_only_git_dirs,
             "exec_todos": self.exec_todos,
             "scan_error": self.scan_error,
+            "proxy_lost": self.proxy_lost,
             "refusals": [
                 {"kind": r.kind, "path": r.path, "message": r.message}
                 for r in self.refusals

@@ -253,6 +253,7 @@ class Sandbox:
             read_only_git_dirs=result.read_only_git_dirs,
             exec_todos=result.exec_todos,
             scan_error=result.scan_error,
+            proxy_lost=result.proxy_lost,
         )
         if not capture:
             result.stderr = None
@@ -320,6 +321,7 @@ class Sandbox:
             except WorkspaceError as exc:
                 new_git_dirs, scan_error = [], str(exc)
             exec_todos = find_exec_todos(view.granted)
+            proxy_lost = proxy is not None and proxy.lost
         status, start_error = command_status(outcome, profile)
         return RunResult(
             argv=list(argv),
@@ -337,6 +339,7 @@ class Sandbox:
             },
             exec_todos=[str(path) for path in exec_todos],
             scan_error=scan_error,
+            proxy_lost=proxy_lost,
             stdout_open_line=streams.passed_out is not None
             and streams.passed_out.open_line,
         )
@@ -363,8 +366,8 @@ class Sandbox:
                 "argv": list(argv),
             },
         )
-        for note in route.notes:
-            logger.warning("%s", note)
+        for note in route.notes:  # also in the run's record
+            logger.info("%s", note)
         return route
 
     def _proxy(
