@@ -65,47 +65,43 @@ def _plant_git(directory: Path, marker: Path) -> Path:
     return bin_dir
 
 
-def test_a_git_inside_the_workspace_is_never_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def planted(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A repository with a fake git in its .venv/bin: (repo, that bin, marker)."""
     repo = tmp_path / "repo"
     (repo / "sub").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     marker = tmp_path / "ran-on-the-host"
-    planted = _plant_git(repo, marker)
-    system = os.environ.get("PATH", "/usr/bin:/bin")
-    monkeypatch.setenv("PATH", f"{planted}{os.pathsep}{system}")
+    return repo, _plant_git(repo, marker), marker
 
+
+SYSTEM_PATH = os.environ.get("PATH", "/usr/bin:/bin")
+
+
+def test_a_git_inside_the_workspace_is_never_run(
+    planted: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, fake_bin, marker = planted
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{SYSTEM_PATH}")
     assert resolve_workspace(repo / "sub") == repo.resolve()
     assert not marker.exists()
 
 
 def test_a_relative_path_entry_is_never_searched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    planted: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    marker = tmp_path / "ran-on-the-host"
-    _plant_git(repo, marker)
+    repo, _, marker = planted
     monkeypatch.chdir(repo)
-    system = os.environ.get("PATH", "/usr/bin:/bin")
-    monkeypatch.setenv("PATH", f".venv/bin{os.pathsep}{system}")
-
+    monkeypatch.setenv("PATH", f".venv/bin{os.pathsep}{SYSTEM_PATH}")
     assert resolve_workspace(repo) == repo.resolve()
     assert not marker.exists()
 
 
 def test_when_the_only_git_lies_in_the_workspace_corral_refuses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    planted: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = tmp_path / "repo"
-    (repo / "sub").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    marker = tmp_path / "ran-on-the-host"
-    planted = _plant_git(repo, marker)
-    monkeypatch.setenv("PATH", str(planted))
-
+    repo, fake_bin, marker = planted
+    monkeypatch.setenv("PATH", str(fake_bin))
     with pytest.raises(WorkspaceError, match="could have written it"):
         resolve_workspace(repo / "sub")
     assert not marker.exists()

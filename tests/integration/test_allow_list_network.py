@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,12 +85,17 @@ def _connections(home: Home) -> list[dict[str, object]]:
     return [e for e in events(home.state) if e["event"] == "network.connection"]
 
 
+def _wait_until(condition: Callable[[], bool], failure: str) -> None:
+    """Wait (up to 20 s) until `condition` holds; fail saying `failure`."""
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
 def _wait_for_proxy_exit(home: Home) -> None:
     control = home.state / "corral" / "network" / "proxy.sock"
-    deadline = time.monotonic() + 10
-    while control.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not control.exists(), "the proxy outlived its last run"
+    _wait_until(lambda: not control.exists(), "the proxy outlived its last run")
 
 
 def test_an_allowed_name_reaches_its_server(
@@ -262,9 +267,7 @@ def test_one_proxy_serves_concurrent_runs_and_ends_with_the_last(
     )
     holder.start()
     control = home.state / "corral" / "network" / "proxy.sock"
-    deadline = time.monotonic() + 10
-    while not control.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_until(control.exists, "the proxy did not start")
     ran = corral.run(workspace, "python3", "-c", FETCH, url)
     assert ran.stdout.startswith("200 "), ran.stdout + ran.stderr
     holder.join()
@@ -418,10 +421,10 @@ def test_a_connection_the_log_cannot_record_is_not_made(
     runner = threading.Thread(target=lambda: done.append(corral.run(*command)))
     runner.start()
     log = home.state / "corral" / "events.jsonl"
-    deadline = time.monotonic() + 10
-    while "command.started" not in (log.read_text() if log.exists() else ""):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _wait_until(
+        lambda: log.exists() and "command.started" in log.read_text(),
+        "the command did not start",
+    )
     log.rename(log.with_name("events.saved"))
     log.mkdir()  # no record can be appended now
     (workspace / "go").touch()
@@ -521,13 +524,14 @@ def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
     command = (workspace, "python3", "-c", FETCH_THEN_WAIT, url)
     runner = threading.Thread(target=lambda: done.append(corral.run(*command)))
     runner.start()
-    deadline = time.monotonic() + 20
-    while not (
-        opened := [e for e in events(home.state) if e["event"] == "network.opened"]
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    os.kill(int(opened[0]["pid"]), signal.SIGKILL)  # the proxy this test's run started
+
+    def opened() -> list[dict[str, object]]:
+        return [e for e in events(home.state) if e["event"] == "network.opened"]
+
+    _wait_until(lambda: bool(opened()), "no connection was opened")
+    os.kill(
+        int(str(opened()[0]["pid"])), signal.SIGKILL
+    )  # the proxy this test's run started
     (workspace / "go").touch()
     runner.join()
     (ran,) = done
@@ -546,10 +550,7 @@ def test_a_killed_run_leaves_no_socket_behind(
         env=home.env(),
     )
     network = home.state / "corral" / "network"
-    deadline = time.monotonic() + 20
-    while not list(network.glob("run-*.sock")):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _wait_until(lambda: bool(list(network.glob("run-*.sock"))), "no run started")
     process.kill()  # the corral run this test started
     process.wait()
     _wait_for_proxy_exit(home)

@@ -25,6 +25,7 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Literal
 
+from corral._files import identity
 from corral.audit import record_event
 from corral.errors import CorralError
 from corral.network._addresses import local_addresses
@@ -111,7 +112,7 @@ class _Daemon:
         self.state = state
         self.directory = directory
         self.control = control
-        self.control_identity = _identity(directory / CONTROL_NAME)
+        self.control_identity = identity(directory / CONTROL_NAME)
         self.server = ProxyServer()
         self.leases = 0
         self.counted = threading.Lock()
@@ -255,8 +256,12 @@ class _Daemon:
             if self.leases or self.stopping.is_set():
                 return
             path = self.directory / CONTROL_NAME
-            if _identity(path) == self.control_identity:
+            if identity(path) == self.control_identity:
                 path.unlink()
+            # No run holds a lease, and none binds a socket without the lock:
+            # any socket left is one a killed run bound and never registered.
+            for left in self.directory.glob("run-*.sock"):
+                self._remove_socket(left.name)
             self.stopping.set()
             with contextlib.suppress(OSError):
                 self.control.shutdown(socket.SHUT_RDWR)
@@ -289,14 +294,6 @@ def _serve_request(
 
 def _session(config: RouteConfig) -> str:
     return str(config.context.get("session", ""))
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.lstat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _raise_fd_limit() -> None:

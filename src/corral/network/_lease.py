@@ -67,18 +67,15 @@ class ProxyLease:
         self._ask = ask
         self._thread: threading.Thread | None = None
         listener = None
-        if config is not None:
-            self.socket_path = self.directory / f"run-{secrets.token_hex(8)}.sock"
-            try:
-                listener = _listen(self.socket_path)
-            except OSError as exc:
-                raise _unavailable(
-                    f"cannot listen at {self.socket_path}: {exc}"
-                ) from exc
         try:
             # Under the lock: the proxy exits only while holding it, so it
-            # cannot go between this connection and the registration.
+            # cannot go between this connection and the registration, and a
+            # socket it finds unregistered then is a dead run's (it removes them).
             with start_lock(self.directory):
+                if config is not None:
+                    name = f"run-{secrets.token_hex(8)}.sock"
+                    self.socket_path = self.directory / name
+                    listener = _listen(self.socket_path)
                 conn = self._connect(state)
                 self._channel = Channel(conn)
                 self._register(conn, config, listener)

@@ -48,12 +48,10 @@ class RouteConfig:
 
     def summary(self) -> dict[str, object]:
         """What the run's record says it may reach (presets as read for it)."""
+        values = self.to_json()
+        del values["context"]  # the record carries those fields itself
         return {
-            "allow": [list(pair) for pair in self.allow],
-            "deny": [list(pair) for pair in self.deny],
-            "refuse_private": self.refuse_private,
-            "unknown": self.unknown.value,
-            "hosts": dict(self.hosts),
+            **values,
             "notes": list(self.notes),
             "environment": dict(self.environment),
         }

@@ -238,9 +238,13 @@ def _apply_project(draft: _Draft, project: PolicyLayer, bounds: PolicyLayer) -> 
         draft.timeout = project.timeout
         draft.set("sandbox.timeout", project.origin)
     if project.network_allow is not None:
-        _narrow_allow_list(draft, project)
+        draft.network_allow = _narrow(
+            draft, project, "network.allow", project.network_allow
+        )
     if project.network_presets is not None:
-        _narrow_presets(draft, project)
+        draft.network_presets = _narrow(
+            draft, project, "network.presets", project.network_presets
+        )
     _apply_network_switches(draft, project)
     _add_lists(draft, project)
     _add_project_env_set(draft, project)
@@ -268,34 +272,25 @@ def _looser(
     )
 
 
-def _narrow_allow_list(draft: _Draft, project: PolicyLayer) -> None:
-    """A project's allow-list replaces the user's with a subset of it."""
-    entries = project.network_allow or ()
-    extra = [entry for entry in entries if entry not in draft.network_allow]
+def _narrow(
+    draft: _Draft, project: PolicyLayer, key: str, entries: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A project's list for `key` may only be a subset of the one in force.
+
+    Returns `entries`, to replace the list with; raises PolicyError naming
+    what the project adds.
+    """
+    current = draft.network_allow if key == "network.allow" else draft.network_presets
+    extra = [entry for entry in entries if entry not in current]
     if extra:
         raise PolicyError(
-            f"{project.origin}: network.allow lists {names(extra)}, which "
-            f"network.allow from {draft.origin('network.allow')} does not; a project "
-            "policy may only narrow the allow-list to entries your user policy "
-            "already lists; add them to your user policy to allow them"
+            f"{project.origin}: {key} lists {names(extra)}, which {key} from "
+            f"{draft.origin(key)} does not; a project policy may only narrow it "
+            "to entries your user policy already lists; add them to your user "
+            "policy to allow them"
         )
-    draft.network_allow = entries
-    draft.set("network.allow", project.origin)
-
-
-def _narrow_presets(draft: _Draft, project: PolicyLayer) -> None:
-    """A project's presets replace the user's with a subset of them."""
-    entries = project.network_presets or ()
-    extra = [entry for entry in entries if entry not in draft.network_presets]
-    if extra:
-        raise PolicyError(
-            f"{project.origin}: network.presets lists {names(extra)}, which "
-            f"network.presets from {draft.origin('network.presets')} does not; a "
-            "project policy may only narrow the presets to ones your user policy "
-            "already lists; add them to your user policy to allow them"
-        )
-    draft.network_presets = entries
-    draft.set("network.presets", project.origin)
+    draft.set(key, project.origin)
+    return entries
 
 
 def _apply_network_switches(draft: _Draft, layer: PolicyLayer) -> None:

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from corral._files import identity
 from corral._home import check_home
 from corral._state import state_dir
 from corral.audit import record_event
@@ -311,7 +312,7 @@ class Sandbox:
             if proxy is not None:
                 view = dataclasses.replace(view, proxy_socket=proxy.socket_path)
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
-            known = {_identity(path) for path in (*view.protected, *view.granted)}
+            known = {identity(path) for path in (*view.protected, *view.granted)}
             env = {**route.environment, **profile.env} if route else profile.env
             outcome = self._launch(argv, cwd, view, streams, timeout, env=env)
             # The command has run: a failing scan must not turn its result
@@ -407,7 +408,7 @@ class Sandbox:
         return [
             path
             for path in find_git_entries(profile.workspace)
-            if _identity(path) not in known
+            if identity(path) not in known
         ]
 
     def _view(self, lease: PlaceholderLease) -> tuple[View, ProtectedSet]:
@@ -549,14 +550,6 @@ def _inet_allowed(network: NetworkMode, layers: frozenset[Layer]) -> bool:
     loopback, where the bridge listens and the command's own servers may.
     """
     return network is NetworkMode.ONLINE or _proxied(network, layers)
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.lstat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _beneath(path: Path, prefixes: Sequence[Path]) -> bool:
