@@ -51,8 +51,8 @@ class ProxyLease:
 
     With `config` None the lease only keeps the proxy process running (a
     long-lived `Sandbox` holds one between its commands).  Raises
-    `SandboxSetupError` when the proxy cannot be
-    started or refuses the route: the command must not run then.
+    `SandboxSetupError` when the proxy cannot be started or refuses the
+    route: the command must not run then.
     """
 
     def __init__(
@@ -70,7 +70,8 @@ class ProxyLease:
         try:
             # Under the lock: the proxy exits only while holding it, so it
             # cannot go between this connection and the registration, and a
-            # socket it finds unregistered then is a dead run's (it removes them).
+            # socket it finds unregistered then is a dead run's (it removes
+            # those).
             with start_lock(self.directory):
                 if config is not None:
                     name = f"run-{secrets.token_hex(8)}.sock"
