@@ -540,18 +540,20 @@ def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
     assert finished["proxy_lost"] is True
 
 
-def test_a_killed_run_leaves_no_socket_behind(
+def test_no_path_names_a_runs_way_to_the_proxy(
     corral: CorralCLI, workspace: Path, home: Home, server: int
 ) -> None:
-    """The proxy removes a run's socket when its lease ends, however it ends."""
+    """A run's channel is a socketpair: no other sandbox can find it."""
     _allow(home, server, "pkg.test")
     process = subprocess.Popen(
         [*CORRAL, "run", "-C", str(workspace), "--", "sleep", "30"],
         env=home.env(),
     )
     network = home.state / "corral" / "network"
-    _wait_until(lambda: bool(list(network.glob("run-*.sock"))), "no run started")
-    process.kill()  # the corral run this test started
-    process.wait()
-    _wait_for_proxy_exit(home)
-    assert list(network.glob("run-*.sock")) == []
+    try:
+        _wait_until((network / "proxy.sock").exists, "the proxy did not start")
+        sockets = [p.name for p in network.iterdir() if p.is_socket()]
+    finally:
+        process.kill()  # the corral run this test started
+        process.wait()
+    assert sockets == ["proxy.sock"]

@@ -211,7 +211,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         seccomp_allow_inet=True,
         identity=True,
         env_fd=5,
-        proxy_bridge="/run/corral/proxy.sock",
+        proxy_bridge=6,
     )
     assert EnforcerConfig.from_args(config.to_args()) == config
     assert config.to_args() == [
@@ -220,7 +220,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         "--env-fd=5",
         "--identity=yes",
         "--seccomp=online",
-        "--proxy-bridge=/run/corral/proxy.sock",
+        "--proxy-bridge=6",
         "--landlock=on",
         "--landlock-restrict-tcp=yes",
         "--landlock-scope=yes",

@@ -2,9 +2,11 @@
 
 Tools expect an HTTP proxy at a TCP address, but the sandbox's network
 namespace is empty.  The bridge listens on the sandbox's own loopback and
-passes each accepted connection, as a file descriptor over the proxy's unix
-socket, to the proxy on the host, which then talks to the client directly.  It
-copies no data and decides nothing: whatever reaches it, the proxy judges.
+passes each accepted connection, as a file descriptor, over its channel to the
+proxy on the host, which then talks to the client directly.  The channel is
+one end of a unix socketpair that only this sandbox holds: no path names it,
+so no other sandbox can reach the proxy through it.  The bridge copies no data
+and decides nothing: whatever reaches it, the proxy judges.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ import selectors
 import signal
 import socket
 
-__all__ = ["BRIDGE_PORT", "PROXY_SOCKET", "start_bridge"]
+__all__ = ["BRIDGE_PORT", "start_bridge"]
 
 BRIDGE_PORT = 3128
 """The proxy's port on the sandbox's loopback (the port HTTP proxies use)."""
-PROXY_SOCKET = "/run/corral/proxy.sock"
-"""Where the proxy's unix socket is bound inside the sandbox (/run is private)."""
 
 # A proxy that takes longer than this to accept a hand-over is stuck; the
 # client's connection is dropped rather than the bridge stalled for everyone.
@@ -31,25 +31,31 @@ _BACKLOG = 128
 _IGNORED = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTSTP)
 
 
-def start_bridge(socket_path: str = PROXY_SOCKET, port: int = BRIDGE_PORT) -> None:
+def start_bridge(channel: int, port: int = BRIDGE_PORT) -> None:
     """Listen on the loopback `port` and serve it from a detached process.
 
-    Returns once the port is listening, so the command can connect at once.
+    `channel` is the sandbox's end of the proxy's socketpair; it is closed
+    here, so that only the bridge holds it.  Returns once the port is
+    listening, so the command can connect at once.
     The serving process is a grandchild: it is no child of the command (which
     would see it in ``wait``), and it ends with the sandbox's pid namespace.
     Raises `OSError` when 127.0.0.1 cannot be bound.
     """
-    listeners = [_listen(socket.AF_INET, "127.0.0.1", port)]
-    with contextlib.suppress(OSError):  # a kernel without IPv6 has no ::1
-        listeners.append(_listen(socket.AF_INET6, "::1", port))
+    proxy = socket.socket(fileno=channel)
     try:
-        child = os.fork()
-        if child == 0:  # pragma: no cover (runs in the forked process)
-            _detach(listeners, socket_path)
-        os.waitpid(child, 0)
+        listeners = [_listen(socket.AF_INET, "127.0.0.1", port)]
+        with contextlib.suppress(OSError):  # a kernel without IPv6 has no ::1
+            listeners.append(_listen(socket.AF_INET6, "::1", port))
+        try:
+            child = os.fork()
+            if child == 0:  # pragma: no cover (runs in the forked process)
+                _detach(listeners, proxy)
+            os.waitpid(child, 0)
+        finally:
+            for listener in listeners:
+                listener.close()
     finally:
-        for listener in listeners:
-            listener.close()
+        proxy.close()
 
 
 def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
@@ -66,24 +72,21 @@ def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket
     return listener
 
 
-def _detach(
-    listeners: list[socket.socket], socket_path: str
-) -> None:  # pragma: no cover
+def _detach(listeners: list[socket.socket], proxy: socket.socket) -> None:
     """In the first child: fork the server and exit, so that it is reparented."""
     try:
         if os.fork() == 0:
-            _serve(listeners, socket_path)
+            _serve(listeners, proxy)
     finally:
         os._exit(0)
 
 
-def _serve(
-    listeners: list[socket.socket], socket_path: str
-) -> None:  # pragma: no cover
+def _serve(listeners: list[socket.socket], proxy: socket.socket) -> None:
     """Hand every accepted connection to the proxy, until the sandbox ends."""
     for signum in _IGNORED:
         signal.signal(signum, signal.SIG_IGN)
-    keep = {listener.fileno() for listener in listeners}
+    keep = {listener.fileno() for listener in listeners} | {proxy.fileno()}
+    proxy.settimeout(_HANDOVER_TIMEOUT)
     _close_other_fds(keep)
     selector = selectors.DefaultSelector()
     for listener in listeners:
@@ -96,17 +99,12 @@ def _serve(
             except OSError:
                 continue
             with client:
-                _hand_over(client, socket_path)
+                _hand_over(client, proxy)
 
 
-def _hand_over(client: socket.socket, socket_path: str) -> None:
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as proxy:
-            proxy.settimeout(_HANDOVER_TIMEOUT)
-            proxy.connect(socket_path)
-            socket.send_fds(proxy, [b"\0"], [client.fileno()])
-    except OSError:
-        pass  # the client sees its connection closed
+def _hand_over(client: socket.socket, proxy: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the client sees its connection closed
+        socket.send_fds(proxy, [b"\0"], [client.fileno()])
 
 
 def _close_other_fds(keep: set[int]) -> None:

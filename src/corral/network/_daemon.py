@@ -14,10 +14,8 @@ import argparse
 import contextlib
 import logging
 import os
-import re
 import resource
 import socket
-import stat
 import sys
 import threading
 from collections.abc import Sequence
@@ -54,8 +52,6 @@ _FIRST_LEASE_WAIT = 30.0
 # Descriptors the proxy asks for, up to the hard limit: room for thousands of
 # connections at once across every run it serves.
 _WANTED_FDS = 65536
-# The name a run gives its socket in the proxy's directory (see `_lease`).
-_RUN_SOCKET = re.compile(r"run-[0-9a-f]{16}\.sock")
 # How long to wait after the control socket could not accept, before trying again.
 _BACKOFF = 0.1
 # A connection that has not registered by then is not a run's.
@@ -160,7 +156,6 @@ class _Daemon:
             served = self._register(lease, message, fds)
             if served is False:
                 return
-            socket_name = message.get("socket")
             with self.counted:
                 self.leases += 1
             try:
@@ -176,7 +171,6 @@ class _Daemon:
                 lease.close()
                 if served is not None:
                     served.close()
-                    self._remove_socket(socket_name)
                 with self.counted:
                     self.leases -= 1
                     last = self.leases == 0
@@ -241,15 +235,6 @@ class _Daemon:
             ask=asker if ask and config.unknown is UnknownDestinations.ASK else None,
         )
 
-    def _remove_socket(self, name: object) -> None:
-        """Remove a run's socket file, which its run may not live to remove."""
-        if not isinstance(name, str) or not _RUN_SOCKET.fullmatch(name):
-            return
-        path = self.directory / name
-        with contextlib.suppress(OSError):
-            if stat.S_ISSOCK(path.lstat().st_mode):
-                path.unlink()
-
     def _maybe_exit(self) -> None:
         """Exit if no run holds a lease, under the lock runs register under."""
         with start_lock(self.directory), self.counted:
@@ -258,10 +243,6 @@ class _Daemon:
             path = self.directory / CONTROL_NAME
             if identity(path) == self.control_identity:
                 path.unlink()
-            # No run holds a lease, and none binds a socket without the lock:
-            # any socket left is one a killed run bound and never registered.
-            for left in self.directory.glob("run-*.sock"):
-                self._remove_socket(left.name)
             self.stopping.set()
             with contextlib.suppress(OSError):
                 self.control.shutdown(socket.SHUT_RDWR)
@@ -276,11 +257,11 @@ def _serve_request(
     Takes the descriptor out of `fds`; raises `ValueError` or `TypeError`.
     """
     if message.get("op") != "serve" or len(fds) != 1:
-        raise ValueError(f"expected a serve request with one listener: {message!r}")
+        raise ValueError(f"expected a serve request with one channel: {message!r}")
     listener = socket.socket(fileno=fds.pop())
-    if listener.family != socket.AF_UNIX or listener.type != socket.SOCK_STREAM:
+    if listener.family != socket.AF_UNIX or listener.type != socket.SOCK_SEQPACKET:
         listener.close()
-        raise ValueError("the listener is not a unix stream socket")
+        raise ValueError("the route's channel is not a unix seqpacket socket")
     raw = message.get("route")
     if not isinstance(raw, dict):
         listener.close()

@@ -1,15 +1,15 @@
 """A run's way out: a route registered with the shared proxy, held while it runs.
 
-`ProxyLease` makes the unix listener that is bound into the sandbox, starts
-the proxy process if none is running, registers the route, and answers the
-proxy's questions about unknown destinations while the run lasts.
+`ProxyLease` makes the socketpair whose one end goes to the proxy with the
+route and whose other end (`bridge_fd`) goes into the sandbox for its bridge,
+starts the proxy process if none is running, registers the route, and answers
+the proxy's questions about unknown destinations while the run lasts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import select
 import socket
 import subprocess
@@ -47,7 +47,7 @@ _PROXY_ENV = {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
 
 
 class ProxyLease:
-    """The proxy serving one route while this object is open; see `socket_path`.
+    """The proxy serving one route while this object is open; see `bridge_fd`.
 
     With `config` None the lease only keeps the proxy process running (a
     long-lived `Sandbox` holds one between its commands).  Raises
@@ -63,32 +63,32 @@ class ProxyLease:
         ask: Asker | None = None,
     ) -> None:
         self.directory = network_dir(state)
-        self.socket_path: Path | None = None
+        self.bridge_fd: int | None = None
+        """The sandbox's end of the route's channel, for its bridge (inheritable)."""
         self._ask = ask
         self._thread: threading.Thread | None = None
-        listener = None
+        proxy_end = None
+        if config is not None:
+            proxy_end, bridge_end = socket.socketpair(
+                socket.AF_UNIX, socket.SOCK_SEQPACKET
+            )
+            self.bridge_fd = bridge_end.detach()
         try:
             # Under the lock: the proxy exits only while holding it, so it
-            # cannot go between this connection and the registration, and a
-            # socket it finds unregistered then is a dead run's (it removes
-            # those).
+            # cannot go between this connection and the registration.
             with start_lock(self.directory):
-                if config is not None:
-                    name = f"run-{secrets.token_hex(8)}.sock"
-                    self.socket_path = self.directory / name
-                    listener = _listen(self.socket_path)
                 conn = self._connect(state)
                 self._channel = Channel(conn)
-                self._register(conn, config, listener)
+                self._register(conn, config, proxy_end)
         except OSError as exc:
-            self._remove_socket()
+            self._close_bridge()
             raise _unavailable(f"cannot reach the proxy: {exc}") from exc
         except BaseException:
-            self._remove_socket()
+            self._close_bridge()
             raise
         finally:
-            if listener is not None:
-                listener.close()  # the proxy holds its own copy
+            if proxy_end is not None:
+                proxy_end.close()  # the proxy holds its own copy
         self.lost = False
         """Whether the proxy ended the lease before `close` did."""
         self._closing = False
@@ -111,17 +111,17 @@ class ProxyLease:
         self._channel.sock.close()
         if self._thread is not None:
             self._thread.join()
-        self._remove_socket()
+        self._close_bridge()
 
     def _register(
         self,
         conn: socket.socket,
         config: RouteConfig | None,
-        listener: socket.socket | None,
+        channel: socket.socket | None,
     ) -> None:
         conn.settimeout(_REPLY_TIMEOUT)
         try:
-            if config is None or listener is None:
+            if config is None or channel is None:
                 self._channel.send({"op": "hold"})
             else:
                 self._channel.send(
@@ -129,13 +129,8 @@ class ProxyLease:
                         "op": "serve",
                         "route": config.to_json(),
                         "ask": self._ask is not None,
-                        # Removed by the proxy when the lease ends, however
-                        # this process ends.
-                        "socket": None
-                        if self.socket_path is None
-                        else self.socket_path.name,
                     },
-                    fds=(listener.fileno(),),
+                    fds=(channel.fileno(),),
                 )
             reply, fds = self._channel.receive()
         except (OSError, ChannelClosedError) as exc:
@@ -192,25 +187,16 @@ class ProxyLease:
                     {"op": "answer", "id": message.get("id"), "answer": answer}
                 )
 
-    def _remove_socket(self) -> None:
-        if self.socket_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()
+    def take_bridge(self) -> int | None:
+        """Give up the sandbox's end of the channel to the caller, who closes it."""
+        fd, self.bridge_fd = self.bridge_fd, None
+        return fd
 
+    def _close_bridge(self) -> None:
+        if self.bridge_fd is not None:
+            os.close(self.bridge_fd)
+            self.bridge_fd = None
 
-def _listen(path: Path) -> socket.socket:
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with socket_name(path) as name:
-            listener.bind(name)
-        # Inside the sandbox the command may run as another uid (no identity
-        # mapping under root); the directory above keeps everyone else out.
-        path.chmod(0o666)
-        listener.listen(128)
-    except BaseException:
-        listener.close()
-        raise
-    return listener
 
 
 def _start(state: Path, directory: Path) -> None:

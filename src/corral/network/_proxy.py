@@ -46,6 +46,7 @@ from corral.network._relay import (
     receive_client,
     relay,
     reply,
+    stream_socket,
 )
 
 __all__ = ["Answer", "ProxyServer", "Route", "ServedRoute", "system_resolve"]
@@ -243,8 +244,16 @@ class ServedRoute:
         max_connections: int,
         budget: _Budget | None = None,
     ) -> None:
-        if listener.family != socket.AF_UNIX or listener.type != socket.SOCK_STREAM:
+        if listener.family != socket.AF_UNIX or listener.type not in (
+            socket.SOCK_STREAM,
+            socket.SOCK_SEQPACKET,
+        ):
             raise ValueError("the proxy listens on AF_UNIX stream sockets only")
+        # A seqpacket socket is a bridge's channel: one end of a socketpair
+        # whose other end only the run's sandbox holds, each message passing
+        # one client; nothing else can reach it, as no path names it.
+        self._channel = listener.type == socket.SOCK_SEQPACKET
+        self._ended = False
         self.route = route
         self.session_grants: set[tuple[str, int]] = set() if grants is None else grants
         self.ask_lock = threading.Lock()
@@ -293,10 +302,18 @@ class ServedRoute:
                 for key, _ in selector.select():
                     if key.fileobj is self._listener:
                         self._accept()
+                if self._ended:
+                    selector.unregister(self._listener)
+                    self._ended = False
 
     def _accept(self) -> None:
         try:
-            conn, _ = self._listener.accept()
+            if self._channel:
+                conn = self._take_passed()
+                if conn is None:
+                    return
+            else:
+                conn, _ = self._listener.accept()
         except BlockingIOError:
             return
         except OSError as exc:
@@ -323,6 +340,20 @@ class ServedRoute:
                 del self._connections[thread]
             self._budget.give_back()
             conn.close()
+
+    def _take_passed(self) -> socket.socket | None:
+        """The next client the bridge passes over the channel, if a valid one."""
+        data, fds, flags, _ = socket.recv_fds(
+            self._listener, 1, 1, socket.MSG_CMSG_CLOEXEC | socket.MSG_DONTWAIT
+        )
+        if not data and not fds:
+            self._ended = True  # the sandbox has ended: nothing more will come
+            return None
+        if flags & socket.MSG_CTRUNC or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            return None
+        return stream_socket(fds[0])
 
     def _turn_away(self, conn: socket.socket) -> None:
         sockets = Sockets()

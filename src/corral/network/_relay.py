@@ -27,6 +27,7 @@ __all__ = [
     "receive_client",
     "relay",
     "reply",
+    "stream_socket",
 ]
 
 logger = logging.getLogger(__name__)
@@ -312,7 +313,7 @@ def receive_client(
         return "the proxy socket was passed more than one socket"
     if not fds:
         return (conn, data) if data else "the client closed without a request"
-    client = _stream_socket(fds[0])
+    client = stream_socket(fds[0])
     if client is None:
         return "the descriptor passed is not a stream socket"
     sockets.add(client)
@@ -320,7 +321,7 @@ def receive_client(
     return client, b""
 
 
-def _stream_socket(fd: int) -> socket.socket | None:
+def stream_socket(fd: int) -> socket.socket | None:
     """The passed descriptor as a socket, if it is a connected stream socket."""
     try:
         if not stat.S_ISSOCK(os.fstat(fd).st_mode):

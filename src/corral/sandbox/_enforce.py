@@ -105,10 +105,10 @@ class EnforcerConfig(Record):
     entries; None execs with the enforcer's own.  The launcher passes it this way
     so that loader variables (LD_PRELOAD and kin) reach only the command, never
     bubblewrap or the enforcer, which run before the layers are in force."""
-    proxy_bridge: str | None
-    """The proxy's unix socket inside the sandbox: serve it on the loopback
-    proxy port (`corral.network._bridge`) before the layers close; None: no
-    proxy (offline or online)."""
+    proxy_bridge: int | None
+    """Inherited fd: the sandbox's end of the proxy's channel, served on the
+    loopback proxy port by `corral.network._bridge` before the layers close
+    (the command never inherits it); None: no proxy (offline or online)."""
 
     def __init__(
         self,
@@ -119,7 +119,7 @@ class EnforcerConfig(Record):
         seccomp_allow_inet: bool | None,
         identity: bool,
         env_fd: int | None = None,
-        proxy_bridge: str | None = None,
+        proxy_bridge: int | None = None,
     ) -> None:
         self._init(
             status_fd=status_fd,
@@ -140,7 +140,7 @@ class EnforcerConfig(Record):
             f"--env-fd={_fd_text(self.env_fd)}",
             f"--identity={'yes' if self.identity else 'no'}",
             f"--seccomp={seccomp[self.seccomp_allow_inet]}",
-            f"--proxy-bridge={self.proxy_bridge or 'none'}",
+            f"--proxy-bridge={_fd_text(self.proxy_bridge)}",
         ]
         spec = self.landlock
         if spec is None:
@@ -181,7 +181,7 @@ class EnforcerConfig(Record):
             seccomp_allow_inet=_choice(given, "seccomp", _SECCOMP),
             identity=_choice(given, "identity", _YES_NO),
             env_fd=_fd(given, "env-fd"),
-            proxy_bridge=_bridge_path(given),
+            proxy_bridge=_fd(given, "proxy-bridge"),
         )
 
 
@@ -222,15 +222,6 @@ def _fd(given: dict[str, list[str]], name: str) -> int | None:
     if value.isascii() and value.isdigit():
         return int(value)
     raise _config_error(f"--{name} must be a file descriptor or none")
-
-
-def _bridge_path(given: dict[str, list[str]]) -> str | None:
-    value = _value(given, "proxy-bridge")
-    if value == "none":
-        return None
-    if not value.startswith("/"):
-        raise _config_error("--proxy-bridge must be an absolute path or none")
-    return value
 
 
 def _fd_text(fd: int | None) -> str:
@@ -305,8 +296,8 @@ def main(args: Sequence[str]) -> int:
             layer = "identity"
             _identity.drop_privileges()
         if config.proxy_bridge is not None:
-            # Before Landlock: the bridge reaches a socket made outside the
-            # sandbox, which Landlock's unix-socket scoping would refuse.
+            # Before Landlock and seccomp, which are the command's: the bridge
+            # only listens and passes descriptors.
             layer = "network"
             from corral.network._bridge import start_bridge  # noqa: PLC0415
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corral.errors import SandboxSetupError
-from corral.network._bridge import PROXY_SOCKET
 from corral.policy import NetworkMode
 from corral.sandbox._hidden import HiddenPath
 from corral.sandbox._layers import Layer
@@ -58,8 +57,8 @@ class View:
     inside a read-only path too (a submodule's, in ``modules``)."""
     restored: tuple[tuple[Path, Path], ...] = ()
     """Host files bound read-only beneath a private directory: (host, inside)."""
-    proxy_socket: Path | None = None
-    """The host end of the proxy's unix socket, bound at `PROXY_SOCKET`."""
+    bridged: bool = False
+    """Whether the proxy's bridge runs inside (allow-list mode)."""
 
 
 def bwrap_options(
@@ -75,15 +74,13 @@ def bwrap_options(
     options += ["--unshare-user", "--cap-drop", "ALL"]
     if Layer.NETWORK in profile.layers and profile.network is not NetworkMode.ONLINE:
         options.append("--unshare-net")
-    if view.proxy_socket is not None and Layer.NAMESPACES not in profile.layers:
+    if view.bridged and Layer.NAMESPACES not in profile.layers:
         # The bridge must end with the command, as it does with its pid namespace.
         options.append("--unshare-pid")
     if Layer.NAMESPACES in profile.layers:
         options += _namespaces(profile, view, support)
     else:
         options += ["--dev-bind", "/", "/"]
-    if view.proxy_socket is not None:
-        options += ["--ro-bind", str(view.proxy_socket), PROXY_SOCKET]
     options += ["--chdir", str(cwd)]
     return options
 

@@ -26,7 +26,6 @@ from corral.errors import (
     LayerUnavailableError,
     WorkspaceError,
 )
-from corral.network import _bridge
 from corral.network._lease import Asker, ProxyLease
 from corral.network._route import RouteConfig, route_config
 from corral.network._tools import proxy_environment
@@ -310,11 +309,16 @@ class Sandbox:
         ):
             view, found = self._view(lease)
             if proxy is not None:
-                view = dataclasses.replace(view, proxy_socket=proxy.socket_path)
+                view = dataclasses.replace(view, bridged=True)
             streams = open_streams(stdin, stdout, stderr, capture, carry_stdout)
             known = {identity(path) for path in (*view.protected, *view.granted)}
             env = {**route.environment, **profile.env} if route else profile.env
-            outcome = self._launch(argv, cwd, view, streams, timeout, env=env)
+            # Handed to the launch, which closes it once the sandbox holds it:
+            # the proxy sees the channel end when the sandbox does.
+            bridge = None if proxy is None else proxy.take_bridge()
+            outcome = self._launch(
+                argv, cwd, view, streams, timeout, env=env, bridge=bridge
+            )
             # The command has run: a failing scan must not turn its result
             # into corral's error, nor lose its record.
             try:
@@ -455,6 +459,7 @@ class Sandbox:
         timeout: float | None,
         *,
         env: Mapping[str, str],
+        bridge: int | None,
     ) -> Outcome:
         profile = self.profile
         status_r, status_w = os.pipe()
@@ -472,14 +477,14 @@ class Sandbox:
             ),
             identity=Layer.IDENTITY in profile.layers,
             env_fd=env_fd,
-            proxy_bridge=_bridge.PROXY_SOCKET
-            if view.proxy_socket is not None
-            else None,
+            proxy_bridge=bridge,
         )
         command = enforcer_argv(
             self.tools.python, config, argv, script=str(self.tools.enforcer)
         )
         pass_fds = [status_w, env_fd, streams.command_stderr_fd]
+        if bridge is not None:
+            pass_fds.append(bridge)
         json_r: int | None = None
         if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
             json_r, json_w = os.pipe()
