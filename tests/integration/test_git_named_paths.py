@@ -179,3 +179,27 @@ def test_what_the_users_own_git_config_names_in_the_workspace_is_read_only(
     assert ran.returncode == 0, ran.stderr
     assert project.read_text() == "[user]\n\tname = me\n"
     assert not hooks.exists()
+
+
+def test_the_users_git_config_kept_in_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    """A dotfiles checkout as the workspace: ~/.gitconfig is a link into it."""
+    kept = workspace / "dotfiles" / "gitconfig"
+    kept.parent.mkdir()
+    kept.write_text("[user]\n\tname = me\n")
+    (home.path / ".gitconfig").symlink_to(kept)
+    absent_xdg = workspace / "dotfiles" / "config-git"
+    absent_xdg.mkdir()
+    (home.config / "git").parent.mkdir(parents=True, exist_ok=True)
+    (home.config / "git").symlink_to(absent_xdg)
+    ran = corral.run(
+        workspace,
+        *sh(
+            "printf '[core]\\n\\tfsmonitor = touch pwned\\n' >> dotfiles/gitconfig;"
+            " echo '[core] fsmonitor = x' > dotfiles/config-git/config; true"
+        ),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert kept.read_text() == "[user]\n\tname = me\n"
+    assert not (absent_xdg / "config").exists()

@@ -126,6 +126,11 @@ def guard_user_configs(guard: Guard, files: Iterable[Path]) -> None:
     or not the workspace holds a repository; a relative ``core.hooksPath``
     there is taken from each repository, where `guard_config` finds it too.
     """
+    files = list(files)
+    for file in files:
+        # The file itself, too: a ~/.gitconfig linked into a dotfiles checkout
+        # that is the workspace, or a GIT_CONFIG_GLOBAL kept in it.
+        guard.reach(file, file.parent, str(file), is_dir=False)
     pending = [(file, file.parent, "", 0) for file in files]
     _guard_configs(guard, pending, [], gitdir=None)
 
