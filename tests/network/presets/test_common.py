@@ -54,6 +54,7 @@ def test_a_tool_that_hangs_is_killed_with_its_children(
     tools, child = tmp_path / "tools", tmp_path / "child.pid"
     fake_tool(tools, "git", f"/bin/sleep 60 & echo $! > {child}; exec /bin/sleep 60")
     machine.environ["PATH"] = str(tools)
+    (machine.workspace / ".git").mkdir()
     started = time.monotonic()
     preset = machine.read("git-remotes")
     assert time.monotonic() - started < 10

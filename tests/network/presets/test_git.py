@@ -141,4 +141,19 @@ def test_git_outside_a_repository_is_noted(machine: Machine) -> None:
     machine.environ["GIT_CEILING_DIRECTORIES"] = str(machine.workspace.parent)
     preset = machine.read("git-remotes")
     assert preset.patterns == ()
-    assert preset.notes == (f"{machine.workspace} is not in a git repository",)
+    assert "has no .git of its own" in preset.notes[0]
+
+
+def test_git_never_reads_a_bare_repository_a_command_made_of_the_workspace(
+    machine: Machine,
+) -> None:
+    """No .git at the top, but HEAD, objects, refs and config files: bare."""
+    machine.environ["GIT_CEILING_DIRECTORIES"] = str(machine.workspace.parent)
+    for directory in ("objects", "refs"):
+        (machine.workspace / directory).mkdir()
+    (machine.workspace / "HEAD").write_text("ref: refs/heads/main\n")
+    (machine.workspace / "config").write_text(
+        '[core]\n\tbare = true\n[remote "x"]\n\turl = https://chosen.test/r\n'
+    )
+    preset = machine.read("git-remotes")
+    assert preset.patterns == ()

@@ -53,8 +53,18 @@ def read_git_remotes(reading: Reading) -> None:
     if git is None:
         reading.note("git is not on PATH outside the writable roots; nothing read")
         return
+    dot_git = reading.workspace / ".git"
+    if not os.path.lexists(dot_git):
+        # Only the repository whose .git the sandbox protects: files a command
+        # wrote could otherwise make the workspace a bare repository of its own.
+        reading.note(
+            f"{reading.workspace} has no .git of its own; a repository there "
+            "without one is not read, since a command could have made it"
+        )
+        return
     env = _git_environment(reading)
-    base = [git, "-c", "core.fsmonitor=false", "-C", str(reading.workspace), "remote"]
+    base = [git, "-c", "core.fsmonitor=false", f"--git-dir={dot_git}"]
+    base += ["-C", str(reading.workspace), "remote"]
     try:
         names = run_tool(base, env).split()
     except ToolFailedError as exc:
