@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import socket
 import stat
 import struct
@@ -156,11 +157,32 @@ def peer_is_outside_sandboxes(sock: socket.socket) -> bool:
     pid, uid, _gid = struct.unpack("3i", creds)
     if uid != os.geteuid() or pid <= 0:
         return False
+    pidfd = _peer_pidfd(sock)
     try:
-        return all(
+        same = all(
             Path(f"/proc/{pid}/ns/{kind}").stat().st_ino
             == Path(f"/proc/self/ns/{kind}").stat().st_ino
             for kind in _HOST_NAMESPACES
         )
+        if pidfd is not None:
+            # Still alive after the check, so /proc/<pid> was the peer, not a
+            # process that took its number after it exited.
+            signal.pidfd_send_signal(pidfd, 0)
     except OSError:
         return False
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    return same
+
+
+# SO_PEERPIDFD (Linux 6.5): a pidfd of the peer, which a reused pid cannot fool.
+_SO_PEERPIDFD = 77
+
+
+def _peer_pidfd(sock: socket.socket) -> int | None:
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD, 4)
+    except OSError:
+        return None  # an older kernel: the pid alone
+    return int(struct.unpack("i", raw)[0])
