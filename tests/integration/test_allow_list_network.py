@@ -25,7 +25,7 @@ from corral.network._lease import ProxyLease
 from corral.policy import load_policy
 from corral.sandbox import Sandbox
 from tests.conftest import BOUNDARY_ONLY_RULES, Home
-from tests.support import CORRAL, CorralCLI, answer_in_pty, events
+from tests.support import CORRAL, CorralCLI, Ran, answer_in_pty, events
 
 # Fetch a URL through the proxy the sandbox's variables name; print the status,
 # corral's refusal header and the body.
@@ -83,6 +83,19 @@ def _allow(home: Home, port: int, *allow: str, extra: str = "") -> None:
 
 def _connections(home: Home) -> list[dict[str, object]]:
     return [e for e in events(home.state) if e["event"] == "network.connection"]
+
+
+def _in_background(corral: CorralCLI, *args: str) -> Callable[[], Ran]:
+    """Start ``corral ARGS...`` in a thread; the returned call waits for it."""
+    done: list[Ran] = []
+    runner = threading.Thread(target=lambda: done.append(corral(*args)))
+    runner.start()
+
+    def finished() -> Ran:
+        runner.join()
+        return done[0]
+
+    return finished
 
 
 def _wait_until(condition: Callable[[], bool], failure: str) -> None:
@@ -416,10 +429,9 @@ def test_a_connection_the_log_cannot_record_is_not_made(
 ) -> None:
     _allow(home, server, "pkg.test")
     url = f"http://pkg.test:{server}/"
-    done: list[object] = []
-    command = (workspace, "python3", "-c", FETCH_WHEN_TOLD, url)
-    runner = threading.Thread(target=lambda: done.append(corral.run(*command)))
-    runner.start()
+    finished = _in_background(
+        corral, "run", "-C", str(workspace), "--", "python3", "-c", FETCH_WHEN_TOLD, url
+    )
     log = home.state / "corral" / "events.jsonl"
     _wait_until(
         lambda: log.exists() and "command.started" in log.read_text(),
@@ -428,9 +440,8 @@ def test_a_connection_the_log_cannot_record_is_not_made(
     log.rename(log.with_name("events.saved"))
     log.mkdir()  # no record can be appended now
     (workspace / "go").touch()
-    runner.join()
-    (ran,) = done
-    assert "503 unrecorded" in ran.stdout, ran  # type: ignore[attr-defined]
+    ran = finished()
+    assert "503 unrecorded" in ran.stdout, ran
 
 
 def test_pip_inside_is_pointed_at_the_index_the_preset_allows(
@@ -496,18 +507,14 @@ def test_a_command_cannot_use_the_proxy_of_another_state_directory(
     other = tmp_path / "other-state" / "corral"
     other.mkdir(parents=True, mode=0o700)
     control = other / "network" / "proxy.sock"
-    done: list[object] = []
-    command = (
-        "run", "-C", str(workspace), "--network", network, "--",
+    finished = _in_background(
+        corral, "run", "-C", str(workspace), "--network", network, "--",
         "python3", "-c", TAKE_OVER, str(control), str(server),
     )  # fmt: skip
-    runner = threading.Thread(target=lambda: done.append(corral(*command)))
-    runner.start()
     time.sleep(1)  # the command has started: the socket is not covered
     with ProxyLease(other, None):
-        runner.join()
-    (ran,) = done
-    out = ran.stdout  # type: ignore[attr-defined]
+        ran = finished()
+    out = ran.stdout
     assert "reply: b''" in out or "Connection reset" in out, ran
     assert '"ok":true' not in out
 
@@ -520,10 +527,9 @@ def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
 ) -> None:
     _allow(home, server, "pkg.test")
     url = f"http://pkg.test:{server}/"
-    done: list[object] = []
-    command = (workspace, "python3", "-c", FETCH_THEN_WAIT, url)
-    runner = threading.Thread(target=lambda: done.append(corral.run(*command)))
-    runner.start()
+    finished = _in_background(
+        corral, "run", "-C", str(workspace), "--", "python3", "-c", FETCH_THEN_WAIT, url
+    )
 
     def opened() -> list[dict[str, object]]:
         return [e for e in events(home.state) if e["event"] == "network.opened"]
@@ -533,9 +539,8 @@ def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
         int(str(opened()[0]["pid"])), signal.SIGKILL
     )  # the proxy this test's run started
     (workspace / "go").touch()
-    runner.join()
-    (ran,) = done
-    assert "network proxy ended while the command ran" in ran.stderr  # type: ignore[attr-defined]
+    ran = finished()
+    assert "network proxy ended while the command ran" in ran.stderr
     finished = next(e for e in events(home.state) if e["event"] == "command.finished")
     assert finished["proxy_lost"] is True
 
