@@ -535,14 +535,13 @@ def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
         return [e for e in events(home.state) if e["event"] == "network.opened"]
 
     _wait_until(lambda: bool(opened()), "no connection was opened")
-    os.kill(
-        int(str(opened()[0]["pid"])), signal.SIGKILL
-    )  # the proxy this test's run started
+    proxy = int(str(opened()[0]["pid"]))  # the proxy this test's run started
+    os.kill(proxy, signal.SIGKILL)
     (workspace / "go").touch()
     ran = finished()
     assert "network proxy ended while the command ran" in ran.stderr
-    finished = next(e for e in events(home.state) if e["event"] == "command.finished")
-    assert finished["proxy_lost"] is True
+    record = next(e for e in events(home.state) if e["event"] == "command.finished")
+    assert record["proxy_lost"] is True
 
 
 def test_no_path_names_a_runs_way_to_the_proxy(
