@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.network import _proxy
+from corral.network import _connection, _proxy, _resolve
 from corral.network._names import Destination
 from corral.network._patterns import Rules
 from corral.network._proxy import Answer, ProxyServer, Route, ServedRoute
@@ -1170,7 +1170,7 @@ def test_a_connection_passing_two_descriptors_is_dropped_and_both_closed(
 def test_a_client_sending_nothing_is_dropped(
     proxy: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_proxy, "FIRST_MESSAGE_TIMEOUT", 0.2)
+    monkeypatch.setattr(_connection, "FIRST_MESSAGE_TIMEOUT", 0.2)
     path, _ = proxy.serve(["pkg.test"])
 
     with unix_client(path) as client:
@@ -1186,7 +1186,7 @@ def test_a_client_too_slow_to_send_its_head_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     connect: Callable[[str], socket.socket],
 ) -> None:
-    monkeypatch.setattr(_proxy, "HEAD_TIMEOUT", 0.3)
+    monkeypatch.setattr(_connection, "HEAD_TIMEOUT", 0.3)
     path, _ = proxy.serve(["pkg.test"])
 
     with connect(path) as client:
@@ -1200,7 +1200,7 @@ def test_a_client_too_slow_to_send_its_head_is_refused(
 def test_a_body_may_take_longer_than_the_head_may(
     proxy: Proxy, web: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_proxy, "HEAD_TIMEOUT", 0.3)
+    monkeypatch.setattr(_connection, "HEAD_TIMEOUT", 0.3)
     path, _ = proxy.serve(["pkg.test", loopback(web.port)])
 
     with unix_client(path) as client:
@@ -1375,9 +1375,9 @@ def test_names_are_resolved_as_written_not_through_search_domains(
         asked.append(host)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 443))]
 
-    monkeypatch.setattr(_proxy, "_hosts_file_addresses", lambda _host: [])
+    monkeypatch.setattr(_resolve, "hosts_file_addresses", lambda _host: [])
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    assert _proxy.system_resolve("pkg.test", 443) == [IPv4Address("10.1.2.3")]
+    assert _resolve.system_resolve("pkg.test", 443) == [IPv4Address("10.1.2.3")]
     assert asked == ["pkg.test."]
 
 
@@ -1387,7 +1387,7 @@ def test_the_hosts_file_answers_only_for_exactly_the_name(tmp_path: Path) -> Non
         "# comment\n\n10.0.0.1 pkg.test Alias.Test.  # trailing\n"
         "10.0.0.2 pkg.test.corp.test\nfe80::1%eth0 pkg.test\n::1 pkg.test\n"
     )
-    found = _proxy._hosts_file_addresses
+    found = _resolve.hosts_file_addresses
     assert found("pkg.test", hosts) == [IPv4Address("10.0.0.1"), IPv6Address("::1")]
     assert found("alias.test", hosts) == [IPv4Address("10.0.0.1")]
     assert found("pkg", hosts) == []
