@@ -198,7 +198,6 @@ class ProxyLease:
             self.bridge_fd = None
 
 
-
 def _start(state: Path, directory: Path) -> None:
     """Start the proxy process and wait until it listens; call with the lock held."""
     package_parent = Path(corral.__file__).resolve().parent.parent
