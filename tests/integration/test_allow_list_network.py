@@ -9,6 +9,7 @@ allowed name that resolves to loopback is refused.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import signal
@@ -561,3 +562,28 @@ def test_no_path_names_a_runs_way_to_the_proxy(
         process.kill()  # the corral run this test started
         process.wait()
     assert sockets == ["proxy.sock"]
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def test_nothing_of_a_killed_runs_sandbox_outlives_its_command(
+    corral: CorralCLI, workspace: Path, home: Home, server: int
+) -> None:
+    """With corral gone, the bridge ends with the command it serves."""
+    _allow(home, server, "pkg.test")
+    process = subprocess.Popen(
+        [*CORRAL, "run", "-C", str(workspace), "--", "sh", "-c", "touch up; sleep 1"],
+        env=home.env(),
+    )
+    _wait_until((workspace / "up").exists, "the command did not start")
+    process.kill()  # the corral run this test started
+    process.wait()
+    _wait_until(lambda: not _processes_naming(f"={workspace}"), "a sandbox stayed")

@@ -42,6 +42,10 @@ def start_bridge(channel: int, port: int = BRIDGE_PORT) -> None:
     Raises `OSError` when 127.0.0.1 cannot be bound.
     """
     proxy = socket.socket(fileno=channel)
+    # This process becomes the command (exec keeps its pid): the bridge ends
+    # when it does, or the sandbox's init would wait for the bridge forever
+    # once nobody is left to end the sandbox (corral killed).
+    command = os.pidfd_open(os.getpid())
     try:
         listeners = [_listen(socket.AF_INET, "127.0.0.1", port)]
         with contextlib.suppress(OSError):  # a kernel without IPv6 has no ::1
@@ -49,13 +53,14 @@ def start_bridge(channel: int, port: int = BRIDGE_PORT) -> None:
         try:
             child = os.fork()
             if child == 0:  # pragma: no cover (runs in the forked process)
-                _detach(listeners, proxy)
+                _detach(listeners, proxy, command)
             os.waitpid(child, 0)
         finally:
             for listener in listeners:
                 listener.close()
     finally:
         proxy.close()
+        os.close(command)
 
 
 def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
@@ -72,28 +77,31 @@ def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket
     return listener
 
 
-def _detach(listeners: list[socket.socket], proxy: socket.socket) -> None:
+def _detach(listeners: list[socket.socket], proxy: socket.socket, command: int) -> None:
     """In the first child: fork the server and exit, so that it is reparented."""
     try:
         if os.fork() == 0:
-            _serve(listeners, proxy)
+            _serve(listeners, proxy, command)
     finally:
         os._exit(0)
 
 
-def _serve(listeners: list[socket.socket], proxy: socket.socket) -> None:
-    """Hand every accepted connection to the proxy, until the sandbox ends."""
+def _serve(listeners: list[socket.socket], proxy: socket.socket, command: int) -> None:
+    """Hand every accepted connection to the proxy, until the command ends."""
     for signum in _IGNORED:
         signal.signal(signum, signal.SIG_IGN)
-    keep = {listener.fileno() for listener in listeners} | {proxy.fileno()}
+    keep = {listener.fileno() for listener in listeners} | {proxy.fileno(), command}
     proxy.settimeout(_HANDOVER_TIMEOUT)
     _close_other_fds(keep)
     selector = selectors.DefaultSelector()
     for listener in listeners:
         selector.register(listener, selectors.EVENT_READ, listener)
+    selector.register(command, selectors.EVENT_READ, None)  # readable: it ended
     while True:
         for key, _ in selector.select():
             listener = key.data
+            if listener is None:
+                os._exit(0)
             try:
                 client, _address = listener.accept()
             except OSError:
