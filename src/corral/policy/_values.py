@@ -168,14 +168,14 @@ class ValueReader:
 
     def hosts(self, key: str) -> dict[str, str] | None:
         """Return a table of host names to the IP address each stands for."""
+        value = self._values.get(key)
+        if value is None:
+            return None
         from corral.network._names import (  # noqa: PLC0415 (a cycle)
             DestinationError,
             canonical_host,
         )
 
-        value = self._values.get(key)
-        if value is None:
-            return None
         if not isinstance(value, dict):
             raise self.fail(
                 key, f'must be a table such as {{ "name" = "10.0.0.1" }}, not {value!r}'

@@ -15,6 +15,7 @@ import os
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral._files import identity
 from corral._home import check_home
@@ -26,9 +27,6 @@ from corral.errors import (
     LayerUnavailableError,
     WorkspaceError,
 )
-from corral.network._lease import Asker, ProxyLease
-from corral.network._route import RouteConfig, route_config
-from corral.network._tools import proxy_environment
 from corral.policy import (
     NetworkMode,
     Policy,
@@ -70,6 +68,12 @@ from corral.sandbox._streams import (
     open_streams,
 )
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
+
+if TYPE_CHECKING:
+    # The network modules are imported only by allow-list runs: an offline
+    # run would pay ~40 ms of imports at every start for nothing.
+    from corral.network._lease import Asker, ProxyLease
+    from corral.network._route import RouteConfig
 
 __all__ = ["Sandbox"]
 
@@ -142,6 +146,8 @@ class Sandbox:
         marker = str(policy.sandbox_mode)
         env = build_environment(policy, self.environ, sandbox_marker=marker)
         if _proxied(policy.network_mode, layers):
+            from corral.network._tools import proxy_environment  # noqa: PLC0415
+
             env = proxy_environment(env)
         self.profile = resolve_profile(
             policy,
@@ -358,6 +364,7 @@ class Sandbox:
         if not _proxied(profile.network, profile.layers):
             return None
         from corral.approvals._store import session_id  # noqa: PLC0415 (cost)
+        from corral.network._route import route_config  # noqa: PLC0415 (cost)
 
         route = route_config(
             self.policy,
@@ -382,6 +389,8 @@ class Sandbox:
         profile = self.profile
         if route is None or not _proxied(profile.network, profile.layers):
             return contextlib.nullcontext()
+        from corral.network._lease import ProxyLease  # noqa: PLC0415 (cost)
+
         if self._proxy_hold is None:
             self._proxy_hold = ProxyLease(self.state, None)
         return ProxyLease(self.state, route, ask=self.ask)
