@@ -22,6 +22,8 @@ __all__ = ["looser_keys", "mode_escalations", "named_policy_escalation"]
 # own with nobody asked: the two modes are weighed on their own (`assess`),
 # and the time limit bounds a run, not what it may touch.
 _WEIGHED_APART = frozenset({"sandbox.mode", "network.mode", "sandbox.timeout"})
+# Switches a stricter policy turns on.
+_TRUE_IS_STRICTER = frozenset({"network.refuse_private"})
 # Lists that a stricter policy makes longer; every other list it makes shorter.
 _LONGER_IS_STRICTER = frozenset(
     {
@@ -74,7 +76,7 @@ def looser_keys(verdict: Verdict, named: Policy, own: Policy) -> list[str]:
             name, before = f"{table}.{key}", mine[table][key]
             if name in _WEIGHED_APART or value == before:
                 continue
-            if name == "network.refuse_private" and value:
+            if name in _TRUE_IS_STRICTER and value is True:
                 continue
             if isinstance(value, list) and isinstance(before, list):
                 dropped, added = set(before) - set(value), set(value) - set(before)

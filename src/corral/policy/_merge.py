@@ -239,11 +239,15 @@ def _apply_project(draft: _Draft, project: PolicyLayer, bounds: PolicyLayer) -> 
         draft.set("sandbox.timeout", project.origin)
     if project.network_allow is not None:
         draft.network_allow = _narrow(
-            draft, project, "network.allow", project.network_allow
+            draft, project, "network.allow", project.network_allow, draft.network_allow
         )
     if project.network_presets is not None:
         draft.network_presets = _narrow(
-            draft, project, "network.presets", project.network_presets
+            draft,
+            project,
+            "network.presets",
+            project.network_presets,
+            draft.network_presets,
         )
     _apply_network_switches(draft, project)
     _add_lists(draft, project)
@@ -273,14 +277,17 @@ def _looser(
 
 
 def _narrow(
-    draft: _Draft, project: PolicyLayer, key: str, entries: tuple[str, ...]
+    draft: _Draft,
+    project: PolicyLayer,
+    key: str,
+    entries: tuple[str, ...],
+    current: tuple[str, ...],
 ) -> tuple[str, ...]:
-    """A project's list for `key` may only be a subset of the one in force.
+    """A project's list for `key` may only be a subset of `current`, in force.
 
     Returns `entries`, to replace the list with; raises PolicyError naming
     what the project adds.
     """
-    current = draft.network_allow if key == "network.allow" else draft.network_presets
     extra = [entry for entry in entries if entry not in current]
     if extra:
         raise PolicyError(
