@@ -195,9 +195,14 @@ def test_an_allowed_name_resolving_to_loopback_is_refused(
 def test_spellings_of_a_refused_address_are_refused(
     corral: CorralCLI, workspace: Path, home: Home, server: int, spelling: str
 ) -> None:
-    _policy(home, 'mode = "allow-list"\nallow = ["pkg.test"]\nunknown = "refuse"\n')
+    """The name passes (127.0.0.1 is listed, on no port); the address does not.
+
+    Only an entry naming the address with its port admits loopback, so each
+    spelling must be read as 127.0.0.1 and refused at the address check.
+    """
+    _policy(home, 'mode = "allow-list"\nallow = ["127.0.0.1"]\nunknown = "refuse"\n')
     ran = corral.run(workspace, "python3", "-c", FETCH, f"http://{spelling}:{server}/")
-    assert ran.stdout.startswith("403 "), ran.stdout
+    assert ran.stdout.startswith("403 address-refused"), ran.stdout
 
 
 def test_a_denied_name_is_refused_though_a_wildcard_allows_it(
