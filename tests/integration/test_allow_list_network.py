@@ -556,15 +556,17 @@ def test_no_path_names_a_runs_way_to_the_proxy(
     """A run's channel is a socketpair: no other sandbox can find it."""
     _allow(home, server, "pkg.test")
     process = subprocess.Popen(
-        [*CORRAL, "run", "-C", str(workspace), "--", "sleep", "30"],
+        [*CORRAL, "run", "-C", str(workspace), "--", "sh", "-c", "touch up; sleep 30"],
         env=home.env(),
     )
     network = home.state / "corral" / "network"
     try:
-        _wait_until((network / "proxy.sock").exists, "the proxy did not start")
+        _wait_until((workspace / "up").exists, "the command did not start")
         sockets = [p.name for p in network.iterdir() if p.is_socket()]
     finally:
-        process.kill()  # the corral run this test started
+        # Not killed: a corral killed while bubblewrap sets the sandbox up can
+        # leave bubblewrap's init asleep; terminated, corral ends the sandbox.
+        process.terminate()  # the corral run this test started
         process.wait()
     assert sockets == ["proxy.sock"]
 
