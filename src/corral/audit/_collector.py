@@ -28,6 +28,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
+from corral.audit._export import shown
 from corral.audit._otlp import log_record
 from corral.audit._otlp_metrics import Tally
 
@@ -118,7 +119,7 @@ class Collector:
     def _outcome(
         session: _Session, succeeded: bool, url: str, messages: list[str]
     ) -> Sent:
-        status = session.status
+        status, url = session.status, shown(url)
         if succeeded and status is not None and 200 <= status < 300:
             return Sent(True)
         if session.error is not None:

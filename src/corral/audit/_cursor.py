@@ -1,8 +1,9 @@
 """The exporter's cursor: how far each collector has accepted the local log.
 
 One JSON file, ``export.cursor`` in the state directory, holds a position per
-endpoint, so a new collector gets the whole log and an old one resumes where it
-stopped.  It is replaced whole (temporary file, then rename), never edited.
+endpoint (its URL without credentials), so a new collector gets the whole log
+and an old one resumes where it stopped.  It is replaced whole (temporary
+file, then rename), never edited.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
-__all__ = ["CURSOR_NAME", "Failing", "Position", "read_position", "write_position"]
+__all__ = [
+    "CURSOR_NAME",
+    "Failing",
+    "Position",
+    "read_position",
+    "without_credentials",
+    "write_position",
+]
 
 CURSOR_NAME = "export.cursor"
 _CURSOR_VERSION = 1
@@ -64,7 +73,7 @@ def read_position(state: Path, endpoint: str) -> Position:
     An unreadable cursor costs a resend (the collector sees duplicates, which
     carry the same ``corral.digest``), never a lost record.
     """
-    entry = _read_all(state).get(endpoint)
+    entry = _read_all(state).get(without_credentials(endpoint))
     if not isinstance(entry, dict):
         return Position()
     try:
@@ -85,7 +94,7 @@ def write_position(state: Path, endpoint: str, position: Position) -> None:
     Raises `OSError` when the file cannot be written.
     """
     endpoints = _read_all(state)
-    endpoints[endpoint] = asdict(position)
+    endpoints[without_credentials(endpoint)] = asdict(position)
     data = json.dumps(
         {"v": _CURSOR_VERSION, "endpoints": endpoints}, sort_keys=True, indent=1
     ).encode()
@@ -107,6 +116,14 @@ def write_position(state: Path, endpoint: str, position: Position) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def without_credentials(endpoint: str) -> str:
+    """Return `endpoint` without the user and password it may carry."""
+    parts = urlsplit(endpoint)
+    if parts.username is None and parts.password is None:
+        return endpoint
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _read_all(state: Path) -> dict[str, object]:

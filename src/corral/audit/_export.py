@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from corral.audit._cursor import Position, read_position
+from corral.audit._cursor import Position, read_position, without_credentials
 from corral.audit._exporter import exporter_lock, reap, serve, spawn, take_lock
 from corral.audit._read import head
 from corral.errors import CorralError, ExitCode
@@ -147,10 +147,7 @@ def check_endpoint(endpoint: str | None) -> str:
 
 def shown(endpoint: str) -> str:
     """Return `endpoint` as messages and events may show it: without credentials."""
-    parts = urlsplit(endpoint)
-    if parts.username is None and parts.password is None:
-        return endpoint
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return without_credentials(endpoint)
 
 
 def pending(state: Path, endpoint: str) -> int:
