@@ -185,14 +185,20 @@ def first_seq(fd: int) -> int | None:
     return None if found is None else found[0]
 
 
-def tail(state: Path, witness: Witness | None, fd: int | None) -> Head | None:
+def tail(
+    state: Path,
+    witness: Witness | None,
+    fd: int | None,
+    info: os.stat_result | None = None,
+) -> Head | None:
     """The last record appended, from the witness or, when stale, from the log.
 
     A crash between writing a record and its witness leaves the log ahead of
     the witness: the log's own last record wins.  A log cut short or replaced
     leaves it behind: the witness wins, so the gap shows instead of a new chain.
     """
-    info = None if fd is None else os.fstat(fd)
+    if info is None and fd is not None:
+        info = os.fstat(fd)
     if (
         witness is not None
         and info is not None
@@ -234,6 +240,12 @@ class EventLog:
         self.state = state
         self.rotate_bytes = rotate_bytes
         self.current = state / CURRENT
+        # Plain strings for the calls made on every append: pathlib costs more
+        # than the system calls themselves.
+        directory = os.fspath(state)
+        self._current = f"{directory}/{CURRENT}"
+        self._lock = f"{directory}/{LOCK}"
+        self._head = f"{directory}/{HEAD}"
 
     def files(self) -> list[Path]:
         """The log's files, oldest first, the current one last (if it exists)."""
@@ -246,10 +258,10 @@ class EventLog:
         replaced.  Raises `OSError` when the record cannot be written whole;
         nothing of it is left behind then.
         """
-        lock = os.open(self.state / LOCK, _WRITE, _PRIVATE)
+        lock = os.open(self._lock, _WRITE, _PRIVATE)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            witness = os.open(self.state / HEAD, _WRITE, _PRIVATE)
+            witness = os.open(self._head, _WRITE, _PRIVATE)
             try:
                 return self._append_locked(record, witness)
             finally:
@@ -258,9 +270,10 @@ class EventLog:
             os.close(lock)
 
     def _append_locked(self, record: Mapping[str, object], witness: int) -> Appended:
-        fd = os.open(self.current, _APPEND, _PRIVATE)
+        fd = os.open(self._current, _APPEND, _PRIVATE)
         try:
-            last = tail(self.state, read_witness(witness), fd)
+            info = os.fstat(fd)
+            last = tail(self.state, read_witness(witness), fd, info)
             seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.digest)
             line = json.dumps(
                 {**record, "v": RECORD_VERSION, "seq": seq, "prev": prev},
@@ -268,17 +281,17 @@ class EventLog:
                 separators=(",", ":"),
                 ensure_ascii=True,
             ).encode()
-            end = os.fstat(fd).st_size
+            end, inode = info.st_size, info.st_ino
             data = line + b"\n"
             if end and end + len(data) + 1 > self.rotate_bytes:
                 fd = self._rotate(fd)
-                end = 0
+                end, inode = 0, os.fstat(fd).st_ino
             if end and os.pread(fd, 1, end - 1) != b"\n":
                 # A record cut short (a crash, a full disk) stays a line of its
                 # own rather than swallowing the start of this one.
                 data = b"\n" + data
             digest = digest_of(line)
-            after = Witness(seq, digest, end + len(data), os.fstat(fd).st_ino)
+            after = Witness(seq, digest, end + len(data), inode)
             self._write_all(fd, data, end, witness, after)
             return Appended(seq, digest, self.current)
         finally:
@@ -294,7 +307,7 @@ class EventLog:
             )
         self.current.rename(target)
         # O_EXCL: under the lock nobody else creates it; anything there was planted.
-        fresh = os.open(self.current, _APPEND | os.O_EXCL, _PRIVATE)
+        fresh = os.open(self._current, _APPEND | os.O_EXCL, _PRIVATE)
         os.close(fd)
         return fresh
 

@@ -24,6 +24,7 @@ from corral.audit._log import (
     Witness,
     chain_of,
     digest_of,
+    last_record,
     log_files,
     parse_line,
     read_witness,
@@ -160,8 +161,10 @@ def records_after(state: Path, seq: int) -> Iterator[Entry]:
             start = index
     try:
         passed = False
-        for reader in readers[start:]:
+        for index, reader in enumerate(readers[start:], start):
             if not passed:
+                if index < len(readers) - 1 and reader.ends_by(seq):
+                    continue
                 reader.skip_to(seq)
             for entry in reader.all():
                 found = chain_of(entry.record)
@@ -232,6 +235,12 @@ class _Reader:
         self.pending = self.pending[: max(0, kept)]
         self.skip_newline = kept < 0
         self.offset = size
+
+    def ends_by(self, seq: int) -> bool:
+        """True when the file's last record is at or before `seq`."""
+        end = self.limit if self.limit is not None else os.fstat(self.fd).st_size
+        last = last_record(self.fd, end)
+        return last is not None and last.seq <= seq
 
     def skip_to(self, seq: int) -> None:
         """Move to a line at or before the first record above `seq`, by halving."""
