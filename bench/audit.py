@@ -1,0 +1,322 @@
+"""Measure what the chained event log costs: appends, verifying, its share of a run.
+
+In one run: appends from one process, then from several processes at once;
+`verify_log` over a large log (rotated, as a long-used one is); the exporter's
+catch-up read; and, as baselines measured alongside, starting /bin/true and
+``corral run true`` (whose own records are counted).  Nothing is asserted.
+Usage: ``.venv/bin/python bench/audit.py [--quick] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from corral.audit._log import EventLog
+from corral.audit._read import entries, records_after
+from corral.audit._verify import verify_log
+
+FULL = {
+    "appends": 20000,
+    "processes": 4,
+    "appends_each": 5000,
+    "verify_records": 200000,
+    "verify_rounds": 3,
+    "spawns": 200,
+    "corral_runs": 20,
+}
+QUICK = {
+    "appends": 300,
+    "processes": 2,
+    "appends_each": 100,
+    "verify_records": 3000,
+    "verify_rounds": 1,
+    "spawns": 5,
+    "corral_runs": 1,
+}
+_WARMUP = 3
+# A record the size and shape of a command.started one.
+RECORD: dict[str, object] = {
+    "event": "command.started",
+    "id": "0123456789abcdef",
+    "run": "fedcba9876543210",
+    "time": "2026-12-04T13:57:03.123Z",
+    "session": "sid:4242:1733320000",
+    "agent": "bench",
+    "user": "bench",
+    "uid": 1000,
+    "host": "bench-host",
+    "pid": 4242,
+    "argv": ["git", "status", "--short"],
+    "cwd": "/home/bench/src/project",
+    "sandbox": {"mode": "workspace-write", "network": "offline"},
+}
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+from corral.audit._log import EventLog
+state, count = Path(sys.argv[1]), int(sys.argv[2])
+record = {"event": "bench.appended", "pad": "x" * 240}
+sys.stdin.read()  # every writer starts at once
+for n in range(count):
+    EventLog(state).append({**record, "n": n})
+"""
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of a non-empty sample."""
+    ordered = sorted(samples)
+    return ordered[max(0, -(-int(fraction * 100) * len(ordered) // 100) - 1)]
+
+
+def time_each(step: Callable[[], object], count: int) -> list[float]:
+    """Microseconds each of `count` calls of `step` took, after a warm-up."""
+    for _ in range(_WARMUP):
+        step()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        step()
+        samples.append((time.perf_counter() - started) * 1e6)
+    return samples
+
+
+def one_process(state: Path, count: int) -> dict[str, object]:
+    """Appends from this process, each through a fresh EventLog as corral does."""
+    samples = time_each(lambda: EventLog(state).append(RECORD), count)
+    return {
+        "appends": count,
+        "median_us": round(statistics.median(samples), 1),
+        "p90_us": round(percentile(samples, 0.9), 1),
+        "appends_per_s": round(1e6 * count / sum(samples)),
+    }
+
+
+def many_processes(state: Path, processes: int, each: int) -> dict[str, object]:
+    """Appends from `processes` processes released at once; wall time to the last."""
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(state), str(each)],
+            stdin=subprocess.PIPE,
+        )
+        for _ in range(processes)
+    ]
+    time.sleep(1.0)  # every writer has imported corral and waits on its stdin
+    started = time.perf_counter()
+    for writer in writers:
+        assert writer.stdin is not None
+        writer.stdin.close()
+    for writer in writers:
+        if writer.wait() != 0:
+            raise SystemExit("bench: a writer process failed")
+    elapsed = time.perf_counter() - started
+    total = processes * each
+    return {
+        "processes": processes,
+        "appends": total,
+        "appends_per_s": round(total / elapsed),
+        "us_per_append": round(elapsed * 1e6 / total, 1),
+    }
+
+
+def verification(state: Path, count: int, rounds: int) -> dict[str, object]:
+    """Build a log of `count` records, then time verify_log and reading it."""
+    log = EventLog(state)
+    for n in range(count):
+        log.append({**RECORD, "n": n})
+    size = sum(path.stat().st_size for path in log.files())
+    walks = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = verify_log(state)
+        walks.append(time.perf_counter() - started)
+    if not result.ok or result.records != count:
+        raise SystemExit(f"bench: the log did not verify: {result.breaks[:3]}")
+    started = time.perf_counter()
+    read = sum(1 for _ in entries(state))
+    reading = time.perf_counter() - started
+    started = time.perf_counter()
+    caught_up = sum(1 for _ in records_after(state, count - 100))
+    catch_up = time.perf_counter() - started
+    assert (read, caught_up) == (count, 100)
+    seconds = statistics.median(walks)
+    return {
+        "records": count,
+        "files": len(log.files()),
+        "mib": round(size / (1 << 20), 1),
+        "verify_s": round(seconds, 3),
+        "verify_records_per_s": round(count / seconds),
+        "verify_mib_per_s": round(size / (1 << 20) / seconds, 1),
+        "read_records_per_s": round(count / reading),
+        "last_100_ms": round(catch_up * 1000, 2),
+    }
+
+
+def spawn_true(count: int) -> dict[str, object]:
+    """The baseline: starting /bin/true and waiting for it."""
+    samples = time_each(lambda: subprocess.run(["/bin/true"], check=True), count)
+    return {"runs": count, "median_us": round(statistics.median(samples), 1)}
+
+
+def corral_run_true(scratch: Path, count: int) -> dict[str, object]:
+    """``corral run true`` in a fresh workspace, and the records it writes."""
+    corral = Path(sys.executable).with_name("corral")
+    workspace, state = scratch / "ws", scratch / "state"
+    workspace.mkdir()
+    env = {**os.environ, "XDG_STATE_HOME": str(state)}
+    argv = [str(corral), "run", "-C", str(workspace), "--", "/bin/true"]
+
+    def run() -> None:
+        done = subprocess.run(argv, env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.decode(errors="replace").strip())
+
+    try:
+        samples = time_each(run, count)
+    except RuntimeError as exc:
+        return {"skipped": f"corral run true failed here: {exc}"}
+    records = sum(1 for _ in entries(state / "corral"))
+    return {
+        "runs": count,
+        "median_us": round(statistics.median(samples), 1),
+        "records_per_run": round(records / (count + _WARMUP), 1),
+    }
+
+
+def measure(plan: dict[str, int]) -> dict[str, object]:
+    """Run every measurement of `plan`, each in a state directory of its own."""
+    base = Path.home() / ".cache" / "corral-bench"
+    base.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="audit-", dir=base))
+    try:
+        for name in ("one", "many", "verify", "run"):
+            (scratch / name).mkdir(mode=0o700)
+        report: dict[str, object] = {
+            "one_process": one_process(scratch / "one", plan["appends"]),
+            "many_processes": many_processes(
+                scratch / "many", plan["processes"], plan["appends_each"]
+            ),
+            "verify": verification(
+                scratch / "verify", plan["verify_records"], plan["verify_rounds"]
+            ),
+            "spawn_true": spawn_true(plan["spawns"]),
+            "corral_run_true": corral_run_true(scratch / "run", plan["corral_runs"]),
+        }
+    finally:
+        remove_tree(scratch)
+    add_shares(report)
+    return report
+
+
+def add_shares(report: dict[str, object]) -> None:
+    """An append as a fraction of each baseline, and a run's records as its share."""
+    append = _figure(report["one_process"], "median_us")
+    spawn = _figure(report["spawn_true"], "median_us")
+    shares: dict[str, object] = {"append_x_spawn_true": round(append / spawn, 4)}
+    run = report["corral_run_true"]
+    if isinstance(run, dict) and "median_us" in run:
+        records = _figure(run, "records_per_run")
+        shares["append_x_corral_run_true"] = round(append / run["median_us"], 5)
+        shares["records_x_corral_run_true"] = round(
+            records * append / run["median_us"], 4
+        )
+    report["shares"] = shares
+
+
+def _figure(section: object, key: str) -> float:
+    assert isinstance(section, dict)
+    return float(section[key])
+
+
+def _part(report: dict[str, object], name: str) -> dict[str, object]:
+    section = report[name]
+    assert isinstance(section, dict)
+    return section
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a tree, including corral's mode-000 stand-ins inside a workspace."""
+    for directory, subdirectories, _ in os.walk(path):
+        for name in subdirectories:
+            (Path(directory) / name).chmod(0o700)
+    shutil.rmtree(path)
+
+
+def machine() -> dict[str, object]:
+    """Describe the machine the figures were measured on."""
+    cpu = "unknown"
+    with Path("/proc/cpuinfo").open() as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "user": "root" if os.geteuid() == 0 else "unprivileged",
+    }
+
+
+def format_report(report: dict[str, object]) -> str:
+    """The results as plain text, one block per measurement."""
+    one, many = _part(report, "one_process"), _part(report, "many_processes")
+    check, spawn = _part(report, "verify"), _part(report, "spawn_true")
+    run, shares = _part(report, "corral_run_true"), _part(report, "shares")
+    lines = [
+        f"append, one process: {one['median_us']} us median, {one['p90_us']} us "
+        f"p90, {one['appends_per_s']} appends/s ({one['appends']} appends)",
+        f"append, {many['processes']} processes at once: {many['appends_per_s']} "
+        f"appends/s in all ({many['appends']} appends)",
+        f"verify, {check['records']} records in {check['files']} files "
+        f"({check['mib']} MiB): {check['verify_s']} s, "
+        f"{check['verify_records_per_s']} records/s, "
+        f"{check['verify_mib_per_s']} MiB/s",
+        f"read, the same log: {check['read_records_per_s']} records/s; the last "
+        f"100 records for the exporter: {check['last_100_ms']} ms",
+        f"baseline, start /bin/true: {spawn['median_us']} us median; one append "
+        f"is x {shares['append_x_spawn_true']} of it",
+    ]
+    if "skipped" in run:
+        lines.append(f"baseline, corral run true: skipped ({run['skipped']})")
+    else:
+        lines.append(
+            f"baseline, corral run true: {run['median_us']} us median, "
+            f"{run['records_per_run']} records per run; one append is x "
+            f"{shares['append_x_corral_run_true']} of it, its records together "
+            f"x {shares['records_x_corral_run_true']}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="a smaller run, for a smoke test"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to FILE")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    report: dict[str, object] = {"plan": plan, "machine": machine(), **measure(plan)}
+    print(format_report(report))
+    if args.json:
+        temporary = args.json.with_name(args.json.name + ".tmp")
+        temporary.write_text(json.dumps(report, indent=2) + "\n")
+        temporary.replace(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
