@@ -1,0 +1,630 @@
+"""Export to a collector: a copy of the local log, which stays whole whatever happens.
+
+Every test sends to a real OTLP/HTTP receiver on loopback (`otlp_receiver`)
+through the real SDK exporters, and reads the local log back from disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from corral._state import state_dir
+from corral.audit import record_event
+from corral.audit._cursor import read_position
+from corral.audit._export import export_pending, start_export
+from corral.audit._read import entries
+from corral.audit._verify import verify_log
+from tests.audit.otlp_receiver import Receiver
+
+# Ample for a receiver on loopback, even on a loaded machine.
+TIMEOUT = 10.0
+# Short enough that a test against a dead port takes a moment (the SDK does not
+# retry when its first back-off would outlast the timeout).
+SHORT = 0.5
+# How long a test waits for a detached exporter to end once it has nothing to do.
+EXIT_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The two [audit] settings export reads, as a test chooses them."""
+
+    endpoint: str | None
+    export_timeout: float = TIMEOUT
+
+
+@pytest.fixture
+def environ(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PATH": "/usr/bin:/bin",
+    }
+
+
+@pytest.fixture
+def state(environ: dict[str, str]) -> Path:
+    return state_dir(environ)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def record(state: Path, environ: dict[str, str], event: str, **fields: object) -> None:
+    record_event(state, event, fields, environ=environ)
+
+
+def some_records(state: Path, environ: dict[str, str]) -> None:
+    """A run that finished, one refused, one that failed in corral, a connection."""
+    record(state, environ, "command.started", run="a" * 16, argv=["make"])
+    record(
+        state, environ, "command.finished", run="a" * 16, argv=["make"],
+        decision="allow", exit_status=0, timed_out=False, duration_ms=42.5,
+    )  # fmt: skip
+    record(state, environ, "command.refused", argv=["rm", "-r", "/"], decision="forbid")
+    record(state, environ, "command.error", run="b" * 16, error="it broke")
+    record(state, environ, "network.connection", run="c" * 16, decision="refuse")
+
+
+def log_lines(state: Path) -> list[bytes]:
+    return [entry.raw for entry in entries(state)]
+
+
+def events_in(state: Path) -> list[str]:
+    return [str((entry.record or {}).get("event")) for entry in entries(state)]
+
+
+def write_policy(environ: dict[str, str], text: str) -> None:
+    path = Path(environ["XDG_CONFIG_HOME"]) / "corral" / "policy.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def dead_port() -> int:
+    """A loopback port nothing listens on: bound, read, and closed again."""
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# -- what arrives ------------------------------------------------------------
+
+
+def test_each_record_arrives_whole_with_its_place_in_the_chain(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.shipped, report.pending, report.error) == (5, 0, None)
+    lines = log_lines(state)
+    arrived = receiver.records()
+    assert len(arrived) == len(lines) == 5
+    for line, one in zip(lines, arrived, strict=True):
+        stored = json.loads(line)
+        assert one.body == stored
+        attributes = one.attributes
+        assert attributes["event.name"] == stored["event"]
+        assert one.record.event_name == stored["event"]
+        assert attributes["corral.seq"] == stored["seq"]
+        assert attributes["corral.digest"] == hashlib.sha256(line).hexdigest()
+        assert attributes["corral.prev"] == stored["prev"]
+        assert attributes["corral.session"] == stored["session"]
+        assert attributes.get("corral.run") == stored.get("run")
+        assert one.resource == {
+            "service.name": "corral",
+            "service.version": "0.1.0",
+            "host.name": stored["host"],
+            "user.name": stored["user"],
+        }
+        assert one.scope == "corral.audit"
+
+
+def test_a_record_keeps_its_own_time_and_says_how_severe_it_is(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+
+    severities = {}
+    for one in receiver.records():
+        stored = one.body
+        assert isinstance(stored, dict)
+        when = time.strptime(stored["time"][:19], "%Y-%m-%dT%H:%M:%S")
+        milliseconds = int(stored["time"][20:23])
+        expected = (int(_timegm(when)) * 1000 + milliseconds) * 1_000_000
+        assert one.record.time_unix_nano == expected
+        severities[stored["event"]] = (
+            one.record.severity_text,
+            one.record.severity_number,
+        )
+    assert severities == {
+        "command.started": ("INFO", 9),
+        "command.finished": ("INFO", 9),
+        "command.refused": ("WARN", 13),
+        "command.error": ("ERROR", 17),
+        "network.connection": ("WARN", 13),
+    }
+
+
+def _timegm(when: time.struct_time) -> int:
+    import calendar  # noqa: PLC0415
+
+    return calendar.timegm(when)
+
+
+def test_the_figures_of_the_records_sent_go_as_delta_metrics(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    record(state, environ, "network.connection", run="c" * 16, decision="allow")
+    record(state, environ, "approval.granted", scope="session", request="r1")
+
+    export_pending(state, Settings(receiver.url), environ=environ)
+
+    figures = _figures(receiver)
+    assert figures["corral.commands"] == {
+        (("decision", "allow"), ("outcome", "ok")): 1,
+        (("decision", "forbid"), ("outcome", "refused")): 1,
+        (("decision", "unknown"), ("outcome", "error")): 1,
+    }
+    assert figures["corral.network.connections"] == {
+        (("decision", "allow"),): 1,
+        (("decision", "refuse"),): 1,
+    }
+    assert figures["corral.approvals"] == {
+        (("answer", "granted"), ("scope", "session")): 1
+    }
+    assert figures["corral.events"][(("event", "network.connection"),)] == 2
+    assert sum(int(str(n)) for n in figures["corral.events"].values()) == 7
+    assert figures["corral.command.duration"] == {(("outcome", "ok"),): (1, 42.5)}
+
+
+_Points = dict[tuple[tuple[str, str], ...], object]
+
+
+def _figures(receiver: Receiver) -> dict[str, _Points]:
+    """Every metric's points by attributes: a count, or (count, sum) for histograms."""
+    from tests.audit.otlp_receiver import attributes  # noqa: PLC0415
+
+    delta = 1  # AGGREGATION_TEMPORALITY_DELTA
+    figures: dict[str, _Points] = {}
+    for request in receiver.metrics:
+        for resource_metrics in request.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    points = figures.setdefault(metric.name, {})
+                    if metric.HasField("sum"):
+                        assert metric.sum.aggregation_temporality == delta
+                        for point in metric.sum.data_points:
+                            key = tuple(sorted(_strs(attributes(point.attributes))))
+                            points[key] = point.as_int
+                    else:
+                        assert metric.histogram.aggregation_temporality == delta
+                        assert metric.unit == "ms"
+                        for hpoint in metric.histogram.data_points:
+                            key = tuple(sorted(_strs(attributes(hpoint.attributes))))
+                            points[key] = (hpoint.count, hpoint.sum)
+    return figures
+
+
+def _strs(values: dict[str, object]) -> list[tuple[str, str]]:
+    return [(key, str(value)) for key, value in values.items()]
+
+
+# -- the cursor ----------------------------------------------------------------
+
+
+def test_the_cursor_moves_past_what_was_sent_and_only_new_records_follow(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+    position = read_position(state, receiver.url)
+    assert position.seq == 5
+    assert position.digest == hashlib.sha256(log_lines(state)[-1]).hexdigest()
+    cursor = state / "export.cursor"
+    assert cursor.stat().st_mode & 0o777 == 0o600
+
+    again = export_pending(state, Settings(receiver.url), environ=environ)
+    assert (again.shipped, again.pending) == (0, 0)
+    record(state, environ, "command.started", run="d" * 16)
+    record(state, environ, "command.finished", run="d" * 16, exit_status=1)
+    later = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert later.shipped == 2
+    assert receiver.seqs() == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_link_planted_as_the_cursor_is_replaced_not_written_through(
+    state: Path, environ: dict[str, str], receiver: Receiver, tmp_path: Path
+) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("untouched")
+    (state / "export.cursor").symlink_to(target)
+    some_records(state, environ)
+
+    export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert target.read_text() == "untouched"
+    assert not (state / "export.cursor").is_symlink()
+    assert read_position(state, receiver.url).seq == 5
+
+
+def test_a_new_endpoint_gets_the_whole_log_and_the_old_one_keeps_its_place(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+    other = Receiver()
+    try:
+        report = export_pending(state, Settings(other.url), environ=environ)
+        assert report.shipped == 5
+        assert other.seqs() == [1, 2, 3, 4, 5]
+    finally:
+        other.close()
+    assert read_position(state, receiver.url).seq == 5
+    assert export_pending(state, Settings(receiver.url), environ=environ).shipped == 0
+
+
+def test_a_log_replaced_since_the_last_export_is_sent_again_from_its_start(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+    for path in state.glob("events*"):
+        path.unlink()
+    record(state, environ, "command.started", run="e" * 16)
+    record(state, environ, "command.finished", run="e" * 16, exit_status=0)
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert report.shipped == 2
+    assert receiver.seqs() == [1, 2, 3, 4, 5, 1, 2]
+
+
+def test_many_records_go_in_several_batches_in_order(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    for n in range(1100):
+        record(state, environ, "agent.step", n=n)
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert report.shipped == 1100
+    assert len(receiver.logs) == 3  # 512 records a batch
+    assert receiver.seqs() == list(range(1, 1101))
+
+
+# -- failures ------------------------------------------------------------------
+
+
+def test_an_unreachable_collector_loses_nothing_and_is_recorded_once(
+    state: Path, environ: dict[str, str]
+) -> None:
+    some_records(state, environ)
+    before = log_lines(state)
+    settings = Settings(f"http://127.0.0.1:{dead_port()}", SHORT)
+
+    first = export_pending(state, settings, environ=environ)
+    second = export_pending(state, settings, environ=environ)
+
+    assert first.shipped == second.shipped == 0
+    assert first.error is not None
+    assert "cannot reach" in first.error
+    assert "refused" in first.error.lower()
+    assert events_in(state).count("export.failed") == 1
+    assert log_lines(state)[:5] == before
+    assert verify_log(state).ok
+    position = read_position(state, settings.endpoint or "")
+    assert position.seq == 0
+    assert position.failing is not None
+    assert position.failing.attempts == 2
+    failed = json.loads(log_lines(state)[-1])
+    assert failed["event"] == "export.failed"
+    assert failed["endpoint"] == settings.endpoint
+    assert failed["after_seq"] == 0
+    assert failed["pending"] == 5
+
+
+def test_a_collector_that_answers_500_loses_nothing_and_once_back_gets_everything(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    receiver.status = 500
+
+    failed = export_pending(state, Settings(receiver.url), environ=environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert failed.error is not None
+    assert "HTTP 500" in failed.error
+    assert failed.pending == 6  # the five, and export.failed
+    assert receiver.records() == []
+    assert events_in(state).count("export.failed") == 1
+    assert verify_log(state).ok
+
+    receiver.status = 200
+    back = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (back.error, back.pending) == (None, 0)
+    names = [str(one.attributes["event.name"]) for one in receiver.records()]
+    assert names.count("export.failed") == 1
+    assert names[-1] == "export.resumed"
+    resumed = json.loads(log_lines(state)[-1])
+    assert resumed["event"] == "export.resumed"
+    assert resumed["shipped"] == 6
+    assert read_position(state, receiver.url).failing is None
+    assert receiver.seqs() == list(range(1, 8))
+    assert verify_log(state).ok
+
+
+def test_a_collector_back_on_its_port_gets_everything_sent_while_it_was_away(
+    state: Path, environ: dict[str, str]
+) -> None:
+    away = Receiver()
+    port, url = away.port, away.url
+    away.close()
+    some_records(state, environ)
+    assert export_pending(state, Settings(url, SHORT), environ=environ).error
+
+    back = Receiver(port)
+    try:
+        report = export_pending(state, Settings(url), environ=environ)
+        assert report.error is None
+        names = [str(one.attributes["event.name"]) for one in back.records()]
+    finally:
+        back.close()
+    assert names[:5] == events_in(state)[:5]
+    assert names[5:] == ["export.failed", "export.resumed"]
+
+
+def test_an_endpoints_credentials_are_sent_but_never_written_down(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    receiver.status = 500
+    url = receiver.url.replace("http://", "http://export:s3cret@")
+
+    report = export_pending(state, Settings(url), environ=environ)
+
+    assert receiver.headers[0]["authorization"].startswith("Basic ")
+    assert report.error is not None
+    assert "s3cret" not in report.error
+    assert b"s3cret" not in b"".join(log_lines(state))
+    assert "s3cret" not in (state / "export.cursor").read_text()
+    assert read_position(state, url).failing is not None
+
+
+def test_a_redirect_is_not_taken_for_acceptance(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """The SDK takes any 3xx as success; the records would be lost."""
+    some_records(state, environ)
+    receiver.status = 307
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert report.error is not None
+    assert "HTTP 307" in report.error
+    assert read_position(state, receiver.url).seq == 0
+
+
+def test_a_collector_that_drops_some_of_a_batch_is_reported(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    receiver.rejected = 2
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.shipped, report.rejected, report.error) == (5, 2, None)
+
+
+def test_proxy_and_otel_variables_do_not_redirect_the_export(
+    state: Path,
+    environ: dict[str, str],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the policy's endpoint is reached: no proxy, no header from the environ."""
+    decoy = Receiver()
+    try:
+        for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "all_proxy"):
+            monkeypatch.setenv(name, decoy.url)
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-leak=1")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-leak=2")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent")
+        some_records(state, environ)
+
+        report = export_pending(state, Settings(receiver.url), environ=environ)
+
+        assert report.error is None
+        assert decoy.paths == []
+    finally:
+        decoy.close()
+    assert len(receiver.records()) == 5
+    assert all("x-leak" not in headers for headers in receiver.headers)
+    assert os.environ["OTEL_EXPORTER_OTLP_HEADERS"] == "x-leak=1"
+
+
+def test_export_without_an_endpoint_is_an_error_not_an_attempt(
+    state: Path, environ: dict[str, str]
+) -> None:
+    from corral.errors import CorralError  # noqa: PLC0415
+
+    some_records(state, environ)
+    with pytest.raises(CorralError, match=r"\[audit.export\] endpoint"):
+        export_pending(state, Settings(None), environ=environ)
+    assert "export.failed" not in events_in(state)
+
+
+# -- the background exporter ---------------------------------------------------
+
+
+def test_start_export_ships_from_a_detached_process_that_then_ends(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    some_records(state, environ)
+
+    started = time.monotonic()
+    pid = start_export(state, environ)
+    took = time.monotonic() - started
+    burst = [start_export(state, environ) for _ in range(5)]
+
+    assert pid is not None
+    ended = False
+    try:
+        assert took < 0.5
+        assert burst == [None] * 5  # the lock went with the first one
+        assert receiver.wait_for(lambda seen: len(seen.records()) == 5)
+        record(state, environ, "command.started", run="f" * 16)
+        assert start_export(state, environ) is None  # the running one takes it
+        assert receiver.wait_for(lambda seen: len(seen.records()) == 6)
+        ended = _ended(pid, EXIT_WAIT)
+        assert ended
+    finally:
+        if not ended:
+            _end(pid)
+    assert receiver.seqs() == [1, 2, 3, 4, 5, 6]
+    assert read_position(state, receiver.url).seq == 6
+
+
+def test_start_export_does_nothing_without_an_endpoint_or_pending_records(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    assert start_export(state, environ) is None
+
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    export_pending(state, Settings(receiver.url), environ=environ)
+    assert start_export(state, environ) is None
+    assert not (state / "export.log").exists()
+
+
+def test_after_a_failure_the_next_commands_leave_the_collector_alone_a_while(
+    state: Path, environ: dict[str, str]
+) -> None:
+    url = f"http://127.0.0.1:{dead_port()}"
+    write_policy(environ, f'[audit.export]\nendpoint = "{url}"\ntimeout = 0.5\n')
+    some_records(state, environ)
+    assert export_pending(state, Settings(url, SHORT), environ=environ).error
+
+    assert start_export(state, environ) is None
+    assert not (state / "export.log").exists()
+
+
+def test_a_second_exporter_leaves_at_once_while_one_holds_the_lock(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    some_records(state, environ)
+    fd = os.open(state / "export.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert start_export(state, environ) is None
+        done = _module(["--state", str(state)], environ, timeout=20)
+    finally:
+        os.close(fd)
+    assert done.returncode == 0
+    assert receiver.records() == []
+
+
+def test_once_exports_in_the_foreground_and_says_whether_all_went(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    some_records(state, environ)
+
+    done = _module(["--once"], environ)
+
+    assert done.returncode == 0, done.stderr
+    assert "exported 5 records" in done.stdout
+    assert receiver.seqs() == [1, 2, 3, 4, 5]
+
+    url = f"http://127.0.0.1:{dead_port()}"
+    write_policy(environ, f'[audit.export]\nendpoint = "{url}"\ntimeout = 1\n')
+    failed = _module(["--once"], environ)
+
+    assert failed.returncode != 0
+    assert failed.stderr.startswith("corral: export failed: cannot reach")
+    assert verify_log(state).ok
+
+
+def test_the_command_side_of_export_imports_no_opentelemetry(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """The SDK is imported only by the exporting process, never by a command."""
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+    code = (
+        "import json, sys; from pathlib import Path\n"
+        "from corral.audit._export import start_export\n"
+        f"print(start_export(Path({str(state)!r}), json.loads(sys.argv[1])))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('opentelemetry', 'google', 'requests')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, json.dumps(environ)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout.splitlines() == ["None", "[]"]
+    assert "opentelemetry" not in done.stderr
+
+
+def _module(
+    args: list[str], environ: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "corral.audit._export", *args],
+        capture_output=True, text=True, check=False, timeout=timeout, env=environ,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+
+
+def _ended(pid: int, timeout: float) -> bool:
+    """Reap the exporter `pid` (our child) once it exits; False if it outlives that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done == pid:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _end(pid: int) -> None:
+    """End the exporter this test started and has not reaped (so `pid` is still it)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    _ended(pid, 5)
