@@ -351,6 +351,28 @@ def test_an_unreachable_collector_loses_nothing_and_is_recorded_once(
     assert failed["pending"] == 5
 
 
+def test_a_collector_that_never_answers_costs_one_timeout_and_no_record(
+    state: Path, environ: dict[str, str]
+) -> None:
+    import socket  # noqa: PLC0415
+
+    some_records(state, environ)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nobody ever reads
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        report = export_pending(state, Settings(url, SHORT), environ=environ)
+        took = time.monotonic() - started
+
+    assert report.error is not None
+    assert "timed out" in report.error
+    assert took < 5 * SHORT + 2
+    assert read_position(state, url).seq == 0
+    assert events_in(state).count("export.failed") == 1
+    assert verify_log(state).ok
+
+
 def test_a_collector_that_answers_500_loses_nothing_and_once_back_gets_everything(
     state: Path, environ: dict[str, str], receiver: Receiver
 ) -> None:
