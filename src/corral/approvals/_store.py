@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from corral._session import session_id
 from corral._state import ensure_private_dir
 from corral.errors import ApprovalError
 
@@ -78,25 +79,6 @@ def fingerprint(
     }
     text = json.dumps(material, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def session_id(environ: Mapping[str, str]) -> str:
-    """Return the id of the session a run belongs to.
-
-    A harness names its session in ``CORRAL_SESSION``; otherwise it is the
-    process's session, told apart from a later one with the same number by
-    its leader's start time.
-    """
-    named = environ.get("CORRAL_SESSION", "").strip()
-    if named:
-        return f"named:{named}"
-    sid = os.getsid(0)
-    try:
-        stat = Path(f"/proc/{sid}/stat").read_text()
-        started = stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        started = "unknown"
-    return f"sid:{sid}:{started}"
 
 
 @dataclass(frozen=True)
