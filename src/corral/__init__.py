@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from corral.approvals import Assessment, Decision, assess
+    from corral.audit import record_agent_event
     from corral.errors import (
         ApprovalError,
         CommandRefusedError,
@@ -30,6 +31,7 @@ _LAZY = {
     "Assessment": "corral.approvals",
     "Decision": "corral.approvals",
     "assess": "corral.approvals",
+    "record_agent_event": "corral.audit",
     "ApprovalError": "corral.errors",
     "CommandRefusedError": "corral.errors",
     "CorralError": "corral.errors",
@@ -66,6 +68,7 @@ __all__ = [
     "WorkspaceError",
     "assess",
     "load_policy",
+    "record_agent_event",
 ]
 
 

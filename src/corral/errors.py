@@ -60,6 +60,8 @@ class CorralError(Exception):
     """Base of every error corral raises."""
 
     exit_code: int = ExitCode.CORRAL_FAILED
+    recorded: bool = False
+    """Whether an event already says what went wrong (a refusal, a failed run)."""
 
 
 class PolicyError(CorralError):
@@ -102,6 +104,7 @@ class CommandRefusedError(CorralError):
     """
 
     exit_code = ExitCode.REFUSED
+    recorded = True  # command.refused is written before it is raised
 
     def __init__(
         self, message: str, details: Mapping[str, object] | None = None

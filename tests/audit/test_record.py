@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 from corral.audit import record_event
-from corral.audit._record import events_path
+from corral.audit._log import digest_of, events_path
 
 
 def test_fields_cannot_replace_who_where_and_when(tmp_path: Path) -> None:
-    forged = {"host": "elsewhere", "pid": 1, "uid": 12345, "time": "then", "x": 1}
+    forged = {
+        "host": "elsewhere", "pid": 1, "uid": 12345, "time": "then", "x": 1,
+        "id": "0" * 16, "session": "forged", "seq": 7, "prev": "f" * 64, "v": 9,
+    }  # fmt: skip
     record_event(tmp_path, "thing.happened", forged)
     (line,) = events_path(tmp_path).read_text().splitlines()
     record = json.loads(line)
@@ -24,15 +27,22 @@ def test_fields_cannot_replace_who_where_and_when(tmp_path: Path) -> None:
     assert record["uid"] == os.geteuid()
     assert record["time"] != "then"
     assert record["x"] == 1
+    assert record["id"] != "0" * 16
+    assert record["session"] != "forged"
+    assert (record["seq"], record["prev"], record["v"]) == (1, "0" * 64, 2)
 
 
 def test_a_record_cut_short_before_does_not_swallow_the_next(tmp_path: Path) -> None:
     log = events_path(tmp_path)
-    log.write_text('{"event":"command.started","cut sho')
+    record_event(tmp_path, "command.started", {"x": 1})
+    whole = log.read_text()
+    log.write_text(whole + '{"event":"command.started","cut sho')
     record_event(tmp_path, "command.finished", {"x": 1})
     lines = log.read_text().splitlines()
-    assert lines[0] == '{"event":"command.started","cut sho'
-    assert json.loads(lines[1])["event"] == "command.finished"
+    assert lines[1] == '{"event":"command.started","cut sho'
+    assert json.loads(lines[2])["event"] == "command.finished"
+    # The torn line is a break of its own; the record after it still chains on.
+    assert json.loads(lines[2])["prev"] == digest_of(lines[0].encode())
 
 
 def test_a_record_the_disk_cannot_hold_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -54,9 +64,9 @@ def test_a_record_the_disk_cannot_hold_leaves_nothing_behind(tmp_path: Path) -> 
 _FILL_AND_RECORD = """
 import json
 from pathlib import Path
-from corral.audit._record import append_event, events_path
+from corral.audit._log import EventLog, events_path
 here = Path(".")
-append_event(events_path(here), {"event": "first"})
+EventLog(here).append({"event": "first"})
 with open("filler", "wb", buffering=0) as filler:
     try:
         while True:
@@ -64,7 +74,7 @@ with open("filler", "wb", buffering=0) as filler:
     except OSError:
         pass
 try:
-    append_event(events_path(here), {"event": "big", "pad": "y" * 65536})
+    EventLog(here).append({"event": "big", "pad": "y" * 65536})
 except OSError:
     pass
 lines = events_path(here).read_bytes().split(b"\\n")

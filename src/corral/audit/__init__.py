@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from corral.audit._agent import record_agent_event
 from corral.audit._record import (
-    EVENT_SCHEMA_VERSION,
-    append_event,
-    events_path,
+    Recorded,
+    new_id,
     record_event,
+    record_policy_loaded,
 )
+from corral.audit._schema import SCHEMA_VERSION
 
-__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path", "record_event"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Recorded",
+    "new_id",
+    "record_agent_event",
+    "record_event",
+    "record_policy_loaded",
+]

@@ -1,92 +1,142 @@
-"""The one writer of event records: one JSON object per line, appended atomically.
+"""The one writer of events: who, where and when, masked secrets, then the chained log.
 
-Concurrent corral processes append to the same file; an exclusive lock around
-a single ``write`` keeps every record whole and in one piece.
+Every event corral writes goes through `record_event`: the standard fields
+(see `corral.audit._schema`) are corral's own and come last, so no field a
+caller passes can replace them; secrets are masked by the policy's redaction
+rules; `EventLog` appends the record to the hash chain.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
+import functools
 import os
+import secrets
 import socket
-import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral._home import user_name
+from corral._session import agent_name, session_id
+from corral.audit._log import EventLog
+from corral.audit._redact import Redactor
+from corral.audit._settings import audit_settings
 from corral.errors import CorralError
 
-__all__ = ["EVENT_SCHEMA_VERSION", "append_event", "events_path", "record_event"]
+if TYPE_CHECKING:
+    from corral.policy import Policy
 
-EVENT_SCHEMA_VERSION = 1
+__all__ = ["Recorded", "new_id", "record_event", "record_policy_loaded"]
 
-
-def events_path(state: Path) -> Path:
-    """Return the event log's path inside corral's state directory."""
-    return state / "events.jsonl"
-
-
-def append_event(path: Path, record: Mapping[str, object]) -> None:
-    """Append one event record to the log at `path`.
-
-    Raises `OSError` when the log cannot be written; callers decide whether a
-    lost record is fatal (it is, for a command that is about to run).
-    """
-    line = json.dumps(
-        {"v": EVENT_SCHEMA_VERSION, **record}, sort_keys=True, separators=(",", ":")
-    )
-    data = (line + "\n").encode()
-    # O_NOFOLLOW: a link planted in place of the log must not redirect records
-    # into a file someone else reads (or runs).
-    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
-    fd = os.open(path, flags, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        end = os.fstat(fd).st_size
-        if end and os.pread(fd, 1, end - 1) != b"\n":
-            # A record cut short (a crash, a full disk) stays a line of its
-            # own rather than swallowing the start of this one.
-            data = b"\n" + data
-        try:
-            _write_all(fd, data, path)
-        except OSError:
-            # Under the lock nobody else appended: take back the part written.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, end)
-            raise
-    finally:
-        os.close(fd)
+# Event and run ids: 64 random bits, enough that a log never holds two alike.
+_ID_BYTES = 8
 
 
-def _write_all(fd: int, data: bytes, path: Path) -> None:
-    written = os.write(fd, data)
-    if written != len(data):
-        raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+@dataclass(frozen=True)
+class Recorded:
+    """Where an event went: its id, its place in the chain and its digest."""
+
+    id: str
+    seq: int
+    digest: str
 
 
-def record_event(state: Path, event: str, fields: Mapping[str, object]) -> None:
+class _FromEnviron:
+    """The default of `record_event`'s agent: what the environment names."""
+
+
+FROM_ENVIRON = _FromEnviron()
+
+
+def new_id() -> str:
+    """Return a fresh event or run id (16 hex digits)."""
+    return secrets.token_hex(_ID_BYTES)
+
+
+def record_event(
+    state: Path,
+    event: str,
+    fields: Mapping[str, object],
+    *,
+    environ: Mapping[str, str] | None = None,
+    session: str | None = None,
+    agent: str | _FromEnviron | None = FROM_ENVIRON,
+) -> Recorded:
     """Append the event `event` with `fields` and who, where and when it happened.
 
+    `session` and `agent` default to what `environ` (the process's
+    environment) names; the proxy passes those of the run it serves.
     Raises `CorralError` when the record cannot be written: corral does not
     act on a decision it cannot record.
     """
-    # Who, where and when come last: no field of the caller's can replace them.
+    env = os.environ if environ is None else environ
+    settings = audit_settings(env)
+    event_id = new_id()
     record = {
-        **fields,
+        **_redactor(settings.redact, _secret_items(env)).redact(dict(fields)),
+        "id": event_id,
         "event": event,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+        "session": session if session is not None else session_id(env),
+        "agent": agent_name(env) if isinstance(agent, _FromEnviron) else agent,
         "user": user_name(),
         "uid": os.geteuid(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
     }
-    path = events_path(state)
+    log = EventLog(state, rotate_bytes=settings.rotate_bytes)
     try:
-        append_event(path, record)
+        appended = log.append(record)
     except OSError as exc:
         raise CorralError(
-            f"cannot write the event record to {path}: {exc}; corral does not "
-            "run commands it cannot record"
+            f"cannot write the event record to {log.current}: {exc}; corral does "
+            "not run commands it cannot record"
         ) from exc
+    return Recorded(id=event_id, seq=appended.seq, digest=appended.digest)
+
+
+# Policies recorded by this process, by (state directory, digest): a process
+# says once which policy it put in force, not before every command.
+_loaded: set[tuple[Path, str]] = set()
+
+
+def record_policy_loaded(
+    state: Path,
+    policy: Policy,
+    workspace: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Record ``policy.loaded`` for `policy` unless this process already did."""
+    from corral.policy import policy_digest  # noqa: PLC0415 (policy imports audit)
+
+    digest = policy_digest(policy)
+    if (state, digest) in _loaded:
+        return
+    record_event(
+        state,
+        "policy.loaded",
+        {
+            "policy_digest": digest,
+            "sources": list(policy.sources),
+            "sandbox_mode": str(policy.sandbox_mode),
+            "network_mode": str(policy.network_mode),
+            "workspace": str(workspace),
+        },
+        environ=environ,
+    )
+    _loaded.add((state, digest))
+
+
+def _secret_items(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The environment, as a key for the redactor cache (it masks secrets' values)."""
+    return tuple(sorted(environ.items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _redactor(
+    patterns: tuple[str, ...], environ: tuple[tuple[str, str], ...]
+) -> Redactor:
+    return Redactor(patterns, dict(environ))

@@ -215,11 +215,11 @@ class _Daemon:
             return answer
 
         def on_open(fields: dict[str, object]) -> None:
-            record_event(state, "network.opened", fields)
+            _record_for_run(state, "network.opened", fields)
 
         def on_event(fields: dict[str, object]) -> None:
             try:
-                record_event(state, "network.connection", fields)
+                _record_for_run(state, "network.connection", fields)
             except CorralError as exc:
                 logger.error("%s", exc)  # noqa: TRY400 (the message says it all)
 
@@ -326,3 +326,16 @@ def main(args: Sequence[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def _record_for_run(state: Path, event: str, fields: dict[str, object]) -> None:
+    """Record a connection as an event of the run it served, in that run's session."""
+    rest = {k: v for k, v in fields.items() if k not in ("session", "agent")}
+    session, agent = fields.get("session"), fields.get("agent")
+    record_event(
+        state,
+        event,
+        rest,
+        session=str(session) if session is not None else None,
+        agent=None if agent is None else str(agent),
+    )
