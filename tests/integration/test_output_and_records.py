@@ -22,14 +22,15 @@ import pytest
 
 from corral import Sandbox, load_policy
 from tests.conftest import Home
-from tests.support import CORRAL, CorralCLI
+from tests.support import CORRAL, CorralCLI, events
 
 
 def _events(home: Home) -> list[dict[str, object]]:
-    path = home.state / "corral" / "events.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return events(home.state)
+
+
+def _kinds(home: Home) -> list[str]:
+    return [str(e["event"]) for e in events(home.state)]
 
 
 def _running(marker: str) -> list[str]:
@@ -240,11 +241,17 @@ def test_an_interrupted_command_is_recorded_as_an_error(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert _wait_for(lambda: len(_events(home)) == 1, 15)
+    assert _wait_for(lambda: _kinds(home)[-1:] == ["command.started"], 15)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=30)
-    assert [e["event"] for e in _events(home)] == ["command.started", "command.error"]
+    assert _kinds(home) == [
+        "policy.loaded",
+        "command.requested",
+        "command.decided",
+        "command.started",
+        "command.error",
+    ]
     assert "KeyboardInterrupt" in str(_events(home)[-1]["error"])
 
 
@@ -256,8 +263,7 @@ def test_a_failure_that_is_not_corrals_own_is_recorded_as_an_error(
     sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
     with pytest.raises(io.UnsupportedOperation):
         sandbox.run(["true"], stdout=io.BytesIO())
-    kinds = [e["event"] for e in _events(home)]
-    assert kinds == ["command.started", "command.error"]
+    assert _kinds(home) == ["policy.loaded", "command.started", "command.error"]
     assert "UnsupportedOperation" in str(_events(home)[-1]["error"])
 
 

@@ -102,13 +102,20 @@ def test_json_ends_stdout_with_one_object_describing_the_run(
     assert described["landlock_abi"] >= 1
 
 
-def test_every_command_leaves_started_and_finished_event_records(
+def test_every_command_leaves_its_request_decision_start_and_end_as_events(
     corral: CorralCLI, workspace: Path, home: Home
 ) -> None:
     corral.run(workspace, *sh("exit 4"))
     lines = (home.state / "corral" / "events.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in lines]
-    assert [e["event"] for e in events] == ["command.started", "command.finished"]
+    assert [e["event"] for e in events] == [
+        "policy.loaded",
+        "command.requested",
+        "command.decided",
+        "command.started",
+        "command.finished",
+    ]
+    assert len({e["run"] for e in events[1:]}) == 1
     finished = events[-1]
     assert finished["argv"] == ["sh", "-c", "exit 4", "sh"]
     assert finished["exit_status"] == 4

@@ -7,13 +7,14 @@ itself starts with ``corral:``.  Exit codes are those of `corral.errors.ExitCode
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
-from corral.cli import _approve, _check, _doctor, _policy, _run
+from corral.cli import _approve, _check, _doctor, _event, _log, _policy, _run
 from corral.cli._output import claim_standard_fds, say
 from corral.cli._signals import Terminated, terminate_by_exception
 from corral.errors import CorralError, ExitCode
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         help="more diagnostics on stderr (-vv for debug)",
     )
     subparsers = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    for module in (_run, _check, _approve, _policy, _doctor):
+    for module in (_run, _check, _approve, _event, _log, _policy, _doctor):
         module.add_parser(subparsers)
     return parser
 
@@ -45,6 +46,40 @@ def _configure_logging(verbosity: int) -> None:
     if verbosity == 0 and env_level in logging.getLevelNamesMapping():
         level = logging.getLevelNamesMapping()[env_level]
     logging.basicConfig(level=level, format="corral: %(name)s: %(message)s")
+
+
+# Subcommands that act (run a command, answer for a person, add to the trail):
+# their failures are events; the ones that only read are not.
+_RECORDED_SUBCOMMANDS = ("run", "approve", "event")
+
+
+def _record_failure(subcommand: str, exc: CorralError) -> None:
+    """Record ``corral.error`` for a failure no event describes yet, if it can be."""
+    from corral._home import check_home  # noqa: PLC0415 (only on failure)
+    from corral._state import state_dir  # noqa: PLC0415
+    from corral.audit import record_event  # noqa: PLC0415
+
+    with contextlib.suppress(CorralError):
+        check_home(os.environ)  # else the state directory is not known
+        record_event(
+            state_dir(),
+            "corral.error",
+            {
+                "subcommand": subcommand,
+                "arguments": sys.argv[1:],
+                "error": str(exc),
+                "exit_status": int(exc.exit_code),
+            },
+        )
+
+
+def _start_export() -> None:
+    """Send what this command recorded to the collector, in the background."""
+    from corral._state import state_dir  # noqa: PLC0415 (recording commands only)
+    from corral.audit._export import start_export  # noqa: PLC0415
+
+    with contextlib.suppress(CorralError):
+        start_export(state_dir(), os.environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,8 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.handler(args))
     except CorralError as exc:
         say(str(exc))
+        if args.subcommand in _RECORDED_SUBCOMMANDS and not exc.recorded:
+            _record_failure(args.subcommand, exc)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     except Terminated as exc:
         return 128 + exc.signum
+    finally:
+        if args.subcommand in _RECORDED_SUBCOMMANDS:
+            _start_export()

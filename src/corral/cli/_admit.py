@@ -13,7 +13,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from corral._git_head import git_head
 from corral._home import user_name
+from corral._session import cause_of, session_id
 from corral.approvals import Decision, Part
 from corral.approvals._always import always_rules, append_rules
 from corral.approvals._gate import Assessment, part_to_json
@@ -23,18 +25,60 @@ from corral.approvals._store import (
     ApprovalStore,
     Request,
     Scope,
-    session_id,
 )
 from corral.audit import record_event
+from corral.cli._approve import record_answer
 from corral.cli._prompt import ask, person_present
 from corral.errors import CommandRefusedError
 
-__all__ = ["admit"]
+__all__ = ["admit", "record_assessment"]
+
+
+def record_assessment(
+    state: Path, assessment: Assessment, run_id: str, *, environ: Mapping[str, str]
+) -> None:
+    """Record what was asked (``command.requested``) and how it was classified."""
+    verdict = assessment.verdict
+    record_event(
+        state,
+        "command.requested",
+        {
+            "run": run_id,
+            "argv": list(assessment.argv),
+            "cwd": str(assessment.cwd),
+            "workspace": str(assessment.workspace),
+            "git_head": git_head(assessment.workspace),
+            "parts": [
+                {
+                    "argv": [word.text for word in part.finding.argv],
+                    "literal": all(word.is_literal for word in part.finding.argv),
+                }
+                for part in verdict.parts
+            ],
+            "cause": cause_of(environ),
+        },
+    )
+    deciding = verdict.deciding[0] if verdict.deciding else None
+    record_event(
+        state,
+        "command.decided",
+        {
+            "run": run_id,
+            "argv": list(assessment.argv),
+            "decision": str(assessment.decision),
+            "category": None if deciding is None else str(deciding.finding.category),
+            "rule": None if deciding is None else deciding.rule,
+            "reason": None if deciding is None else deciding.reason,
+            "parts": [part_to_json(p) for p in verdict.parts],
+            "fingerprint": assessment.fingerprint,
+        },
+    )
 
 
 def admit(
     assessment: Assessment,
     *,
+    run_id: str,
     state: Path,
     user_policy: Path,
     no_input: bool,
@@ -58,7 +102,7 @@ def admit(
     command = shlex.join(assessment.argv)
     deciding = assessment.verdict.deciding
     if assessment.decision is Decision.FORBID:
-        _refuse(state, assessment, decision_fields, "forbidden by policy")
+        _refuse(state, assessment, run_id, decision_fields, "forbidden by policy")
         raise CommandRefusedError(
             _forbidden_message(command, deciding), decision_fields
         )
@@ -67,17 +111,26 @@ def admit(
     session = session_id(environ)
     approval = store.take(assessment.fingerprint, session)
     if approval is None and person_present(no_input=no_input, environ=environ):
-        approval = _ask_person(assessment, store, session, user_policy, command)
+        request = _request(assessment, session)
+        _record_asked(state, run_id, request, via="terminal")
+        approval = _ask_person(assessment, store, request, user_policy, state)
         if approval is None:
-            _refuse(state, assessment, decision_fields, "declined by the person asked")
+            _refuse(
+                state,
+                assessment,
+                run_id,
+                decision_fields,
+                "declined by the person asked",
+            )
             raise CommandRefusedError(
                 f"not run: {command}: declined at the terminal", decision_fields
             )
     if approval is None:
         request = _request(assessment, session)
         store.save_request(request)
+        _record_asked(state, run_id, request, via="corral approve")
         fields: dict[str, object] = {**decision_fields, "request": request.id}
-        _refuse(state, assessment, fields, "needs approval; nobody was asked")
+        _refuse(state, assessment, run_id, fields, "needs approval; nobody was asked")
         raise CommandRefusedError(_approval_message(command, deciding, request), fields)
     return {**decision_fields, "approval": {"by": "person", **approval.to_json()}}
 
@@ -85,18 +138,21 @@ def admit(
 def _ask_person(
     assessment: Assessment,
     store: ApprovalStore,
-    session: str,
+    request: Request,
     user_policy: Path,
-    command: str,
+    state: Path,
 ) -> Approval | None:
     deciding = assessment.verdict.deciding
-    scope = ask(command, deciding, always=assessment.always_allowed)
+    scope = ask(shlex.join(request.argv), deciding, always=assessment.always_allowed)
     if scope is None:
+        record_answer(state, "approval.declined", request, None, via="terminal")
         return None
     approver = user_name()
+    extra: dict[str, object] = {}
     if scope is Scope.ALWAYS:
         append_rules(user_policy, always_rules(deciding, approver=approver))
-    request = _request(assessment, session)
+        extra["rule_file"] = str(user_policy)
+    record_answer(state, "approval.granted", request, scope, via="terminal", **extra)
     if scope is Scope.SESSION:
         return store.grant(request, scope, approver=approver, via="terminal")
     # Spent on this run at once, never stored: it lapses as it is given.
@@ -104,11 +160,27 @@ def _ask_person(
     return Approval(
         fingerprint=assessment.fingerprint,
         scope=scope,
-        session=session,
+        session=request.session,
         approver=approver,
         via="terminal",
         granted=now,
         expires=now,
+    )
+
+
+def _record_asked(state: Path, run_id: str, request: Request, *, via: str) -> None:
+    scopes = ["once", "session", *(["always"] if request.always_allowed else [])]
+    record_event(
+        state,
+        "approval.asked",
+        {
+            "run": run_id,
+            "request": request.id,
+            "fingerprint": request.fingerprint,
+            "argv": request.argv,
+            "via": via,
+            "scopes": scopes,
+        },
     )
 
 
@@ -131,6 +203,7 @@ def _request(assessment: Assessment, session: str) -> Request:
 def _refuse(
     state: Path,
     assessment: Assessment,
+    run_id: str,
     fields: Mapping[str, object],
     why: str,
 ) -> None:
@@ -138,6 +211,7 @@ def _refuse(
         state,
         "command.refused",
         {
+            "run": run_id,
             "argv": list(assessment.argv),
             "cwd": str(assessment.cwd),
             "workspace": str(assessment.workspace),

@@ -27,7 +27,7 @@ from corral.cli._prompt import confirm, describe_parts, person_present, printabl
 from corral.errors import ApprovalError, ExitCode
 from corral.policy import user_policy_path
 
-__all__ = ["add_parser", "approve"]
+__all__ = ["add_parser", "approve", "record_answer"]
 
 
 def add_parser(subparsers: Any) -> None:
@@ -84,18 +84,18 @@ def approve(args: argparse.Namespace) -> int:
         Scope.ALWAYS if args.always else Scope.SESSION if args.session else Scope.ONCE
     )
     if not confirm(_question(request, scope)):
-        _record(state, "approval.declined", request, scope)
+        record_answer(state, "approval.declined", request, scope)
         write_result("not approved")
         return ExitCode.OK
     if scope is Scope.ALWAYS:
         path = args.policy or user_policy_path()
         append_rules(path, always_rules(_parts(request), approver=user_name()))
         store.drop_request(request.id)
-        _record(state, "approval.granted", request, scope, rule_file=str(path))
+        record_answer(state, "approval.granted", request, scope, rule_file=str(path))
         write_result(f"approved always: a rule was added to {path}")
     else:
         store.grant(request, scope, approver=user_name(), via="corral approve")
-        _record(state, "approval.granted", request, scope)
+        record_answer(state, "approval.granted", request, scope)
         write_result(
             f"approved {scope}: {printable(shlex.join(request.argv))}; "
             "run the command again"
@@ -103,8 +103,14 @@ def approve(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _record(
-    state: Path, event: str, request: Request, scope: Scope, **extra: object
+def record_answer(
+    state: Path,
+    event: str,
+    request: Request,
+    scope: Scope | None,
+    *,
+    via: str = "corral approve",
+    **extra: object,
 ) -> None:
     """Record a person's answer: approvals are decisions, and decisions are events."""
     record_event(
@@ -119,9 +125,9 @@ def _record(
             "boundary": request.boundary,
             "requested_by": request.requested_by,
             "parts": request.parts,
-            "scope": str(scope),
+            "scope": None if scope is None else str(scope),
             "approver": user_name(),
-            "via": "corral approve",
+            "via": via,
             **extra,
         },
     )

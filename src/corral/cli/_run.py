@@ -18,7 +18,8 @@ from typing import Any
 
 from corral._home import check_home
 from corral._state import state_dir
-from corral.cli._admit import admit
+from corral.audit import new_id, record_policy_loaded
+from corral.cli._admit import admit, record_assessment
 from corral.cli._check import assess_command
 from corral.cli._options import add_command, add_policy_options, command_of
 from corral.cli._output import say, write_result
@@ -89,9 +90,14 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
     check_home(os.environ)
     assessment = assess_command(args, command)
+    state = state_dir()
+    run_id = new_id()
+    record_policy_loaded(state, assessment.policy, assessment.workspace)
+    record_assessment(state, assessment, run_id, environ=os.environ)
     admitted = admit(
         assessment,
-        state=state_dir(),
+        run_id=run_id,
+        state=state,
         user_policy=user_policy_path(),
         no_input=args.no_input,
         environ=os.environ,
@@ -114,6 +120,7 @@ def _run(args: argparse.Namespace, command: list[str]) -> RunResult:
                 stdin=stdin,
                 carry_stdout=args.json,
                 decision=admitted,
+                run_id=run_id,
             )
     finally:
         if stdin is not None:

@@ -1,0 +1,74 @@
+"""``corral event``: a harness records its own event (a prompt, a tool call).
+
+It prints the new event's id; a harness passes it as ``CORRAL_CAUSE`` to the
+``corral run`` that follows, so the trail explains each command by the
+request that led to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from corral.audit._agent import record_agent_event
+from corral.audit._schema import agent_event_name
+from corral.cli._output import say, write_result
+from corral.errors import ExitCode
+
+__all__ = ["add_parser", "event"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``corral event``."""
+    parser = subparsers.add_parser(
+        "event",
+        help="record the agent's own event (a prompt, a tool call)",
+        description="Record agent.KIND in the event log and print its id.",
+    )
+    parser.add_argument("kind", help="lower-case dotted words: prompt, tool_call")
+    parser.add_argument(
+        "--field",
+        "-f",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a string field (repeatable)",
+    )
+    parser.add_argument(
+        "--data", metavar="JSON", help="fields as a JSON object ('-': read stdin)"
+    )
+    parser.add_argument("--cause", metavar="ID", help="the event that led to this one")
+    parser.set_defaults(handler=event)
+
+
+def event(args: argparse.Namespace) -> int:
+    """Record the event named on the command line; print its id."""
+    try:
+        agent_event_name(args.kind)
+        data = _data(args)
+    except ValueError as exc:
+        say(str(exc))
+        return ExitCode.USAGE
+    write_result(record_agent_event(args.kind, data, cause=args.cause))
+    return ExitCode.OK
+
+
+def _data(args: argparse.Namespace) -> dict[str, object]:
+    data: dict[str, object] = {}
+    if args.data is not None:
+        text = sys.stdin.read() if args.data == "-" else args.data
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"--data is not JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError("--data must be a JSON object")
+        data.update(parsed)
+    for item in args.field:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--field {item!r}: give KEY=VALUE")
+        data[key] = value
+    return data
