@@ -41,6 +41,10 @@ ALL_KEYS = {
     "env.pass",
     "env.secret_patterns",
     "env.set",
+    "audit.redact",
+    "audit.rotate_bytes",
+    "audit.export.endpoint",
+    "audit.export.timeout",
 }
 
 
@@ -138,6 +142,12 @@ def test_user_policy_sets_every_key_with_its_origin(files: Files) -> None:
             pass = ["MY_*"]
             secret_patterns = ["*SIGNING*"]
             set = { FOO = "1" }
+            [audit]
+            redact = ["acme-[0-9]+"]
+            rotate_bytes = 1048576
+            [audit.export]
+            endpoint = "http://127.0.0.1:4318"
+            timeout = 5
             """
         )
     )
@@ -160,6 +170,10 @@ def test_user_policy_sets_every_key_with_its_origin(files: Files) -> None:
     assert policy.env_pass == (*DEFAULT_ENV_PASS, "MY_*")
     assert policy.env_secret_patterns == (*DEFAULT_SECRET_PATTERNS, "*SIGNING*")
     assert policy.env_set == {"FOO": "1"}
+    assert policy.audit_redact == ("acme-[0-9]+",)
+    assert policy.audit_rotate_bytes == 1 << 20
+    assert policy.audit_endpoint == "http://127.0.0.1:4318"
+    assert policy.audit_export_timeout == 5.0
     added = f"built-in, {user}"
     assert policy.origins == {
         "sandbox.mode": user,
@@ -178,6 +192,10 @@ def test_user_policy_sets_every_key_with_its_origin(files: Files) -> None:
         "env.pass": added,
         "env.secret_patterns": added,
         "env.set": user,
+        "audit.redact": user,
+        "audit.rotate_bytes": user,
+        "audit.export.endpoint": user,
+        "audit.export.timeout": user,
     }
 
 

@@ -32,6 +32,8 @@ def test_digest_changes_with_any_value() -> None:
         dataclasses.replace(policy, timeout=1.0),
         dataclasses.replace(policy, env_set={"A": "1"}),
         dataclasses.replace(policy, protected_paths=policy.protected_paths[1:]),
+        dataclasses.replace(policy, audit_redact=("x+",)),
+        dataclasses.replace(policy, audit_endpoint="http://127.0.0.1:4318"),
     ]
 
     digests = {policy_digest(p) for p in [policy, *changed]}
@@ -47,7 +49,14 @@ def test_json_has_the_documented_shape() -> None:
     assert set(document) == {"policy", "origins", "sources", "digest"}
     values = document["policy"]
     assert isinstance(values, dict)
-    assert set(values) == {"sandbox", "network", "env", "rules"}
+    assert set(values) == {
+        "sandbox",
+        "network",
+        "env",
+        "audit",
+        "audit.export",
+        "rules",
+    }
     assert set(values["sandbox"]) == {
         "mode",
         "writable_roots",
@@ -66,6 +75,8 @@ def test_json_has_the_documented_shape() -> None:
         "hosts",
     }
     assert set(values["env"]) == {"pass", "secret_patterns", "set"}
+    assert values["audit"] == {"redact": [], "rotate_bytes": 32 << 20}
+    assert values["audit.export"] == {"endpoint": None, "timeout": 10.0}
     assert values["sandbox"]["mode"] == "workspace-write"
     assert values["sandbox"]["timeout"] is None
     assert values["rules"] == []

@@ -357,7 +357,7 @@ def test_rules_cannot_be_set_on_the_command_line() -> None:
 
 
 def test_unknown_table_message_mentions_rules() -> None:
-    with pytest.raises(PolicyError, match=r"\[env\] and \[\[rules\]\]"):
+    with pytest.raises(PolicyError, match=r"\[env\], .* and \[\[rules\]\]"):
         parse("[rule]\nprogram = 'git'\n")
 
 

@@ -7,7 +7,9 @@ list only ever grows through policy layers; no layer can remove an entry.
 from __future__ import annotations
 
 __all__ = [
+    "DEFAULT_AUDIT_ROTATE_BYTES",
     "DEFAULT_ENV_PASS",
+    "DEFAULT_EXPORT_TIMEOUT",
     "DEFAULT_HIDDEN_PATHS",
     "DEFAULT_PROTECTED_PATHS",
     "DEFAULT_SECRET_PATTERNS",
@@ -112,3 +114,11 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     "*COOKIE*",
     "*PRIVATE*",
 )
+
+# The event log's current file is rotated at this size: tens of thousands of
+# records, few enough to verify in a second and ship in one piece.
+DEFAULT_AUDIT_ROTATE_BYTES = 32 << 20
+
+# Seconds for one request to the collector: a loopback collector answers in
+# milliseconds, a remote one in well under this.
+DEFAULT_EXPORT_TIMEOUT = 10.0

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from corral._home import home_dirs
 from corral.errors import PolicyError
-from corral.policy._merge import merge_layers
+from corral.policy._audit import AuditValues, merge_audit
+from corral.policy._merge import BUILT_IN, merge_layers
 from corral.policy._model import Policy
 from corral.policy._schema import LayerKind, PolicyLayer, parse_layer, parse_overrides
 
@@ -26,6 +27,8 @@ __all__ = [
     "REQUIREMENTS_PATH",
     "load_policy",
     "project_policy_path",
+    "read_layer",
+    "read_requirements",
     "user_policy_path",
 ]
 
@@ -76,7 +79,8 @@ def load_policy(
 ) -> Policy:
     """Load, validate and merge every policy layer for `workspace`.
 
-    `user_policy` replaces the user's policy file and must then exist.
+    `user_policy` replaces the user's policy file and must then exist; the
+    audit settings stay those of the user's own file (see `_named_audit`).
     `overrides` are the command-line values, keyed ``sandbox.mode``,
     ``network.mode`` and ``sandbox.timeout``.
 
@@ -85,12 +89,14 @@ def load_policy(
     """
     env = os.environ if environ is None else environ
     workspace = Path(workspace).absolute()
-    managed = _read_requirements(requirements_path)
+    managed = read_requirements(requirements_path)
+    audit = None
     if user_policy is not None:
-        user = _read_layer(user_policy, LayerKind.USER, required=True)
+        user = read_layer(user_policy, LayerKind.USER, required=True)
+        audit = _named_audit(managed, user, user_policy, env)
     else:
-        user = _read_layer(user_policy_path(env), LayerKind.USER, required=False)
-    project = _read_layer(
+        user = read_layer(user_policy_path(env), LayerKind.USER, required=False)
+    project = read_layer(
         project_policy_path(workspace), LayerKind.PROJECT, required=False
     )
     command_line = parse_overrides(overrides) if overrides else None
@@ -98,11 +104,44 @@ def load_policy(
     read = [layer.origin for layer in (managed, user, project) if layer is not None]
     logger.debug("policy files read: %s", read)
     return merge_layers(
-        managed, user, project, command_line, environ=env, sources=tuple(read)
+        managed,
+        user,
+        project,
+        command_line,
+        environ=env,
+        sources=tuple(read),
+        audit=audit,
     )
 
 
-def _read_layer(path: Path, kind: LayerKind, *, required: bool) -> PolicyLayer | None:
+def _named_audit(
+    managed: PolicyLayer | None,
+    named: PolicyLayer | None,
+    path: Path,
+    environ: Mapping[str, str],
+) -> AuditValues | None:
+    """The audit settings when a policy file other than the user's own is named.
+
+    Events are recorded under the managed requirements and the user's own
+    policy whatever a run names (`corral.audit` reads only those), so these
+    are the settings shown; the named file may repeat them, not change them.
+    Returns None when `path` is the user's own policy file.
+    """
+    own_path = user_policy_path(environ)
+    try:
+        if own_path.exists() and path.samefile(own_path):
+            return None
+    except OSError:
+        pass  # the named file was read; an unreadable own file says so below
+    own = read_layer(own_path, LayerKind.USER, required=False)
+    return merge_audit(managed, own, built_in=BUILT_IN, named=named)
+
+
+def read_layer(path: Path, kind: LayerKind, *, required: bool) -> PolicyLayer | None:
+    """Read and validate one policy file; None when it is absent and not required.
+
+    Raises PolicyError for an unreadable or malformed file.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -116,8 +155,12 @@ def _read_layer(path: Path, kind: LayerKind, *, required: bool) -> PolicyLayer |
     return _parse_fd(fd, path, kind)
 
 
-def _read_requirements(path: Path) -> PolicyLayer | None:
-    """Read the managed requirements, if present, refusing any not root's alone."""
+def read_requirements(path: Path) -> PolicyLayer | None:
+    """Read the managed requirements, if present, refusing any not root's alone.
+
+    Raises PolicyError for a file an administrator does not own, or one
+    unreadable or malformed.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:

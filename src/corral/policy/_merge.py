@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from corral.errors import PolicyError
+from corral.policy._audit import AuditValues, merge_audit
 from corral.policy._bounds import (
     check_accept_missing,
     check_denied,
@@ -111,6 +112,7 @@ def merge_layers(
     *,
     environ: Mapping[str, str],
     sources: tuple[str, ...] = (),
+    audit: AuditValues | None = None,
 ) -> Policy:
     """Merge the layers into the effective policy.
 
@@ -126,6 +128,9 @@ def merge_layers(
       project policy too, and is still bounded by the managed requirements.
     - Command rules are kept in merge order (managed, user, project); each
       layer's rules were checked when it was read (a project's may not allow).
+    - Audit settings come from the managed requirements and the user policy
+      alone (`merge_audit`); no other layer can hold them.  `audit`, when
+      given, is what they are (`user` was then named on the command line).
 
     Raises PolicyError naming the file, the key, the value and what is allowed.
     """
@@ -140,13 +145,15 @@ def merge_layers(
     if command_line is not None:
         _apply_chosen(draft, command_line, bounds, environ)
     _check_allow_list(draft)
+    if audit is None:
+        audit = merge_audit(managed, user, built_in=BUILT_IN)
     rules = tuple(
         rule
         for layer in (managed, user, project)
         if layer is not None
         for rule in layer.rules
     )
-    return _finish(draft, sources, rules)
+    return _finish(draft, sources, rules, audit)
 
 
 def _apply_managed(draft: _Draft, managed: PolicyLayer) -> None:
@@ -388,7 +395,12 @@ def _check_allow_list(draft: _Draft) -> None:
         )
 
 
-def _finish(draft: _Draft, sources: tuple[str, ...], rules: tuple[Rule, ...]) -> Policy:
+def _finish(
+    draft: _Draft,
+    sources: tuple[str, ...],
+    rules: tuple[Rule, ...],
+    audit: AuditValues,
+) -> Policy:
     origins = {
         "sandbox.mode": draft.origin("sandbox.mode"),
         "sandbox.writable_roots": draft.origin("sandbox.writable_roots"),
@@ -406,6 +418,7 @@ def _finish(draft: _Draft, sources: tuple[str, ...], rules: tuple[Rule, ...]) ->
         "env.pass": draft.env_pass.origin,
         "env.secret_patterns": draft.secrets.origin,
         "env.set": ", ".join(draft.env_set_origins) or BUILT_IN,
+        **audit.origins,
     }
     return Policy(
         sandbox_mode=draft.sandbox_mode,
@@ -424,6 +437,10 @@ def _finish(draft: _Draft, sources: tuple[str, ...], rules: tuple[Rule, ...]) ->
         env_pass=tuple(draft.env_pass.entries),
         env_secret_patterns=tuple(draft.secrets.entries),
         env_set=dict(draft.env_set),
+        audit_redact=audit.redact,
+        audit_rotate_bytes=audit.rotate_bytes,
+        audit_endpoint=audit.endpoint,
+        audit_export_timeout=audit.export_timeout,
         rules=rules,
         sources=sources,
         origins=origins,

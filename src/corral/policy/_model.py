@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES, DEFAULT_EXPORT_TIMEOUT
+
 if TYPE_CHECKING:
     # Only a type here: `_rules` imports `LayerKind` from this module.
     from corral.policy._rules import Rule
@@ -105,6 +107,14 @@ class Policy:
     """Patterns of variable names removed even when `env_pass` matches them."""
     env_set: Mapping[str, str] = field(default_factory=dict)
     """Variables set for the command, after the secret filter (policy's own values)."""
+    audit_redact: tuple[str, ...] = ()
+    """Regular expressions masked in event records, besides the built-in ones."""
+    audit_rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES
+    """The size at which the event log's current file is rotated."""
+    audit_endpoint: str | None = None
+    """The OTLP/HTTP collector events are exported to (base URL), if any."""
+    audit_export_timeout: float = DEFAULT_EXPORT_TIMEOUT
+    """Seconds each export request may take."""
     rules: tuple[Rule, ...] = ()
     """The command rules of every layer, in merge order (managed, user, project)."""
     sources: tuple[str, ...] = ()

@@ -16,7 +16,11 @@ __all__ = ["policy_digest", "policy_to_json", "policy_values", "rule_values"]
 
 
 def policy_values(policy: Policy) -> dict[str, dict[str, object]]:
-    """Return the effective values, by table and key as in a policy file."""
+    """Return the effective values, by table and key as in a policy file.
+
+    A sub-table is a table of its own, named as its header is written:
+    ``audit.export`` holds the keys of ``[audit.export]``.
+    """
     return {
         "sandbox": {
             "mode": policy.sandbox_mode.value,
@@ -39,6 +43,14 @@ def policy_values(policy: Policy) -> dict[str, dict[str, object]]:
             "pass": list(policy.env_pass),
             "secret_patterns": list(policy.env_secret_patterns),
             "set": dict(sorted(policy.env_set.items())),
+        },
+        "audit": {
+            "redact": list(policy.audit_redact),
+            "rotate_bytes": policy.audit_rotate_bytes,
+        },
+        "audit.export": {
+            "endpoint": policy.audit_endpoint,
+            "timeout": policy.audit_export_timeout,
         },
     }
 
@@ -84,10 +96,11 @@ def policy_to_json(policy: Policy) -> dict[str, object]:
     """Return the policy in the shape ``corral policy --json`` prints.
 
     ``{"policy": {"sandbox": {...}, "network": {...}, "env": {...},
-    "rules": [{...}, ...]}, "origins": {"sandbox.mode": "built-in", ...},
-    "sources": [paths...], "digest": "sha256:..."}``; list values keep merge
-    order, ``timeout`` is null when there is none, and each rule is as
-    `rule_values` describes it, with its origin.
+    "audit": {...}, "audit.export": {...}, "rules": [{...}, ...]}, "origins":
+    {"sandbox.mode": "built-in", ...}, "sources": [paths...], "digest":
+    "sha256:..."}``; list values keep merge order, ``sandbox.timeout`` and
+    ``audit.export.endpoint`` are null when there is none, and each rule is
+    as `rule_values` describes it, with its origin.
     """
     return {
         "policy": {**policy_values(policy), "rules": rule_values(policy)},

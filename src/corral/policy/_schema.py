@@ -14,6 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from corral.errors import PolicyError
+from corral.policy._audit import (
+    MAX_EXPORT_TIMEOUT,
+    MAX_ROTATE_BYTES,
+    MIN_ROTATE_BYTES,
+    check_regex,
+    parse_endpoint,
+)
 from corral.policy._model import (
     LayerKind,
     NetworkMode,
@@ -44,6 +51,12 @@ _USER_ONLY_KEYS = {
     "network": ("hosts",),
     "env": ("pass",),
 }
+# Read from the managed requirements and the user's policy alone (see
+# `corral.policy._audit`); a table's name with a dot is a sub-table.
+_AUDIT_KEYS = {
+    "audit": ("redact", "rotate_bytes"),
+    "audit.export": ("endpoint", "timeout"),
+}
 _MANAGED_KEYS = {
     "sandbox": (
         "mode",
@@ -62,6 +75,7 @@ _MANAGED_KEYS = {
         "hosts",
     ),
     "env": ("secret_patterns",),
+    **_AUDIT_KEYS,
 }
 _COMMAND_LINE_KEYS = {"sandbox": ("mode", "timeout"), "network": ("mode",)}
 
@@ -77,6 +91,12 @@ _USER_ONLY_REASONS = {
     "allowed names lead to",
 }
 
+_AUDIT_NOT_PROJECTS = (
+    "audit settings are the user's or the organisation's, not a project's: a "
+    "project could send the command lines to its own collector, or blank the "
+    "trail with a redaction pattern"
+)
+
 
 def _known_keys(kind: LayerKind) -> dict[str, tuple[str, ...]]:
     if kind is LayerKind.MANAGED:
@@ -86,6 +106,8 @@ def _known_keys(kind: LayerKind) -> dict[str, tuple[str, ...]]:
     keys = dict(_COMMON_KEYS)
     for table, extra in _USER_ONLY_KEYS.items():
         keys[table] = keys.get(table, ()) + extra
+    if kind is LayerKind.USER:
+        keys.update(_AUDIT_KEYS)
     return keys
 
 
@@ -121,6 +143,12 @@ class PolicyLayer:
     network_refuse_private: bool | None = None
     network_unknown: UnknownDestinations | None = None
     network_hosts: Mapping[str, str] | None = None
+    audit_redact: tuple[str, ...] | None = None
+    """Regular expressions whose matches are masked in records."""
+    audit_rotate_bytes: int | None = None
+    audit_endpoint: str | None = None
+    """The OTLP/HTTP collector's base URL, in canonical form."""
+    audit_export_timeout: float | None = None
     rules: tuple[Rule, ...] = ()
     """The file's command rules, in the order it lists them."""
 
@@ -156,6 +184,11 @@ def parse_overrides(overrides: Mapping[str, object]) -> PolicyLayer:
     known = _known_keys(LayerKind.COMMAND_LINE)
     allowed = [f"{t}.{k}" for t, keys in known.items() for k in keys]
     for key in overrides:
+        if key.split(".")[0] == "audit":
+            raise PolicyError(
+                f"{origin}: cannot override {key!r}: {_AUDIT_NOT_PROJECTS}, nor "
+                "a single run's; set it in your user policy"
+            )
         if key not in allowed:
             raise PolicyError(
                 f"{origin}: cannot override {key!r}; use one of {', '.join(allowed)}"
@@ -171,20 +204,48 @@ def _flatten(
     known = _known_keys(kind)
     flat: dict[str, object] = {}
     for table, content in data.items():
+        if table == "audit" and kind is LayerKind.PROJECT:
+            raise PolicyError(
+                f"{origin}: [audit] cannot be set by a project policy: "
+                f"{_AUDIT_NOT_PROJECTS}; set it in your user policy, or ask the "
+                "administrator to set it in the managed requirements"
+            )
+        if "." in table:
+            raise PolicyError(
+                f'{origin}: unknown table ["{table}"]: a quoted name with a dot is '
+                f"one table of that name, not a sub-table; write [{table}]"
+            )
         if table not in known:
             rules = "" if kind is LayerKind.COMMAND_LINE else " and [[rules]]"
             raise PolicyError(
                 f"{origin}: unknown table [{table}]; a {kind.value} file may "
                 f"have {', '.join(f'[{name}]' for name in known)}{rules}"
             )
-        if not isinstance(content, dict):
-            raise PolicyError(
-                f"{origin}: {table} must be a table ([{table}]), not {content!r}"
-            )
-        for key, value in content.items():
-            _check_key(origin, kind, table, key, known[table])
-            flat[f"{table}.{key}"] = value
+        _flatten_table(origin, kind, table, content, known=known, flat=flat)
     return flat
+
+
+def _flatten_table(
+    origin: str,
+    kind: LayerKind,
+    table: str,
+    content: object,
+    *,
+    known: Mapping[str, tuple[str, ...]],
+    flat: dict[str, object],
+) -> None:
+    """Add the ``table.key`` values of one table, and of its known sub-tables."""
+    if not isinstance(content, dict):
+        raise PolicyError(
+            f"{origin}: {table} must be a table ([{table}]), not {content!r}"
+        )
+    for key, value in content.items():
+        dotted = f"{table}.{key}"
+        if dotted in known:
+            _flatten_table(origin, kind, dotted, value, known=known, flat=flat)
+            continue
+        _check_key(origin, kind, table, key, known[table])
+        flat[dotted] = value
 
 
 def _check_key(
@@ -230,4 +291,10 @@ def _build(read: ValueReader, kind: LayerKind) -> PolicyLayer:
         network_refuse_private=read.boolean("network.refuse_private"),
         network_unknown=read.choice("network.unknown", UnknownDestinations),
         network_hosts=read.hosts("network.hosts"),
+        audit_redact=read.strings("audit.redact", check_regex),
+        audit_rotate_bytes=read.integer(
+            "audit.rotate_bytes", MIN_ROTATE_BYTES, MAX_ROTATE_BYTES
+        ),
+        audit_endpoint=read.parsed("audit.export.endpoint", parse_endpoint),
+        audit_export_timeout=read.seconds("audit.export.timeout", MAX_EXPORT_TIMEOUT),
     )

@@ -196,8 +196,8 @@ class ValueReader:
             hosts[host] = str(address)
         return hosts
 
-    def seconds(self, key: str) -> float | None:
-        """Return a positive, finite number of seconds."""
+    def seconds(self, key: str, maximum: float = math.inf) -> float | None:
+        """Return a positive, finite number of seconds, at most `maximum`."""
         value = self._values.get(key)
         if value is None:
             return None
@@ -205,10 +205,41 @@ class ValueReader:
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
-            or value <= 0
+            or not 0 < value <= maximum
         ):
-            raise self.fail(key, f"= {value!r}; use a positive number of seconds")
+            limit = "" if math.isinf(maximum) else f" up to {maximum:g}"
+            raise self.fail(
+                key, f"= {value!r}; use a positive number of seconds{limit}"
+            )
         return float(value)
+
+    def integer(self, key: str, minimum: int, maximum: int) -> int | None:
+        """Return a whole number from `minimum` to `maximum`."""
+        value = self._values.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"= {value!r}; use a whole number")
+        if not minimum <= value <= maximum:
+            raise self.fail(
+                key, f"= {value!r} is out of range; use {minimum} to {maximum}"
+            )
+        return value
+
+    def parsed(self, key: str, parse: Callable[[str], str]) -> str | None:
+        """Return a string in the canonical form `parse` gives it.
+
+        `parse` raises ValueError saying what is wrong with the text.
+        """
+        value = self._values.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {value!r}")
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise self.fail(key, f"= {value!r} {exc}") from None
 
     def env_map(self, key: str) -> dict[str, str] | None:
         """Return a table of variable names to string values."""
