@@ -1,0 +1,117 @@
+"""The audit settings in force, from the managed requirements and the user's policy.
+
+Every event is recorded under them, so they are read as the policy loader reads
+those two files (never a project's, never one named on the command line) and
+kept per process until either file changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.policy._audit import merge_audit
+from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES, DEFAULT_EXPORT_TIMEOUT
+from corral.policy._load import (
+    REQUIREMENTS_PATH,
+    read_layer,
+    read_requirements,
+    user_policy_path,
+)
+from corral.policy._merge import BUILT_IN
+from corral.policy._model import LayerKind
+
+__all__ = ["AuditSettings", "audit_settings"]
+
+# Settings kept, by what identifies the two files; a process sees one or two
+# environments, and a change of either file makes a new entry.
+_CACHE_ENTRIES = 8
+
+_Identity = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Where events go and what is masked in them (see `corral.policy._audit`)."""
+
+    endpoint: str | None = None
+    """The OTLP/HTTP collector's base URL, or None to export nothing."""
+    redact: tuple[str, ...] = ()
+    """Regular expressions masked besides the built-in ones (`corral.audit._redact`)."""
+    rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES
+    export_timeout: float = DEFAULT_EXPORT_TIMEOUT
+    """Seconds for each export request."""
+
+
+_cache: dict[tuple[_Identity, _Identity], AuditSettings] = {}
+
+
+def audit_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    requirements_path: Path = REQUIREMENTS_PATH,
+) -> AuditSettings:
+    """Return the audit settings of the managed requirements and the user's policy.
+
+    The user's policy is the one `environ` names (``XDG_CONFIG_HOME``,
+    ``HOME``); missing files give the built-in settings.  A second call with
+    both files unchanged (same inode, size, times, owner and mode) costs two
+    ``stat`` calls.  Raises PolicyError for a file that is unreadable,
+    malformed or not an administrator's (the requirements), or a user policy
+    that changes what the requirements set.
+    """
+    env = os.environ if environ is None else environ
+    user_path = user_policy_path(env)
+    key = (_managed_identity(requirements_path), _identity(user_path, follow=True))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+
+    managed = read_requirements(requirements_path)
+    user = read_layer(user_path, LayerKind.USER, required=False)
+    values = merge_audit(managed, user, built_in=BUILT_IN)
+    settings = AuditSettings(
+        endpoint=values.endpoint,
+        redact=values.redact,
+        rotate_bytes=values.rotate_bytes,
+        export_timeout=values.export_timeout,
+    )
+
+    if len(_cache) >= _CACHE_ENTRIES:
+        _cache.clear()
+    _cache[key] = settings
+    return settings
+
+
+def _identity(path: Path, *, follow: bool) -> _Identity:
+    """What changes whenever the file's content, owner or mode may have changed.
+
+    The change time moves with every write, chmod and chown, even one that
+    keeps the modification time (``touch -m -d``).
+    """
+    try:
+        st = path.stat(follow_symlinks=follow)
+    except OSError as exc:
+        # Missing or unreadable: the read says which, and what to do.
+        return (str(path), exc.errno)
+    return (
+        str(path),
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_mode,
+        st.st_uid,
+    )
+
+
+def _managed_identity(path: Path) -> _Identity:
+    """The requirements file as it is (no link followed), and its directory.
+
+    The directory counts: a requirements file is trusted only while its
+    directory is root's alone.
+    """
+    return _identity(path, follow=False) + _identity(path.parent, follow=True)
