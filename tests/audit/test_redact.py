@@ -1,0 +1,495 @@
+"""Secrets are masked in event fields; ordinary words, paths and digests are not."""
+
+from __future__ import annotations
+
+import hashlib
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from corral.audit._redact import (
+    _DEFAULTS,
+    MASK,
+    Redactor,
+    _combined,
+    _replace,
+    _rules_in,
+)
+
+DEFAULTS = Redactor()
+
+GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+MASKED = [
+    # Passwords and tokens in URLs.
+    (
+        "git clone https://alice:hunter2@git.example.test/org/repo.git",
+        "git clone https://alice:[redacted]@git.example.test/org/repo.git",
+    ),
+    (
+        f"git push https://{GITHUB}@github.example.test/org/repo",
+        "git push https://[redacted]@github.example.test/org/repo",
+    ),
+    (
+        f"https://x-access-token:{GITHUB}@github.example.test/o/r",
+        "https://x-access-token:[redacted]@github.example.test/o/r",
+    ),
+    (
+        f"https://{GITHUB}:x-oauth-basic@github.example.test/o/r",
+        "https://[redacted]:[redacted]@github.example.test/o/r",
+    ),
+    (
+        "postgres://app:p@ss:w0rd@db.internal:5432/app",
+        "postgres://app:[redacted]@db.internal:5432/app",
+    ),
+    ("redis://:topsecret@cache:6379/0", "redis://:[redacted]@cache:6379/0"),
+    (
+        "pip install --index-url https://__token__:pypi-secret@pkgs.test/simple x",
+        "pip install --index-url https://__token__:[redacted]@pkgs.test/simple x",
+    ),
+    # Query parameters named like secrets.
+    (
+        "curl 'https://api.test/v1/items?access_token=abc123&page=2'",
+        "curl 'https://api.test/v1/items?access_token=[redacted]&page=2'",
+    ),
+    (
+        "https://bucket.s3.test/k?X-Amz-Credential=AKIA%2F20240101&"
+        "X-Amz-Signature=0a1b2c3d&X-Amz-Expires=300",
+        "https://bucket.s3.test/k?X-Amz-Credential=[redacted]&"
+        "X-Amz-Signature=[redacted]&X-Amz-Expires=300",
+    ),
+    (
+        "https://maps.test/api?key=AbCdEf123&q=x",
+        "https://maps.test/api?key=[redacted]&q=x",
+    ),
+    ("/blob?sv=2024&sig=Zm9vYmFy%3D&se=1", "/blob?sv=2024&sig=[redacted]&se=1"),
+    (
+        "https://x.test/?api_key=1&password=2",
+        "https://x.test/?api_key=[redacted]&password=[redacted]",
+    ),
+    # Options.
+    (
+        "mysql --password=hunter2 --user=root app",
+        "mysql --password=[redacted] --user=root app",
+    ),
+    ("vault login --token s.AbCdEf0123", "vault login --token [redacted]"),
+    (
+        "tool --api-key=k1 --secret 's p a c e'",
+        "tool --api-key=[redacted] --secret '[redacted]'",
+    ),
+    (
+        'deploy --db-password "pw" --github-token=t',
+        'deploy --db-password "[redacted]" --github-token=[redacted]',
+    ),
+    ("http --auth alice:pw GET x", "http --auth [redacted] GET x"),
+    ("keytool -list -storepass changeit", "keytool -list -storepass [redacted]"),
+    (
+        "openssl rsa -passin pass:hunter2 -in k",
+        "openssl rsa -passin pass:[redacted] -in k",
+    ),
+    ("curl -u alice:hunter2 https://x.test", "curl -u alice:[redacted] https://x.test"),
+    ("curl --user=bob:pw https://x.test", "curl --user=bob:[redacted] https://x.test"),
+    # Headers.
+    (
+        "curl -H 'Authorization: Bearer abc.def.ghi' https://x.test",
+        "curl -H 'Authorization: Bearer [redacted]' https://x.test",
+    ),
+    ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [redacted]"),
+    ("authorization: token 0123abcd", "authorization: token [redacted]"),
+    (
+        "Authorization: AWS4-HMAC-SHA256 Credential=x/y, Signature=abc",
+        "Authorization: [redacted]",
+    ),
+    ("Proxy-Authorization: Basic Zm9v", "Proxy-Authorization: Basic [redacted]"),
+    ('-H "X-Api-Key: k3y-value"', '-H "X-Api-Key: [redacted]"'),
+    ("PRIVATE-TOKEN: glpat", "PRIVATE-TOKEN: [redacted]"),
+    ("Cookie: session=abc; theme=dark", "Cookie: [redacted]"),
+    ("-H 'Set-Cookie: id=1; Path=/' -v", "-H 'Set-Cookie: [redacted]' -v"),
+    ("got a Bearer abcdefgh1234 back", "got a Bearer [redacted] back"),
+    # Structured text: JSON, YAML, Python reprs.
+    (
+        '{"password": "hunter2", "user": "bob", "client_secret":"xyz"}',
+        '{"password": "[redacted]", "user": "bob", "client_secret":"[redacted]"}',
+    ),
+    ("{'api_key': 'k', 'n': 1}", "{'api_key': '[redacted]', 'n': 1}"),
+    ("github_token: ghx123\nname: ci", "github_token: [redacted]\nname: ci"),
+    # Assignments whose name looks secret.
+    (
+        "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "export AWS_SECRET_ACCESS_KEY=[redacted]",
+    ),
+    ("GITHUB_TOKEN=abc DEBUG=1 make", "GITHUB_TOKEN=[redacted] DEBUG=1 make"),
+    ("DB_PASSWORD='x y' ./run", "DB_PASSWORD='[redacted]' ./run"),
+    (
+        "NPM_AUTH=a1 SESSION_ID=s1 COOKIE_JAR=c1",
+        "NPM_AUTH=[redacted] SESSION_ID=[redacted] COOKIE_JAR=[redacted]",
+    ),
+    ("docker run -e API_KEY=k img", "docker run -e API_KEY=[redacted] img"),
+    (
+        "java -Djavax.net.ssl.keyStorePassword=changeit -jar a.jar",
+        "java -Djavax.net.ssl.keyStorePassword=[redacted] -jar a.jar",
+    ),
+    ("//registry.test/:_authToken=abc123", "//registry.test/:_authToken=[redacted]"),
+    (
+        "kubectl create secret generic s --from-literal=password=pw",
+        "kubectl create secret generic s --from-literal=password=[redacted]",
+    ),
+    # Token shapes, wherever they appear.
+    (f"echo {GITHUB}", "echo [redacted]"),
+    ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "[redacted]"),
+    ("token glpat-AbCdEfGhIj0123456789 ok", "token [redacted] ok"),
+    ("xoxb-123456789012-1234567890123-AbCdEfGhIj", "[redacted]"),
+    (f"id {AWS_KEY_ID} and ASIAIOSFODNN7EXAMPL2", "id [redacted] and [redacted]"),
+    ("OPENAI sk-proj-AbCdEfGhIjKlMnOpQrStUvWx", "OPENAI [redacted]"),
+    ("sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123", "[redacted]"),
+    ("stripe sk_live_AbCdEfGhIjKlMnOp1234", "stripe [redacted]"),
+    ("npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "[redacted]"),
+    ("pypi-AgEIcHlwaS5vcmcCJDFmYWJjZGVmLTAxMjMtNDU2Ny04OWFi", "[redacted]"),
+    ("key AIzaSyA-AbCdEfGhIjKlMnOpQrStUvWxYz01234 here", "key [redacted] here"),
+    (f"jwt={JWT}", "jwt=[redacted]"),
+    (f"echo {JWT} | base64", "echo [redacted] | base64"),
+    # Private keys.
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n"
+        "-----END RSA PRIVATE KEY-----",
+        "-----BEGIN RSA PRIVATE KEY-----[redacted]-----END RSA PRIVATE KEY-----",
+    ),
+    (
+        "key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk",
+        "key: -----BEGIN OPENSSH PRIVATE KEY-----[redacted]",
+    ),
+    (
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n"
+        "-----END PGP PRIVATE KEY BLOCK-----",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----[redacted]"
+        "-----END PGP PRIVATE KEY BLOCK-----",
+    ),
+]
+
+UNCHANGED = [
+    "allow",
+    "command.started",
+    "/home/alice/src/project/token_store/keys.py",
+    "git clone https://git.example.test/org/repo.git",
+    "git clone ssh://git@git.example.test:22/org/repo.git",
+    "git@git.example.test:org/repo.git",
+    "https://deploy@git.example.test/org/repo",
+    "git log --format=%H -n 5",
+    "git commit -m 'fix the token refresh'",
+    "python -m pytest -q tests/ -k 'not slow'",
+    "make -j8 CC=gcc CFLAGS=-O2",
+    "npm install @scope/pkg@1.2.3",
+    "docker run -u 1000:1000 --rm img",
+    "docker login --password-stdin --username bob",
+    "gh auth login --with-token",
+    "tool --no-password --verbose",
+    "tool --token-file /etc/token --password-file ~/.pw",
+    "GITHUB_TOKEN=$GITHUB_TOKEN make deploy",
+    'curl -H "Authorization: Bearer ${TOKEN}" https://x.test',
+    "vault login --token $VAULT_TOKEN",
+    "PWD=/home/alice OLDPWD=/tmp HOME=/root",
+    "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "3f786850e387550fdab836ed7e6dc881de23001b",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "run 9f2c1a7b3d4e5f60 finished with status 0",
+    "email alice@example.test about the passkey",
+    "max_tokens: 100",
+    "Enter password: ",
+    "the bearer of bad news",
+    "BEGIN PRIVATE KEY is what openssl prints",
+    "sk-learn and task-runner-abcdefghijklmnopqrstu",
+    "--sort-key name",
+    f"{MASK} stays {MASK}",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MASKED)
+def test_secrets_in_text_are_masked(text: str, expected: str) -> None:
+    assert DEFAULTS.redact(text) == expected
+
+
+@pytest.mark.parametrize("text", UNCHANGED)
+def test_ordinary_text_is_left_as_it_is(text: str) -> None:
+    assert DEFAULTS.redact(text) == text
+
+
+def test_the_word_after_a_secret_option_in_an_argv_is_masked() -> None:
+    argv = ["mysql", "--password", "hunter2", "--token", "--verbose", "-p", "x"]
+
+    assert DEFAULTS.redact(argv) == [
+        "mysql",
+        "--password",
+        MASK,
+        "--token",
+        "--verbose",
+        "-p",
+        "x",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["curl", "-u", "alice:pw", "x"], ["curl", "-u", f"alice:{MASK}", "x"]),
+        (["docker", "run", "-u", "1000:1000"], ["docker", "run", "-u", "1000:1000"]),
+        (["vault", "--token", "$T"], ["vault", "--token", "$T"]),
+        (["tool", "--api-key", ""], ["tool", "--api-key", ""]),
+        (["-H", "Authorization: Bearer abc"], ["-H", f"Authorization: Bearer {MASK}"]),
+    ],
+)
+def test_argv_words_are_masked_as_their_option_says(
+    argv: list[str], expected: list[str]
+) -> None:
+    assert DEFAULTS.redact(argv) == expected
+
+
+def test_nested_fields_are_rebuilt_with_keys_and_other_values_kept() -> None:
+    fields = {
+        "argv": ["curl", "-H", "Authorization: Bearer abc"],
+        "parts": [{"argv": ("git", "push", f"https://{GITHUB}@h.test/r")}],
+        "exit_status": 0,
+        "timed_out": False,
+        "duration": 1.5,
+        "approval": None,
+        "GITHUB_TOKEN": "plain",
+    }
+
+    redacted = DEFAULTS.redact(fields)
+
+    assert redacted == {
+        "argv": ["curl", "-H", f"Authorization: Bearer {MASK}"],
+        "parts": [{"argv": ("git", "push", f"https://{MASK}@h.test/r")}],
+        "exit_status": 0,
+        "timed_out": False,
+        "duration": 1.5,
+        "approval": None,
+        "GITHUB_TOKEN": "plain",
+    }
+    assert fields["argv"] == ["curl", "-H", "Authorization: Bearer abc"]
+
+
+# The environment's secrets.
+
+
+def test_values_of_secret_variables_are_masked_wherever_they_appear() -> None:
+    redactor = Redactor(environ={"DEPLOY_TOKEN": "s3cr3t-v4lue", "HOME": "/root"})
+
+    assert redactor.redact("curl -d s3cr3t-v4lue x; echo 's3cr3t-v4lue'") == (
+        f"curl -d {MASK} x; echo '{MASK}'"
+    )
+    assert redactor.redact(["sh", "-c", "tool s3cr3t-v4lue"]) == [
+        "sh",
+        "-c",
+        f"tool {MASK}",
+    ]
+
+
+def test_values_of_ordinary_variables_are_not_masked() -> None:
+    redactor = Redactor(environ={"EDITOR": "vim-custom-build", "LANG": "C.UTF-8"})
+
+    assert redactor.redact("vim-custom-build C.UTF-8") == "vim-custom-build C.UTF-8"
+
+
+def test_short_secret_values_are_not_masked_everywhere() -> None:
+    redactor = Redactor(environ={"API_KEY": "1234567", "USE_TOKEN": "true"})
+
+    assert redactor.redact("run 1234567 true") == "run 1234567 true"
+
+
+def test_a_secret_value_inside_a_longer_word_is_left_alone() -> None:
+    digest = hashlib.sha256(b"x").hexdigest()
+    redactor = Redactor(environ={"SIGNING_KEY": digest[10:30]})
+
+    assert redactor.redact(f"sha256:{digest}") == f"sha256:{digest}"
+    assert redactor.redact(f"key {digest[10:30]}.") == f"key {MASK}."
+
+
+def test_corral_session_and_secret_named_places_are_not_masked() -> None:
+    redactor = Redactor(
+        environ={
+            "CORRAL_SESSION": "a1b2c3d4e5f60718",
+            "SSH_AUTH_SOCK": "/run/user/1000/ssh-agent.sock",
+            "GOOGLE_APPLICATION_CREDENTIALS_FILE": "/etc/gcp/credentials.json",
+        }
+    )
+    text = "a1b2c3d4e5f60718 /run/user/1000/ssh-agent.sock /etc/gcp/credentials.json"
+
+    assert redactor.redact(text) == text
+
+
+# The policy's own patterns.
+
+
+def test_policy_patterns_mask_each_match() -> None:
+    redactor = Redactor(patterns=["acme-[0-9]{6}", "(?i)internal-[a-z]+"])
+
+    assert redactor.redact("id acme-123456 and INTERNAL-thing ok") == (
+        f"id {MASK} and {MASK} ok"
+    )
+
+
+def test_a_pattern_with_a_secret_group_masks_only_that_group() -> None:
+    redactor = Redactor(patterns=[r"tenant=(?P<secret>\w+)", r"(a)(b)c"])
+
+    assert redactor.redact("tenant=blue abc") == f"tenant={MASK} {MASK}"
+
+
+def test_a_pattern_cannot_grow_a_mask_already_in_place() -> None:
+    redactor = Redactor(patterns=["red", r"\[", "x+"])
+
+    once = redactor.redact("TOKEN=abc red xx")
+
+    assert once == f"TOKEN={MASK} {MASK} {MASK}"
+    assert redactor.redact(once) == once
+
+
+# Properties.
+
+FRAGMENTS = [
+    "git",
+    "push",
+    " ",
+    "=",
+    ":",
+    "@",
+    "/",
+    "-",
+    "--",
+    "'",
+    '"',
+    "&",
+    "?",
+    "\n",
+    "://",
+    "https",
+    "TOKEN",
+    "password",
+    "--token",
+    "Authorization",
+    "Bearer",
+    "Cookie",
+    "api_key",
+    "pass:",
+    "-u",
+    "$X",
+    "x-amz-signature",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
+    GITHUB,
+    AWS_KEY_ID,
+    JWT,
+    "1000",
+    "a1b2c3",
+    MASK,
+]
+
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join)
+
+
+@given(texts)
+def test_redacting_twice_is_redacting_once(text: str) -> None:
+    once = DEFAULTS.redact(text)
+
+    assert DEFAULTS.redact(once) == once
+
+
+CONFIGURED = Redactor(
+    patterns=["acme-[0-9]+", r"tenant=(?P<secret>\w+)", "(?i)x"],
+    environ={"API_TOKEN": "a1b2c3-secret", "ODD_KEY": "TOKEN=abc"},
+)
+configured_texts = st.lists(
+    st.sampled_from([*FRAGMENTS, "a1b2c3-secret", "acme-12", "tenant=", "TOKEN=abc"]),
+    max_size=14,
+).map("".join)
+
+
+@given(configured_texts)
+def test_redacting_twice_is_redacting_once_with_patterns_and_secrets(
+    text: str,
+) -> None:
+    once = CONFIGURED.redact(text)
+
+    assert CONFIGURED.redact(once) == once
+
+
+@given(texts)
+def test_leaving_out_the_rules_a_text_cannot_match_changes_nothing(text: str) -> None:
+    rules = _rules_in(text)
+    picked = _combined(rules).sub(_replace, text) if rules else text
+
+    assert picked == _DEFAULTS.sub(_replace, text)
+
+
+@given(st.text(alphabet=string.ascii_lowercase + string.digits + " ./", max_size=200))
+def test_text_of_words_paths_and_numbers_is_unchanged(text: str) -> None:
+    assert DEFAULTS.redact(text) == text
+
+
+@given(st.binary(max_size=64), st.uuids())
+def test_digests_commit_ids_and_uuids_are_unchanged(data: bytes, uuid: object) -> None:
+    text = " ".join(
+        [
+            "sha256:" + hashlib.sha256(data).hexdigest(),
+            hashlib.sha1(data).hexdigest(),  # noqa: S324 - a git object id's shape
+            hashlib.sha256(data).hexdigest().upper(),
+            str(uuid),
+        ]
+    )
+
+    assert DEFAULTS.redact(text) == text
+
+
+tokens = st.one_of(
+    st.text(string.ascii_letters + string.digits, min_size=36, max_size=40).map(
+        "ghp_".__add__
+    ),
+    st.text(string.ascii_uppercase + string.digits, min_size=16, max_size=16).map(
+        "AKIA".__add__
+    ),
+    st.text(string.ascii_letters + string.digits + "-_", min_size=20, max_size=40).map(
+        "glpat-".__add__
+    ),
+)
+words = st.text(alphabet=string.ascii_lowercase + " /.", max_size=20)
+
+
+@given(words, tokens, words)
+def test_a_token_among_ordinary_words_is_always_masked(
+    before: str, token: str, after: str
+) -> None:
+    redacted = DEFAULTS.redact(f"{before} {token} {after}")
+
+    assert token not in str(redacted)
+    assert redacted == f"{before} {MASK} {after}"
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | texts,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+def test_redacting_keeps_the_shape_of_the_fields(value: object) -> None:
+    redacted = DEFAULTS.redact(value)
+
+    assert _shape(redacted) == _shape(value)
+
+
+def _shape(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return value if not isinstance(value, str) else str
