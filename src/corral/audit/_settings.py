@@ -7,6 +7,7 @@ kept per process until either file changes.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,14 +58,19 @@ def audit_settings(
 
     The user's policy is the one `environ` names (``XDG_CONFIG_HOME``,
     ``HOME``); missing files give the built-in settings.  A second call with
-    both files unchanged (same inode, size, times, owner and mode) costs two
+    both files unchanged (same inode, size, times, owner and mode) costs three
     ``stat`` calls.  Raises PolicyError for a file that is unreadable,
     malformed or not an administrator's (the requirements), or a user policy
     that changes what the requirements set.
     """
     env = os.environ if environ is None else environ
-    user_path = user_policy_path(env)
-    key = (_managed_identity(requirements_path), _identity(user_path, follow=True))
+    user_path = _user_path(
+        env.get("XDG_CONFIG_HOME", ""), env.get("HOME", ""), os.geteuid()
+    )
+    key = (
+        _managed_identity(*_with_directory(requirements_path)),
+        _identity(str(user_path), follow=True),
+    )
     cached = _cache.get(key)
     if cached is not None:
         return cached
@@ -85,19 +91,32 @@ def audit_settings(
     return settings
 
 
-def _identity(path: Path, *, follow: bool) -> _Identity:
+@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+def _user_path(config: str, home: str, euid: int) -> Path:
+    """The user's policy file for these variables, the passwd lookup made once."""
+    del euid  # a key only: without HOME, the passwd entry of this uid decides
+    return user_policy_path({"XDG_CONFIG_HOME": config, "HOME": home})
+
+
+@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+def _with_directory(path: Path) -> tuple[str, str]:
+    return str(path), str(path.parent)
+
+
+def _identity(path: str, *, follow: bool) -> _Identity:
     """What changes whenever the file's content, owner or mode may have changed.
 
     The change time moves with every write, chmod and chown, even one that
     keeps the modification time (``touch -m -d``).
     """
     try:
-        st = path.stat(follow_symlinks=follow)
+        # A string, not a Path: this runs before every event.
+        st = os.stat(path, follow_symlinks=follow)  # noqa: PTH116
     except OSError as exc:
         # Missing or unreadable: the read says which, and what to do.
-        return (str(path), exc.errno)
+        return (path, exc.errno)
     return (
-        str(path),
+        path,
         st.st_dev,
         st.st_ino,
         st.st_size,
@@ -108,10 +127,10 @@ def _identity(path: Path, *, follow: bool) -> _Identity:
     )
 
 
-def _managed_identity(path: Path) -> _Identity:
+def _managed_identity(path: str, directory: str) -> _Identity:
     """The requirements file as it is (no link followed), and its directory.
 
     The directory counts: a requirements file is trusted only while its
     directory is root's alone.
     """
-    return _identity(path, follow=False) + _identity(path.parent, follow=True)
+    return _identity(path, follow=False) + _identity(directory, follow=True)
