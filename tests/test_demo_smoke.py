@@ -28,7 +28,9 @@ def test_demo_passes_the_suite_refuses_every_escape_and_shows_the_events(
     assert "passed" in done.stdout
     assert done.stdout.count("corral: sandbox refused: ") == 3
     for kind in ("protected-write", "hidden-read", "network"):
-        assert f"kernel:{kind}" in done.stdout
+        assert f"kernel refused: {kind}" in done.stdout
     assert done.stdout.count("refused before it ran (exit 126)") == 3
     assert "corral approve " in done.stdout
     assert "NOT AS EXPECTED" not in done.stdout
+    assert "ok: every record is in the hash chain" in done.stdout
+    assert "altered" in done.stdout  # the changed copy, found at its record

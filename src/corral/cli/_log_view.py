@@ -104,7 +104,9 @@ def _finished(record: Mapping[str, object]) -> str:
     seconds = float(str(record.get("duration_ms") or 0)) / 1000
     left = record.get("left_running")
     killed = f"  {left} left running, killed" if isinstance(left, int) and left else ""
-    return f"{status}  {seconds:.2f} s{killed}  {_argv(record)}"
+    kinds = ",".join(str(kind) for kind in _list(record.get("refusals")))
+    refused = f"  kernel refused: {kinds}" if kinds else ""
+    return f"{status}  {seconds:.2f} s{killed}{refused}  {_argv(record)}"
 
 
 def _error(record: Mapping[str, object]) -> str:
