@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
+from corral.audit._schema import SCHEMA_VERSION
+from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES
+
 __all__ = [
     "DEFAULT_ROTATE_BYTES",
     "GENESIS",
@@ -36,10 +39,10 @@ __all__ = [
 GENESIS = "0" * 64
 """The ``prev`` of the first record ever: no record comes before it."""
 
-RECORD_VERSION = 2
-"""The schema version every record carries as ``v``: 2, the chained records."""
+RECORD_VERSION = SCHEMA_VERSION
+"""The schema version every record carries as ``v``."""
 
-DEFAULT_ROTATE_BYTES = 32 << 20
+DEFAULT_ROTATE_BYTES = DEFAULT_AUDIT_ROTATE_BYTES
 """Size past which the current file is rotated: a file any tool opens at once."""
 
 CURRENT = "events.jsonl"
