@@ -32,7 +32,9 @@ __all__ = [
     "no_new_privs",
     "seccomp_action_available",
     "seccomp_set_mode_filter",
+    "set_dumpable",
     "set_no_new_privs",
+    "set_parent_death_signal",
     "set_securebits",
 ]
 
@@ -154,6 +156,8 @@ AUDIT_ARCH: dict[str, int] = {
 }
 
 # prctl(2) options (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 _PR_GET_SECCOMP = 21
 _PR_CAPBSET_DROP = 24
 _PR_GET_SECUREBITS = 27
@@ -405,6 +409,30 @@ def cap_ambient_clear_all() -> None:
     _, err = _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     if err:
         raise _fail("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", err, "report this machine")
+
+
+def set_dumpable(dumpable: bool) -> None:
+    """Set whether this process may be dumped, and so opened through /proc.
+
+    A process that may not is closed to ptrace and to /proc/PID/fd for every
+    process without CAP_SYS_PTRACE, even one of its own uid.  execve() sets it
+    back for the program it starts.
+    Raises SandboxSetupError (the kernel only refuses bad arguments).
+    """
+    _, err = _prctl(_PR_SET_DUMPABLE, int(dumpable))
+    if err:
+        raise _fail("prctl(PR_SET_DUMPABLE)", err, "report this machine")
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """Have the kernel send `signum` to this process when its parent ends (0: none).
+
+    fork() clears it in the child; execve() keeps it.
+    Raises SandboxSetupError for a signal number the kernel does not know.
+    """
+    _, err = _prctl(_PR_SET_PDEATHSIG, signum)
+    if err:
+        raise _fail("prctl(PR_SET_PDEATHSIG)", err, "report this machine")
 
 
 # capget / capset
