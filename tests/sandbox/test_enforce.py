@@ -212,6 +212,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         identity=True,
         env_fd=5,
         proxy_bridge=6,
+        supervise="pid:[4026531836]",
     )
     assert EnforcerConfig.from_args(config.to_args()) == config
     assert config.to_args() == [
@@ -221,6 +222,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         "--identity=yes",
         "--seccomp=online",
         "--proxy-bridge=6",
+        "--supervise=pid:[4026531836]",
         "--landlock=on",
         "--landlock-restrict-tcp=yes",
         "--landlock-scope=yes",
@@ -256,6 +258,9 @@ LANDLOCK_ON = ["--landlock=on", "--landlock-restrict-tcp=yes", "--landlock-scope
         (["--landlock-writable=/w"], None),  # with --landlock=off
         (["--landlock=on", "--landlock-scope=yes"], "--landlock=off"),  # no tcp
         ([*LANDLOCK_ON, "--landlock-writable="], "--landlock=off"),  # empty path
+        (["--supervise=yes"], "--supervise=none"),
+        (["--supervise=pid:[12a]"], "--supervise=none"),
+        (["--supervise=net:[4026531836]"], "--supervise=none"),
     ],
 )
 def test_unknown_repeated_missing_or_ill_formed_options_are_refused(

@@ -2,7 +2,9 @@
 
 It runs inside the sandbox before every command, as
 ``python -I -S -B _enforce_main.py OPTION... -- ARGV...``; `enforcer_argv`
-builds that line.  It reports one JSON line on the status fd and prints nothing else.
+builds that line.  It reports in JSON lines on the status fd and prints nothing
+else.  In a pid namespace of the sandbox's own it forks the command off and
+stays as its supervisor (`corral.sandbox._supervise`), which reports how it ended.
 Its imports are kept to builtin modules and corral's kernel layers: each
 millisecond of start-up here is paid by every command.
 """
@@ -14,7 +16,7 @@ import os
 
 from corral._record import Record
 from corral.errors import CorralError, ExitCode, SandboxSetupError
-from corral.sandbox import _identity, _landlock, _seccomp
+from corral.sandbox import _identity, _landlock, _seccomp, _supervise
 from corral.sandbox._report import Reporter
 
 TYPE_CHECKING = False
@@ -59,6 +61,7 @@ _OPTIONS = (
     "seccomp",
     "landlock",
     "proxy-bridge",
+    "supervise",
 )
 """The options the enforcer's command line must give, each exactly once."""
 _LANDLOCK_OPTIONS = ("landlock-restrict-tcp", "landlock-scope")
@@ -88,9 +91,10 @@ class EnforcerConfig(Record):
         "seccomp_allow_inet",
         "status_fd",
         "stderr_fd",
+        "supervise",
     )
     status_fd: int | None
-    """Inherited fd for the one-line JSON status report; None: stderr on failure."""
+    """Inherited fd for the JSON status lines; None: stderr on failure."""
     stderr_fd: int | None
     """Inherited fd moved onto fd 2 just before exec (the command's own stderr,
     kept apart from bubblewrap's); None leaves fd 2 as it is."""
@@ -109,6 +113,12 @@ class EnforcerConfig(Record):
     """Inherited fd: the sandbox's end of the proxy's channel, served on the
     loopback proxy port by `corral.network._bridge` before the layers close
     (the command never inherits it); None: no proxy (offline or online)."""
+    supervise: str | None
+    """None: no supervisor.  Otherwise the pid namespace corral runs in, as
+    /proc/self/ns/pid names it (``pid:[INODE]``), given when the sandbox has one
+    of its own: the enforcer forks before exec and stays as the command's
+    supervisor (`_supervise`) once it has seen that it runs in another, since
+    the supervisor kills every process it can see when the command ends."""
 
     def __init__(
         self,
@@ -120,6 +130,7 @@ class EnforcerConfig(Record):
         identity: bool,
         env_fd: int | None = None,
         proxy_bridge: int | None = None,
+        supervise: str | None = None,
     ) -> None:
         self._init(
             status_fd=status_fd,
@@ -129,6 +140,7 @@ class EnforcerConfig(Record):
             identity=identity,
             env_fd=env_fd,
             proxy_bridge=proxy_bridge,
+            supervise=supervise,
         )
 
     def to_args(self) -> list[str]:
@@ -141,6 +153,7 @@ class EnforcerConfig(Record):
             f"--identity={'yes' if self.identity else 'no'}",
             f"--seccomp={seccomp[self.seccomp_allow_inet]}",
             f"--proxy-bridge={_fd_text(self.proxy_bridge)}",
+            f"--supervise={_namespace_text(self.supervise)}",
         ]
         spec = self.landlock
         if spec is None:
@@ -182,6 +195,7 @@ class EnforcerConfig(Record):
             identity=_choice(given, "identity", _YES_NO),
             env_fd=_fd(given, "env-fd"),
             proxy_bridge=_fd(given, "proxy-bridge"),
+            supervise=_namespace(given, "supervise"),
         )
 
 
@@ -232,6 +246,23 @@ def _fd_text(fd: int | None) -> str:
     return str(fd)
 
 
+def _namespace(given: dict[str, list[str]], name: str) -> str | None:
+    value = _value(given, name)
+    if value == "none":
+        return None
+    return _namespace_text(value)
+
+
+def _namespace_text(namespace: str | None) -> str:
+    """Return `namespace` as an option value; refuse what /proc would not name."""
+    if namespace is None:
+        return "none"
+    inode = namespace.removeprefix("pid:[").removesuffix("]")
+    if f"pid:[{inode}]" != namespace or not (inode.isascii() and inode.isdigit()):
+        raise _config_error(f"{namespace!r} names no pid namespace")
+    return namespace
+
+
 def _paths(given: dict[str, list[str]], name: str) -> tuple[str, ...]:
     paths = tuple(given.get(name, ()))
     if "" in paths:
@@ -279,7 +310,8 @@ def main(args: Sequence[str]) -> int:
 
     `args` is ``[OPTION..., "--", ARGV...]``, as `enforcer_argv` writes it.
     Exit statuses: 125 when a layer or the configuration fails, 127 when the
-    command is not found, 126 when it is found but cannot be executed.
+    command is not found, 126 when it is found but cannot be executed; a
+    supervisor exits with its command's status (128 + N for signal N).
     """
     reporter = Reporter(None)
     layer = "config"
@@ -316,6 +348,8 @@ def main(args: Sequence[str]) -> int:
             # dup2 leaves the new fd 2 inheritable; the original is not needed.
             os.dup2(config.stderr_fd, 2)
             os.close(config.stderr_fd)
+        layer = "supervise"
+        _start_supervised(config)
         reporter.ok(abi, config.seccomp_allow_inet is not None, config.identity)
     except CorralError as exc:
         reporter.failed(layer, str(exc))
@@ -337,6 +371,18 @@ def main(args: Sequence[str]) -> int:
         )
         return ExitCode.NOT_FOUND if exc.errno == errno.ENOENT else EXIT_CANNOT_EXECUTE
     raise AssertionError("unreachable: exec returns only by raising")
+
+
+def _start_supervised(config: EnforcerConfig) -> None:
+    """Fork the supervisor off, when asked and in the sandbox's own pid namespace.
+
+    Returns in the process that goes on to become the command: the child, or
+    this one when there is no supervisor.
+    """
+    if config.supervise is None or config.status_fd is None:
+        return
+    bridged = config.proxy_bridge is not None
+    _supervise.fork_command(config.status_fd, config.supervise, bridged=bridged)
 
 
 def _read_environment(fd: int | None) -> dict[str, str]:

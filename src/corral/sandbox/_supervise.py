@@ -1,0 +1,211 @@
+"""The supervisor: the enforcer's own process, left waiting for the command it forked.
+
+In a pid namespace of the sandbox's own, the enforcer forks once every layer is
+in force.  The child becomes the command; the parent waits for it, then stops,
+counts and kills whatever else is still running there, reports on the status fd
+how the command ended, and exits as the command did (128 + N for signal N), so
+bubblewrap passes on the same status as without it.  What is left is ended by a
+signal to every process (kill -1), so each step that sends one first confirms
+the namespace as the sandbox's own (`own_namespace`).  Nothing is imported that
+the enforcer does not import already: this runs before every command.
+"""
+
+from __future__ import annotations
+
+import os
+
+from corral import _linux
+from corral.sandbox._report import json_string
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # The same functions as _signal, which is what the interpreter runs.
+    import signal as _signal
+    from collections.abc import Iterable
+    from typing import NoReturn
+else:
+    # signal.py builds enums of every signal, and importing enum costs ~3 ms.
+    import _signal
+
+__all__ = ["LEFT_NAMES_LIMIT", "fork_command", "own_namespace", "pid_namespace"]
+
+LEFT_NAMES_LIMIT = 20
+"""How many names of processes left running the report lists (the count is whole):
+a command that leaves thousands must not make its report as large."""
+
+_KEPT = (_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCHLD)
+"""Signals the supervisor does not ignore: the first two cannot be, and an ignored
+SIGCHLD would have the kernel reap the command before waitpid sees how it ended."""
+
+_DEAD_STATES = frozenset(b"ZX")
+"""/proc/PID/stat states of a process that has ended and is not yet reaped."""
+
+_INIT = 1
+"""The namespace's init, bubblewrap's: it ends the namespace when the supervisor
+ends, and signals to every process (kill -1) never reach it."""
+
+
+def pid_namespace() -> str:
+    """Return this process's pid namespace as /proc names it (``pid:[INODE]``).
+
+    Raises OSError when /proc is not mounted.
+    """
+    return os.readlink("/proc/self/ns/pid")  # noqa: PTH115 (pathlib costs start-up)
+
+
+def own_namespace(outside: str) -> bool:
+    """Tell whether this process runs in a pid namespace other than `outside`,
+    whose init is its parent and whose processes its /proc shows.
+
+    Only there does a signal to every process (kill -1) reach the sandbox alone;
+    in `outside` (corral's own) it would reach every process of the user.
+    """
+    try:
+        inside = pid_namespace()
+        proc_self = os.readlink("/proc/self")  # noqa: PTH115 (pathlib costs start-up)
+    except OSError:
+        return False
+    mine = proc_self == str(os.getpid())
+    return inside != outside and os.getppid() == _INIT and mine
+
+
+def fork_command(status_fd: int, outside: str, *, bridged: bool) -> bool:
+    """Fork in a pid namespace other than `outside`; return True in the child,
+    which goes on to become the command.
+
+    The parent supervises the child and never returns.  False (no fork): the
+    namespace is not confirmed as the sandbox's own, or the kernel refused a
+    fork, and the caller becomes the command unsupervised.  With `bridged`,
+    corral's network bridge runs there too, and is not counted as left running.
+    """
+    if not own_namespace(outside):
+        return False
+    # Before the command exists, every other process there is corral's own.
+    own: frozenset[int] = frozenset(_processes(frozenset()) if bridged else ())
+    # Blocked across the fork, so that no signal reaches the supervisor before
+    # it ignores it, nor the child before its mask is back as it was.
+    blocked = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+    # Closed to the command's /proc/PID/fd, which would write on the status fd.
+    _linux.set_dumpable(False)
+    try:
+        child = os.fork()
+    except OSError:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
+        return False
+    if child != 0:
+        _supervise(child, status_fd, outside, own, blocked)
+    _as_command(blocked)
+    return True
+
+
+def _as_command(blocked: Iterable[int]) -> None:
+    """In the child: put back what the fork changed, but the parent pid."""
+    # Python's own SIGINT handler: a Ctrl-C pending until the mask is restored
+    # ends the child as it would end the command, with no traceback.
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+    # bubblewrap gave the enforcer this, and fork() clears it.
+    _linux.set_parent_death_signal(_signal.SIGKILL)
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
+
+
+def _supervise(
+    child: int,
+    status_fd: int,
+    outside: str,
+    own: frozenset[int],
+    blocked: Iterable[int],
+) -> NoReturn:
+    """Wait for `child`, end what is left, report, and exit as `child` did."""
+    code = 255
+    try:
+        # Every signal the command may send to its group or to every process
+        # (kill 0, kill -1) and terminal signals: only the command gets them.
+        for signum in _signal.valid_signals():
+            if signum not in _KEPT:
+                _signal.signal(signum, _signal.SIG_IGN)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
+        _hold_nothing_but(status_fd)
+        _, wait_status = os.waitpid(child, 0)
+        code = os.waitstatus_to_exitcode(wait_status)
+        left: list[str] | None = None
+        # Checked again by the step that signals every process it can.
+        if own_namespace(outside):
+            try:
+                left = _end_leftovers(own)
+            except OSError:
+                _signal_all(_signal.SIGKILL)
+        _report(status_fd, code, left)
+    finally:
+        os._exit(128 - code if code < 0 else code)
+
+
+def _hold_nothing_but(status_fd: int) -> None:
+    """Put /dev/null on 0-2 and close every other descriptor but `status_fd`.
+
+    The supervisor then holds no pipe corral drains, and no terminal.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd != null:
+            os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    os.closerange(3, status_fd)
+    os.closerange(max(3, status_fd + 1), os.sysconf("SC_OPEN_MAX"))
+
+
+def _end_leftovers(own: frozenset[int]) -> list[str]:
+    """Stop every other process in the namespace, name them, then kill them.
+
+    Stopped first, so that none forks between being counted and killed; a
+    signal to every process (kill -1) skips init and the supervisor itself.
+    """
+    if not _signal_all(0) or not _processes(own):
+        return []  # signal 0 reached nobody: only init and corral's own are left
+    _signal_all(_signal.SIGSTOP)
+    left = list(_processes(own).values())
+    _signal_all(_signal.SIGKILL)
+    return left
+
+
+def _signal_all(signum: int) -> bool:
+    """Send `signum` to every process this one may signal; return whether any."""
+    try:
+        os.kill(-1, signum)
+    except OSError:
+        return False  # none left to signal (ESRCH), or none it may (EPERM)
+    return True
+
+
+def _processes(own: frozenset[int]) -> dict[int, str]:
+    """Return the live processes other than init, this one and `own`, by pid."""
+    found = {}
+    skip = {_INIT, os.getpid(), *own}
+    for entry in os.listdir("/proc"):  # noqa: PTH208 (pathlib costs start-up)
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:  # noqa: PTH123 (pathlib costs start-up)
+                line = stat.read()
+        except OSError:
+            continue  # ended meanwhile
+        # "PID (COMM) STATE ...": COMM may itself hold parentheses and spaces.
+        start, end = line.find(b"("), line.rfind(b")")
+        state = line[end + 2 : end + 3]
+        if start < 0 or end < start or not state or state[0] in _DEAD_STATES:
+            continue
+        found[int(entry)] = line[start + 1 : end].decode(errors="replace")
+    return found
+
+
+def _report(status_fd: int, code: int, left: list[str] | None) -> None:
+    """Write how the command ended as one JSON line; a lost line is dropped."""
+    ended = f'"signal":{-code}' if code < 0 else f'"exited":{code}'
+    count = "null" if left is None else str(len(left))
+    names = ",".join(json_string(name) for name in (left or [])[:LEFT_NAMES_LIMIT])
+    line = f'{{{ended},"left_running":{count},"left_names":[{names}]}}\n'
+    try:  # noqa: SIM105 (contextlib costs every command ~2 ms)
+        os.write(status_fd, line.encode())
+    except OSError:
+        pass  # corral has stopped reading; the exit status still tells
