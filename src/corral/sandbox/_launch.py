@@ -90,6 +90,9 @@ class Outcome:
     bwrap_status: list[dict[str, object]]
     errors: bytes
     """What the launched process itself wrote to its stderr (bubblewrap's errors)."""
+    direct: bool = False
+    """Whether the launched process was the enforcer itself, no bubblewrap around
+    it, so that its own end was the command's."""
 
 
 def launch(spec: Launch) -> Outcome:
@@ -145,6 +148,7 @@ def launch(spec: Launch) -> Outcome:
         status_lines=_json_lines(watcher.buffers[spec.status_r]),
         bwrap_status=_json_lines(watcher.buffers.get(spec.json_r or -1, bytearray())),
         errors=bytes(watcher.buffers[spec.errors_r]),
+        direct=spec.json_r is None,
     )
 
 

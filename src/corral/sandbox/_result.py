@@ -1,21 +1,23 @@
 """The result of one sandboxed command, read from what the launcher saw.
 
-The enforcer's status line says whether the layers applied and the program
-started; bubblewrap's status says how the command exited; bubblewrap's own
-errors say why a sandbox could not be built.  This module turns those into
-a `RunResult`, or into corral's own error.
+The enforcer's status lines say whether the layers applied and the program
+started, and its supervisor's how the command ended and what it left running;
+bubblewrap's status says how the command exited; bubblewrap's own errors say
+why a sandbox could not be built.  This module turns those into a `RunResult`,
+or into corral's own error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from signal import SIGKILL, SIGRTMAX, SIGRTMIN, Signals
 
 from corral.errors import ExitCode, LayerUnavailableError, SandboxSetupError
 from corral.sandbox._launch import Outcome
 from corral.sandbox._profile import SandboxProfile
 from corral.sandbox._refusals import Refusal
 
-__all__ = ["RunResult", "command_status", "landlock_abi_of"]
+__all__ = ["Ending", "RunResult", "command_ending", "command_status", "landlock_abi_of"]
 
 
 @dataclass
@@ -50,6 +52,31 @@ class RunResult:
     cut without their closing records."""
     stdout_open_line: bool = False
     """Whether carried stdout ended with a byte other than a newline."""
+    signal: int | None = None
+    """The signal that ended the command; None when it exited, or when corral
+    could not tell (without the namespaces layer bubblewrap reports a signal N
+    only as status 128 + N).  A run the time limit ended was killed (SIGKILL)."""
+    left_running: int | None = None
+    """How many processes were still running in the sandbox when the command
+    ended (corral killed them with it).  None where corral cannot count them:
+    without the namespaces layer (no pid namespace of the sandbox's own), when
+    the time limit ended the run, or when the command ended its own supervisor
+    (the enforcer process, now its parent)."""
+    left_names: list[str] = field(default_factory=list)
+    """Their names (comm), at most `corral.sandbox._supervise.LEFT_NAMES_LIMIT`."""
+    stdout_bytes: int | None = None
+    """Bytes the command wrote to stdout where corral can know them: counted on a
+    stream corral carries or captures, or the growth of a regular file passed
+    straight through.  None when corral did not see the stream: it passed
+    straight through to a terminal, a pipe or anything else not a file."""
+    stderr_bytes: int | None = None
+    """As `stdout_bytes`, for stderr.  Also None when stderr shared stdout's way
+    out (``2>&1``): `stdout_bytes` then counts both."""
+
+    @property
+    def signal_name(self) -> str | None:
+        """The name of `signal` (``SIGKILL``), or None."""
+        return None if self.signal is None else signal_name(self.signal)
 
     def to_json(self) -> dict[str, object]:
         """Return the run as the documented ``--json`` object."""
@@ -66,11 +93,64 @@ class RunResult:
             "exec_todos": self.exec_todos,
             "scan_error": self.scan_error,
             "proxy_lost": self.proxy_lost,
+            "signal": self.signal,
+            "signal_name": self.signal_name,
+            "left_running": self.left_running,
+            "left_names": self.left_names,
+            "stdout_bytes": self.stdout_bytes,
+            "stderr_bytes": self.stderr_bytes,
             "refusals": [
                 {"kind": r.kind, "path": r.path, "message": r.message}
                 for r in self.refusals
             ],
         }
+
+
+def signal_name(signum: int) -> str | None:
+    """Return the name of signal `signum` (real-time ones as ``SIGRTMIN+K``)."""
+    try:
+        return Signals(signum).name
+    except ValueError:
+        if SIGRTMIN < signum < SIGRTMAX:
+            return f"SIGRTMIN+{signum - SIGRTMIN}"
+        return None
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the command ended, beyond its exit status; see `RunResult`."""
+
+    signal: int | None
+    left_running: int | None
+    left_names: list[str]
+
+
+def command_ending(outcome: Outcome) -> Ending:
+    """Return the signal that ended the command and what it left running.
+
+    The supervisor's line says both; without one, a run the time limit ended was
+    killed, and an enforcer run directly (no bubblewrap) ended as the command did.
+    """
+    for line in reversed(outcome.status_lines):
+        if "exited" not in line and "signal" not in line:
+            continue
+        ended, left, names = (
+            line.get("signal"),
+            line.get("left_running"),
+            line.get("left_names"),
+        )
+        return Ending(
+            signal=ended if isinstance(ended, int) else None,
+            left_running=left if isinstance(left, int) else None,
+            left_names=[n for n in names if isinstance(n, str)]
+            if isinstance(names, list)
+            else [],
+        )
+    if outcome.timed_out:
+        return Ending(int(SIGKILL), None, [])
+    if outcome.direct and outcome.returncode < 0:
+        return Ending(-outcome.returncode, None, [])
+    return Ending(None, None, [])
 
 
 def landlock_abi_of(outcome: Outcome) -> int | None:

@@ -60,13 +60,19 @@ from corral.sandbox._protected import (
 )
 from corral.sandbox._refusals import find_refusals
 from corral.sandbox._restored import RESTORED_LINKS, find_restored
-from corral.sandbox._result import RunResult, command_status, landlock_abi_of
+from corral.sandbox._result import (
+    RunResult,
+    command_ending,
+    command_status,
+    landlock_abi_of,
+)
 from corral.sandbox._streams import (
     Stream,
     Streams,
     hold_standard_fds,
     open_streams,
 )
+from corral.sandbox._supervise import pid_namespace
 from corral.sandbox._support import find_tools, make_support_files, require_bwrap
 
 if TYPE_CHECKING:
@@ -260,6 +266,12 @@ class Sandbox:
             exec_todos=result.exec_todos,
             scan_error=result.scan_error,
             proxy_lost=result.proxy_lost,
+            signal=result.signal,
+            signal_name=result.signal_name,
+            left_running=result.left_running,
+            left_names=result.left_names,
+            stdout_bytes=result.stdout_bytes,
+            stderr_bytes=result.stderr_bytes,
         )
         if not capture:
             result.stderr = None
@@ -334,6 +346,7 @@ class Sandbox:
             exec_todos = find_exec_todos(view.granted)
             proxy_lost = proxy is not None and proxy.lost
         status, start_error = command_status(outcome, profile)
+        ending = command_ending(outcome)
         return RunResult(
             argv=list(argv),
             exit_status=ExitCode.TIMEOUT if outcome.timed_out else status,
@@ -353,6 +366,11 @@ class Sandbox:
             proxy_lost=proxy_lost,
             stdout_open_line=streams.passed_out is not None
             and streams.passed_out.open_line,
+            signal=ending.signal,
+            left_running=ending.left_running,
+            left_names=ending.left_names,
+            stdout_bytes=streams.stdout_bytes(),
+            stderr_bytes=streams.stderr_bytes(),
         )
 
     def _route(self, argv: Sequence[str], run_id: str) -> RouteConfig | None:
@@ -487,6 +505,7 @@ class Sandbox:
             identity=Layer.IDENTITY in profile.layers,
             env_fd=env_fd,
             proxy_bridge=bridge,
+            supervise=pid_namespace() if Layer.NAMESPACES in profile.layers else None,
         )
         command = enforcer_argv(
             self.tools.python, config, argv, script=str(self.tools.enforcer)

@@ -13,6 +13,9 @@ path, so they keep the order the command wrote them in: to a pipe or socket
 (or when stdout is carried anyway) both are carried through one pipe; to a
 file, where the command may expect a file, stderr passes straight through with
 stdout, which leaves no refusal hints for that run.
+
+What the command writes is counted on every stream corral carries; on a stream
+passed straight through only a regular file tells, by how much it grew.
 """
 
 from __future__ import annotations
@@ -52,6 +55,48 @@ class Streams:
     """Stdout carried to the caller's, to know how it ended."""
     close_after_spawn: list[int] = field(default_factory=list)
     """Descriptors the child inherits and the parent closes once it has."""
+    merged: bool = False
+    """Whether stderr goes out the same way as stdout (``2>&1``)."""
+    out_file: _Growing | None = None
+    """Stdout passed straight through to a regular file."""
+
+    def stdout_bytes(self) -> int | None:
+        """Return how many bytes the command wrote to stdout; None if unseen."""
+        carried = self.out if self.out is not None else self.passed_out
+        if carried is not None:
+            return carried.size
+        return None if self.out_file is None else self.out_file.grown()
+
+    def stderr_bytes(self) -> int | None:
+        """Return how many bytes the command wrote to stderr; None if unseen.
+
+        Merged with stdout, they are counted there.  Only a terminal or stdout's
+        own way out receives stderr straight, so it is otherwise carried.
+        """
+        if self.merged or self.err is None:
+            return None
+        return self.err.size
+
+
+@dataclass(frozen=True)
+class _Growing:
+    """A regular file a stream passes straight to, and its size when the run began."""
+
+    fd: int
+    start: int
+
+    def grown(self) -> int | None:
+        """Return how much the file grew; None if it shrank (truncated) or is gone."""
+        try:
+            size = os.fstat(self.fd).st_size
+        except OSError:
+            return None
+        return size - self.start if size >= self.start else None
+
+
+def _growing(fd: int) -> _Growing | None:
+    info = os.fstat(fd)
+    return _Growing(fd, info.st_size) if stat.S_ISREG(info.st_mode) else None
 
 
 def _is_open(fd: int) -> bool:
@@ -145,6 +190,9 @@ def open_streams(
             streams.passed_out = carried
         streams.stdout = out_w
         streams.close_after_spawn.append(out_w)
+    else:
+        streams.out_file = _growing(stdout_fd)
+    streams.merged = together
 
     if together and streams.passed_out is not None:
         # One pipe for both: the refusal scan reads stderr within stdout.
