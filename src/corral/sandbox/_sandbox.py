@@ -12,15 +12,16 @@ import contextlib
 import dataclasses
 import logging
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from corral._files import identity
 from corral._home import check_home
+from corral._session import agent_name, session_id
 from corral._state import state_dir
-from corral.audit import record_event
+from corral.audit import new_id, record_event, record_policy_loaded
+from corral.audit._export import start_export
 from corral.errors import (
     CorralError,
     ExitCode,
@@ -139,6 +140,9 @@ class Sandbox:
         check_home(self.environ)
         self.policy = policy
         self.state = state_dir(self.environ)
+        record_policy_loaded(
+            self.state, policy, Path(workspace).resolve(), environ=self.environ
+        )
         self.tools = find_tools()
         # Before any probe runs bubblewrap: not one a command could have put there.
         check_trusted_outside(
@@ -191,6 +195,7 @@ class Sandbox:
         timeout: float | None = None,
         explain_refusals: bool = True,
         decision: Mapping[str, object] | None = None,
+        run_id: str | None = None,
     ) -> RunResult:
         """Run `argv` inside the boundary and return its result.
 
@@ -200,7 +205,9 @@ class Sandbox:
         ended.  A default stream whose descriptor is closed is /dev/null.
         `decision` is what the event records say about why the command runs
         (``corral run`` passes its classification and approval); the library
-        default says the caller ran it unclassified.
+        default says the caller ran it unclassified.  `run_id` ties the run's
+        records to those written before it (``corral run`` records the request
+        and its classification under it); by default a fresh one is made.
         Raises `SandboxSetupError` when a layer fails to apply; the command
         does not run then.  Every run recorded as started is recorded as
         finished or, whatever was raised, as an error.
@@ -209,7 +216,7 @@ class Sandbox:
             raise CorralError("no command given; pass it after --")
         directory = self._working_directory(cwd)
         limit = timeout if timeout is not None else self.profile.timeout
-        run_id = secrets.token_hex(8)
+        run_id = run_id or new_id()
         route = self._route(argv, run_id)
 
         def attempt() -> RunResult:
@@ -275,6 +282,8 @@ class Sandbox:
         )
         if not capture:
             result.stderr = None
+        # A library caller has no command line to do this after the run.
+        start_export(self.state, self.environ)
         return result
 
     def _fall_back_from(self, exc: LayerUnavailableError) -> bool:
@@ -381,7 +390,6 @@ class Sandbox:
         profile = self.profile
         if not _proxied(profile.network, profile.layers):
             return None
-        from corral.approvals._store import session_id  # noqa: PLC0415 (cost)
         from corral.network._route import route_config  # noqa: PLC0415 (cost)
 
         route = route_config(
@@ -392,6 +400,7 @@ class Sandbox:
             context={
                 "run": run_id,
                 "session": session_id(self.environ),
+                "agent": agent_name(self.environ),
                 "workspace": str(profile.workspace),
                 "argv": list(argv),
             },
@@ -556,7 +565,7 @@ class Sandbox:
             "profile": self.profile.summary(),
             **fields,
         }
-        record_event(self.state, event, record)
+        record_event(self.state, event, record, environ=self.environ)
 
     def _record_error(
         self, argv: Sequence[str], exc: BaseException, outcome: Mapping[str, object]
@@ -569,6 +578,9 @@ class Sandbox:
             self._record("command.error", **outcome, argv=list(argv), error=error)
         except CorralError as lost:
             logger.warning("%s", lost)
+        else:
+            if isinstance(exc, CorralError):
+                exc.recorded = True
 
 
 def _proxied(network: NetworkMode, layers: frozenset[Layer]) -> bool:
