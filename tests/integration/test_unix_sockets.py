@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -235,3 +235,30 @@ def test_landlock_without_the_mount_layer_keeps_the_hosts_run_read_only(
     result = sandbox.run(["touch", str(run_dir / "written")], capture=True)
     assert result.exit_status != 0
     assert not (run_dir / "written").exists()
+
+
+def test_a_host_socket_gone_before_the_sandbox_mounts_over_it_costs_no_run(
+    workspace: Path, home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Host programs bind and remove sockets at any moment: a vanished one is retried.
+
+    The snapshot names a socket that is gone by the time bubblewrap covers it
+    (its directory is read-only inside, so bubblewrap cannot make a mount
+    point there); the run is set up again from a fresh snapshot.
+    """
+    gone = tmp_path / "outside" / "gone.sock"
+    gone.parent.mkdir()
+    snapshots: list[int] = []
+    real = sandbox_module.find_host_sockets
+
+    def vanishing(covered: Iterable[Path]) -> list[Path]:
+        snapshots.append(1)
+        found = real(covered)
+        return [*found, gone] if len(snapshots) == 1 else found
+
+    monkeypatch.setattr(sandbox_module, "find_host_sockets", vanishing)
+    env = home.env()
+    sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+    result = sandbox.run(["true"], capture=True)
+    assert result.exit_status == 0, result.stderr
+    assert len(snapshots) == 2

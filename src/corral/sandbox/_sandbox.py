@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from corral.errors import (
     CorralError,
     ExitCode,
     LayerUnavailableError,
+    SandboxSetupError,
     WorkspaceError,
 )
 from corral.policy import (
@@ -96,6 +98,11 @@ _UNCLASSIFIED: Mapping[str, object] = {
     "decision": "allow",
     "approval": {"by": "caller", "classified": False},
 }
+
+# Set-up is tried again when a path it covers vanished meanwhile; a path
+# that keeps vanishing is not a race but a fault to report.
+_SET_UP_TRIES = 3
+_MOUNT_POINT_FAILURE = re.compile(r"Can't (?:create file at|mkdir) (/.*?): ")
 
 # Device files a command may write and use as terminals, under every profile.
 _DEVICES = (
@@ -220,17 +227,24 @@ class Sandbox:
         route = self._route(argv, run_id)
 
         def attempt() -> RunResult:
-            return self._run(
-                argv,
-                route=route,
-                cwd=directory,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                capture=capture,
-                carry_stdout=carry_stdout,
-                timeout=limit,
-            )
+            for tries in range(_SET_UP_TRIES):
+                try:
+                    return self._run(
+                        argv,
+                        route=route,
+                        cwd=directory,
+                        stdin=stdin,
+                        stdout=stdout,
+                        stderr=stderr,
+                        capture=capture,
+                        carry_stdout=carry_stdout,
+                        timeout=limit,
+                    )
+                except SandboxSetupError as exc:
+                    if tries + 1 == _SET_UP_TRIES or not _covered_path_vanished(exc):
+                        raise
+                    logger.info("set up again: %s", exc)
+            raise AssertionError("unreachable: the last try returns or raises")
 
         with hold_standard_fds():
             why = dict(decision or _UNCLASSIFIED)
@@ -581,6 +595,17 @@ class Sandbox:
         else:
             if isinstance(exc, CorralError):
                 exc.recorded = True
+
+
+def _covered_path_vanished(exc: SandboxSetupError) -> bool:
+    """Whether set-up failed only because a path it covers (a socket) is gone.
+
+    Host programs bind and remove sockets at any moment; one that vanished
+    between the snapshot and the mount leaves bubblewrap a mount point to
+    make in a directory that is read-only inside.  The command did not start.
+    """
+    found = _MOUNT_POINT_FAILURE.search(str(exc))
+    return found is not None and not os.path.lexists(found.group(1))
 
 
 def _proxied(network: NetworkMode, layers: frozenset[Layer]) -> bool:
