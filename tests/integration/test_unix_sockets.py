@@ -22,6 +22,7 @@ import pytest
 from corral.policy import load_policy
 from corral.sandbox import Layer, Sandbox
 from corral.sandbox import _sandbox as sandbox_module
+from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import ABI_RESOLVE_UNIX, landlock_abi
 from tests.conftest import Home, allow_through
 from tests.support import CORRAL, IS_ROOT, CorralCLI, Listener
@@ -249,7 +250,7 @@ def test_a_host_socket_gone_before_the_sandbox_mounts_over_it_costs_no_run(
     gone = tmp_path / "outside" / "gone.sock"
     gone.parent.mkdir()
     snapshots: list[int] = []
-    real = sandbox_module.find_host_sockets
+    real = find_host_sockets
 
     def vanishing(covered: Iterable[Path]) -> list[Path]:
         snapshots.append(1)
