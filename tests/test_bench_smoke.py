@@ -99,3 +99,33 @@ def test_network_benchmark_compares_the_proxy_with_direct_connections(
     assert len(paths) == 3
     for row in report["throughput"]:
         assert row["mib_per_s"] > 0
+
+
+AUDIT = BENCH.parent / "audit.py"
+
+
+def test_audit_benchmark_reports_appends_verification_and_baselines(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    results = tmp_path / "audit.json"
+
+    done = subprocess.run(
+        [sys.executable, str(AUDIT), "--quick", "--json", str(results)],
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    for figure in ("append, one process", "processes at once", "verify, ",
+                   "start /bin/true", "corral run true"):  # fmt: skip
+        assert figure in done.stdout
+    report = json.loads(results.read_text())
+    assert report["one_process"]["median_us"] > 0
+    assert report["many_processes"]["appends_per_s"] > 0
+    assert report["verify"]["records"] == report["plan"]["verify_records"]
+    assert report["verify"]["verify_records_per_s"] > 0
+    assert report["shares"]["append_x_spawn_true"] > 0
+    assert not results.with_name("audit.json.tmp").exists()
+    assert list((home / ".cache" / "corral-bench").iterdir()) == []
