@@ -42,9 +42,10 @@ def start_bridge(channel: int, port: int = BRIDGE_PORT) -> None:
     Raises `OSError` when 127.0.0.1 cannot be bound.
     """
     proxy = socket.socket(fileno=channel)
-    # This process becomes the command (exec keeps its pid): the bridge ends
-    # when it does, or the sandbox's init would wait for the bridge forever
-    # once nobody is left to end the sandbox (corral killed).
+    # This process becomes the command, or the supervisor that waits for it
+    # (and outlives it by the moment it takes to report): the bridge ends when
+    # it does, or the sandbox's init would wait for the bridge forever once
+    # nobody is left to end the sandbox (corral killed).
     command = os.pidfd_open(os.getpid())
     try:
         listeners = [_listen(socket.AF_INET, "127.0.0.1", port)]
