@@ -317,3 +317,25 @@ def test_json_ends_with_an_object_when_corral_cannot_run_the_command(
     described = json.loads(ran.stdout.splitlines()[-1])
     assert described["exit_status"] == 125
     assert "symbolic link" in described["error"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ls: cannot read symbolic link '/proc/1/fd/0': Permission denied",
+        "cat: /proc/1/cwd/x: Permission denied",
+        "cat: /tmp/a\\0b: Permission denied",
+        "touch: cannot touch '" + "d/" * 3000 + "x': Permission denied",
+    ],
+)
+def test_what_the_command_prints_never_fails_its_run_or_its_record(
+    corral: CorralCLI, workspace: Path, home: Home, line: str
+) -> None:
+    """Refusal hints come from the command's stderr: no line of it may crash corral."""
+    ran = corral(
+        "run", "--json", "-C", str(workspace), "--",
+        "sh", "-c", 'printf "%b\\n" "$1" >&2', "sh", line,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout.splitlines()[-1])["exit_status"] == 0
+    assert [e["event"] for e in _events(home)][-1] == "command.finished"

@@ -48,10 +48,18 @@ class Refusal:
 
 
 def find_refusals(stderr_tail: bytes, profile: SandboxProfile) -> list[Refusal]:
-    """Return what the sandbox most likely refused, judged from the command's stderr."""
+    """Return what the sandbox most likely refused, judged from the command's stderr.
+
+    The lines are the command's to write: none of them makes this raise.
+    """
     found: dict[tuple[str, str | None], Refusal] = {}
     for line in stderr_tail.decode(errors="replace").splitlines():
-        refusal = _classify(line, profile)
+        try:
+            refusal = _classify(line, profile)
+        except (OSError, ValueError, RecursionError):
+            # A path the command printed that the host cannot look at (a
+            # /proc entry, a NUL, a name too long): no hint, never a failure.
+            continue
         if refusal is not None:
             found.setdefault((refusal.kind, refusal.path), refusal)
         if len(found) >= MAX_REFUSALS:
