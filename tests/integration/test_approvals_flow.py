@@ -147,6 +147,10 @@ def test_answered_once_at_the_terminal_the_command_runs_that_time_only(
     assert (approval["scope"], approval["via"]) == ("once", "terminal")
     assert approval["approver"] == user_name()
     assert before <= approval["granted"] <= after
+    [asked] = recorded(home, "approval.asked")
+    [granted] = recorded(home, "approval.granted")
+    assert asked["run"] == granted["run"] == event["run"]
+    assert (granted["scope"], granted["via"]) == ("once", "terminal")
     git(workspace, "tag", "-d", "v1")
     assert run(corral, workspace, *TAG).returncode == 126
 
@@ -163,6 +167,9 @@ def test_anything_but_yes_at_the_terminal_refuses_with_126(
     assert git(workspace, "tag", "--list") == ""
     [refusal] = recorded(home, "command.refused")
     assert refusal["refused"] == "declined by the person asked"
+    [declined] = recorded(home, "approval.declined")
+    assert declined["run"] == refusal["run"]
+    assert declined["via"] == "terminal"
 
 
 def test_answered_session_the_same_session_is_not_asked_again(

@@ -113,7 +113,9 @@ def admit(
     if approval is None and person_present(no_input=no_input, environ=environ):
         request = _request(assessment, session)
         _record_asked(state, run_id, request, via="terminal")
-        approval = _ask_person(assessment, store, request, user_policy, state)
+        approval = _ask_person(
+            assessment, store, request, user_policy=user_policy, state=state, run=run_id
+        )
         if approval is None:
             _refuse(
                 state,
@@ -139,16 +141,20 @@ def _ask_person(
     assessment: Assessment,
     store: ApprovalStore,
     request: Request,
+    *,
     user_policy: Path,
     state: Path,
+    run: str,
 ) -> Approval | None:
     deciding = assessment.verdict.deciding
     scope = ask(shlex.join(request.argv), deciding, always=assessment.always_allowed)
     if scope is None:
-        record_answer(state, "approval.declined", request, None, via="terminal")
+        record_answer(
+            state, "approval.declined", request, None, via="terminal", run=run
+        )
         return None
     approver = user_name()
-    extra: dict[str, object] = {}
+    extra: dict[str, object] = {"run": run}
     if scope is Scope.ALWAYS:
         append_rules(user_policy, always_rules(deciding, approver=approver))
         extra["rule_file"] = str(user_policy)
