@@ -232,15 +232,26 @@ def test_captured_output_is_counted(sandbox: Sandbox, home: Home) -> None:
     assert (finished["stdout_bytes"], finished["stderr_bytes"]) == (5, 3)
 
 
-def test_output_straight_to_a_regular_file_is_counted_by_its_growth(
-    sandbox: Sandbox, tmp_path: Path
+@pytest.mark.parametrize(
+    ("before", "mode", "script"),
+    [
+        (b"x" * 100, "r+b", "printf hi"),  # 1<>file: written over, no growth
+        (b"", "wb", "printf x | dd bs=1 seek=100000 status=none"),  # sparse
+        (b"written before\n", "ab", "printf 'twelve bytes'"),
+    ],
+    ids=["overwritten", "after-a-seek", "appended"],
+)
+def test_output_straight_to_a_regular_file_is_not_counted(
+    sandbox: Sandbox, tmp_path: Path, before: bytes, mode: str, script: str
 ) -> None:
+    """A file's growth is not the bytes written to it: null, not a guess."""
     target = tmp_path / "out.log"
-    target.write_bytes(b"written before\n")
-    with target.open("ab") as out, Path(os.devnull).open("wb") as null:
-        result = sandbox.run(sh("printf 'twelve bytes'"), stdout=out, stderr=null)
-    assert target.read_bytes() == b"written before\ntwelve bytes"
-    assert result.stdout_bytes == 12
+    target.write_bytes(before)
+    with target.open(mode) as out, Path(os.devnull).open("wb") as null:
+        result = sandbox.run(sh(script), stdout=out, stderr=null)
+    assert result.exit_status == 0
+    assert target.stat().st_size >= 2
+    assert result.stdout_bytes is None
     assert result.stderr_bytes == 0  # carried, to explain refusals
 
 

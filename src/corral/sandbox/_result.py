@@ -65,10 +65,10 @@ class RunResult:
     left_names: list[str] = field(default_factory=list)
     """Their names (comm), at most `corral.sandbox._supervise.LEFT_NAMES_LIMIT`."""
     stdout_bytes: int | None = None
-    """Bytes the command wrote to stdout where corral can know them: counted on a
-    stream corral carries or captures, or the growth of a regular file passed
-    straight through.  None when corral did not see the stream: it passed
-    straight through to a terminal, a pipe or anything else not a file."""
+    """Bytes the command wrote to stdout, counted on a stream corral carries or
+    captures.  None when corral did not see the stream: it passed straight
+    through, to a terminal, a pipe or a file (whose growth is not the bytes
+    written to it: they may be written over, or after a seek)."""
     stderr_bytes: int | None = None
     """As `stdout_bytes`, for stderr.  Also None when stderr shared stdout's way
     out (``2>&1``): `stdout_bytes` then counts both."""

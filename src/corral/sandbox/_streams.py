@@ -14,8 +14,9 @@ path, so they keep the order the command wrote them in: to a pipe or socket
 file, where the command may expect a file, stderr passes straight through with
 stdout, which leaves no refusal hints for that run.
 
-What the command writes is counted on every stream corral carries; on a stream
-passed straight through only a regular file tells, by how much it grew.
+What the command writes is counted on every stream corral carries or captures;
+on a stream passed straight through corral sees nothing (a file's growth is not
+what was written to it: written over, or after a seek), so it counts nothing.
 """
 
 from __future__ import annotations
@@ -57,15 +58,11 @@ class Streams:
     """Descriptors the child inherits and the parent closes once it has."""
     merged: bool = False
     """Whether stderr goes out the same way as stdout (``2>&1``)."""
-    out_file: _Growing | None = None
-    """Stdout passed straight through to a regular file."""
 
     def stdout_bytes(self) -> int | None:
         """Return how many bytes the command wrote to stdout; None if unseen."""
         carried = self.out if self.out is not None else self.passed_out
-        if carried is not None:
-            return carried.size
-        return None if self.out_file is None else self.out_file.grown()
+        return None if carried is None else carried.size
 
     def stderr_bytes(self) -> int | None:
         """Return how many bytes the command wrote to stderr; None if unseen.
@@ -76,27 +73,6 @@ class Streams:
         if self.merged or self.err is None:
             return None
         return self.err.size
-
-
-@dataclass(frozen=True)
-class _Growing:
-    """A regular file a stream passes straight to, and its size when the run began."""
-
-    fd: int
-    start: int
-
-    def grown(self) -> int | None:
-        """Return how much the file grew; None if it shrank (truncated) or is gone."""
-        try:
-            size = os.fstat(self.fd).st_size
-        except OSError:
-            return None
-        return size - self.start if size >= self.start else None
-
-
-def _growing(fd: int) -> _Growing | None:
-    info = os.fstat(fd)
-    return _Growing(fd, info.st_size) if stat.S_ISREG(info.st_mode) else None
 
 
 def _is_open(fd: int) -> bool:
@@ -190,8 +166,6 @@ def open_streams(
             streams.passed_out = carried
         streams.stdout = out_w
         streams.close_after_spawn.append(out_w)
-    else:
-        streams.out_file = _growing(stdout_fd)
     streams.merged = together
 
     if together and streams.passed_out is not None:
