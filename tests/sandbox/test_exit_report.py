@@ -68,6 +68,23 @@ print(opened)
 """
 
 
+# A process whose main thread has ended (SYS_exit, not exit_group) while another
+# thread works on: its /proc/PID/stat reads "Z", yet it runs.  The command waits
+# until it reads so, then exits.
+ZOMBIE_LEADER = """
+import ctypes, os, platform, threading, time
+SYS_EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]
+child = os.fork()
+if child == 0:
+    threading.Thread(target=time.sleep, args=(30,)).start()
+    ctypes.CDLL(None).syscall(SYS_EXIT, 0)
+while True:
+    with open(f"/proc/{child}/stat") as stat:
+        if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+"""
+
+
 def _marker() -> str:
     """A number unique to one test, so that its sleeps alone match on the host."""
     return f"{uuid.uuid4().int % 10**6}{os.getpid()}"
@@ -201,6 +218,29 @@ def test_corrals_own_bridge_is_not_counted(workspace: Path, home: Home) -> None:
         script = f"{_started(f'sleep 1{marker}')}; exit 0"
         leaving = box.run(sh(script), capture=True)
         assert (leaving.left_running, leaving.left_names) == (1, ["sleep"])
+
+
+def test_a_process_whose_main_thread_ended_is_counted_as_left_running(
+    sandbox: Sandbox,
+) -> None:
+    """Its other thread still runs: one process left, not none."""
+    result = sandbox.run(["python3", "-c", ZOMBIE_LEADER], capture=True, timeout=20)
+    assert (result.exit_status, result.timed_out) == (0, False), result.stderr
+    assert (result.left_running, result.left_names) == (1, ["python3"])
+
+
+def test_a_limit_set_on_the_supervisor_never_gives_a_false_count(
+    sandbox: Sandbox,
+) -> None:
+    """No descriptor left to it, the supervisor cannot look in /proc: it still
+    kills what is left, and says it does not know how many rather than none."""
+    marker = _marker()
+    script = f"{_started(f'sleep 1{marker}')}; prlimit --pid $PPID --nofile=0; exit 0"
+    result = sandbox.run(sh(script), capture=True, timeout=20)
+    assert (result.exit_status, result.timed_out) == (0, False), result.stderr
+    assert (result.left_running, result.left_names) in ((1, ["sleep"]), (None, []))
+    time.sleep(0.3)
+    assert _running(marker) == []
 
 
 def test_a_command_that_kills_its_supervisor_ends_its_run_and_nothing_is_claimed(

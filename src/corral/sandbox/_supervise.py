@@ -38,7 +38,8 @@ _KEPT = (_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCHLD)
 SIGCHLD would have the kernel reap the command before waitpid sees how it ended."""
 
 _DEAD_STATES = frozenset(b"ZX")
-"""/proc/PID/stat states of a process that has ended and is not yet reaped."""
+"""/proc states of a thread that has ended and is not yet reaped: a process has
+ended when all its threads have."""
 
 _INIT = 1
 """The namespace's init, bubblewrap's: it ends the namespace when the supervisor
@@ -129,12 +130,13 @@ def _supervise(
         _, wait_status = os.waitpid(child, 0)
         code = os.waitstatus_to_exitcode(wait_status)
         left: list[str] | None = None
-        # Checked again by the step that signals every process it can.
         if own_namespace(outside):
             try:
-                left = _end_leftovers(own)
-            except OSError:
-                _signal_all(_signal.SIGKILL)
+                left = _end_leftovers(own, outside)
+            except Exception:  # noqa: BLE001 (uncounted is reported as unknown)
+                # Limits the command set on this process (no descriptor, little
+                # memory) can fail the count, never the kill.
+                _signal_all(_signal.SIGKILL, outside)
         _report(status_fd, code, left)
     finally:
         os._exit(128 - code if code < 0 else code)
@@ -155,22 +157,31 @@ def _hold_nothing_but(status_fd: int) -> None:
     os.closerange(max(3, status_fd + 1), os.sysconf("SC_OPEN_MAX"))
 
 
-def _end_leftovers(own: frozenset[int]) -> list[str]:
+def _end_leftovers(own: frozenset[int], outside: str) -> list[str]:
     """Stop every other process in the namespace, name them, then kill them.
 
     Stopped first, so that none forks between being counted and killed; a
     signal to every process (kill -1) skips init and the supervisor itself.
+    Whatever the count, every process signal 0 reached is killed.
     """
-    if not _signal_all(0) or not _processes(own):
-        return []  # signal 0 reached nobody: only init and corral's own are left
-    _signal_all(_signal.SIGSTOP)
-    left = list(_processes(own).values())
-    _signal_all(_signal.SIGKILL)
+    if not _signal_all(0, outside):
+        return []  # signal 0 reached nobody: init alone is left
+    try:
+        _signal_all(_signal.SIGSTOP, outside)
+        left = list(_processes(own).values())
+    finally:
+        _signal_all(_signal.SIGKILL, outside)
     return left
 
 
-def _signal_all(signum: int) -> bool:
-    """Send `signum` to every process this one may signal; return whether any."""
+def _signal_all(signum: int, outside: str) -> bool:
+    """Send `signum` to every process this one may signal; return whether any.
+
+    Sends nothing unless the namespace is confirmed, right before, as one other
+    than `outside`: there kill -1 would reach every process of the user.
+    """
+    if not own_namespace(outside):
+        return False
     try:
         os.kill(-1, signum)
     except OSError:
@@ -179,24 +190,54 @@ def _signal_all(signum: int) -> bool:
 
 
 def _processes(own: frozenset[int]) -> dict[int, str]:
-    """Return the live processes other than init, this one and `own`, by pid."""
+    """Return the live processes other than init, this one and `own`, by pid.
+
+    Raises OSError when /proc cannot be read (no descriptor left, say).
+    """
     found = {}
     skip = {_INIT, os.getpid(), *own}
     for entry in os.listdir("/proc"):  # noqa: PTH208 (pathlib costs start-up)
-        if not entry.isdigit() or int(entry) in skip:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:  # noqa: PTH123 (pathlib costs start-up)
-                line = stat.read()
-        except OSError:
-            continue  # ended meanwhile
-        # "PID (COMM) STATE ...": COMM may itself hold parentheses and spaces.
-        start, end = line.find(b"("), line.rfind(b")")
-        state = line[end + 2 : end + 3]
-        if start < 0 or end < start or not state or state[0] in _DEAD_STATES:
-            continue
-        found[int(entry)] = line[start + 1 : end].decode(errors="replace")
+        if entry.isdigit() and int(entry) not in skip:
+            name = _live_name(f"/proc/{entry}")
+            if name is not None:
+                found[int(entry)] = name
     return found
+
+
+def _live_name(process: str) -> str | None:
+    """Return the name (comm) of the `process` directory of /proc if any of its
+    threads is alive, else None.
+
+    A process whose main thread has ended (SYS_exit, not exit_group) reads as a
+    zombie in its own stat while its other threads run on.
+    """
+    name, state = _stat(f"{process}/stat")
+    if name is None or state not in _DEAD_STATES:
+        return name
+    try:
+        tasks = os.listdir(f"{process}/task")  # noqa: PTH208 (pathlib costs start-up)
+    except (FileNotFoundError, ProcessLookupError):
+        return None  # ended meanwhile
+    for task in tasks:
+        _, task_state = _stat(f"{process}/task/{task}/stat")
+        if task_state is not None and task_state not in _DEAD_STATES:
+            return name
+    return None
+
+
+def _stat(path: str) -> tuple[str | None, int | None]:
+    """Return the name and state in the stat file `path`; (None, None) if gone."""
+    try:
+        with open(path, "rb") as stat:  # noqa: PTH123 (pathlib costs start-up)
+            line = stat.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None, None  # ended meanwhile
+    # "PID (COMM) STATE ...": COMM may itself hold parentheses and spaces.
+    start, end = line.find(b"("), line.rfind(b")")
+    state = line[end + 2 : end + 3]
+    if start < 0 or end < start or not state:
+        return None, None
+    return line[start + 1 : end].decode(errors="replace"), state[0]
 
 
 def _report(status_fd: int, code: int, left: list[str] | None) -> None:
