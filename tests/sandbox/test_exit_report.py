@@ -27,9 +27,15 @@ import pytest
 from corral.policy import load_policy
 from corral.sandbox import Layer, Sandbox, find_tools
 from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
+from corral.sandbox._landlock import ABI_SCOPE, landlock_abi
 from corral.sandbox._supervise import LEFT_NAMES_LIMIT, pid_namespace
 from tests.conftest import Home
 from tests.support import CORRAL, CorralCLI, events, sh
+
+needs_signal_scope = pytest.mark.skipif(
+    landlock_abi() < ABI_SCOPE,
+    reason="keeping the command's signals from its supervisor needs Landlock ABI 6",
+)
 
 # A daemon as the books make one: fork, setsid, fork again, and the first two
 # exit, the first once the daemon has become sleep (the pipe closes on exec).
@@ -66,7 +72,6 @@ for name in names:
     os.write(fd, forged)
 print(opened)
 """
-
 
 # A process whose main thread has ended (SYS_exit, not exit_group) while another
 # thread works on: its /proc/PID/stat reads "Z", yet it runs.  The command waits
@@ -229,6 +234,42 @@ def test_a_process_whose_main_thread_ended_is_counted_as_left_running(
     assert (result.left_running, result.left_names) == (1, ["python3"])
 
 
+@needs_signal_scope
+def test_kill_all_from_the_command_does_not_reach_its_supervisor(
+    sandbox: Sandbox,
+) -> None:
+    """kill -9 -1 skips its caller: the shell runs on and exits as it will."""
+    marker = _marker()
+    script = f"{_started(f'sleep 1{marker}')}; kill -9 -1; echo still; exit 4"
+    result = sandbox.run(sh(script), capture=True)
+    assert result.stdout == b"still\n", result.stderr
+    assert (result.exit_status, result.signal, result.left_running) == (4, None, 0)
+    assert _running(marker) == []
+
+
+@needs_signal_scope
+def test_kill_of_its_process_group_ends_the_command_alone(sandbox: Sandbox) -> None:
+    """The supervisor shares the group, and is outside the command's domain."""
+    result = sandbox.run(sh("kill -9 0"), capture=True)
+    assert (result.exit_status, result.signal) == (137, 9), result.stderr
+    assert result.left_running == 0
+
+
+@needs_signal_scope
+def test_the_command_cannot_kill_or_stop_its_supervisor(sandbox: Sandbox) -> None:
+    """The run then ends as the command did, at once: no hang, no time-out."""
+    marker = _marker()
+    script = (
+        f"{_started(f'sleep 1{marker}')}; kill -9 $PPID || echo not-killed; "
+        "kill -STOP $PPID || echo not-stopped; exit 3"
+    )
+    result = sandbox.run(sh(script), capture=True, timeout=20)
+    assert result.stdout == b"not-killed\nnot-stopped\n", result.stderr
+    assert (result.exit_status, result.timed_out, result.signal) == (3, False, None)
+    assert (result.left_running, result.left_names) == (1, ["sleep"])
+    assert _running(marker) == []
+
+
 def test_a_limit_set_on_the_supervisor_never_gives_a_false_count(
     sandbox: Sandbox,
 ) -> None:
@@ -239,20 +280,6 @@ def test_a_limit_set_on_the_supervisor_never_gives_a_false_count(
     result = sandbox.run(sh(script), capture=True, timeout=20)
     assert (result.exit_status, result.timed_out) == (0, False), result.stderr
     assert (result.left_running, result.left_names) in ((1, ["sleep"]), (None, []))
-    time.sleep(0.3)
-    assert _running(marker) == []
-
-
-def test_a_command_that_kills_its_supervisor_ends_its_run_and_nothing_is_claimed(
-    sandbox: Sandbox,
-) -> None:
-    """SIGKILL cannot be ignored: the sandbox then ends as if the command had
-    killed itself, and corral says it does not know what was left."""
-    marker = _marker()
-    script = f"{_started(f'sleep 1{marker}')}; kill -9 $PPID; sleep 2{marker}"
-    result = sandbox.run(sh(script), capture=True)
-    assert result.exit_status == 137
-    assert (result.signal, result.left_running) == (None, None)
     time.sleep(0.3)
     assert _running(marker) == []
 

@@ -3,8 +3,10 @@
 It runs inside the sandbox before every command, as
 ``python -I -S -B _enforce_main.py OPTION... -- ARGV...``; `enforcer_argv`
 builds that line.  It reports in JSON lines on the status fd and prints nothing
-else.  In a pid namespace of the sandbox's own it forks the command off and
-stays as its supervisor (`corral.sandbox._supervise`), which reports how it ended.
+else.  In a pid namespace of the sandbox's own it forks before Landlock and
+seccomp: the child applies them and becomes the command, and the parent stays
+outside the command's Landlock domain as its supervisor
+(`corral.sandbox._supervise`), which reports how it ended.
 Its imports are kept to builtin modules and corral's kernel layers: each
 millisecond of start-up here is paid by every command.
 """
@@ -116,9 +118,9 @@ class EnforcerConfig(Record):
     supervise: str | None
     """None: no supervisor.  Otherwise the pid namespace corral runs in, as
     /proc/self/ns/pid names it (``pid:[INODE]``), given when the sandbox has one
-    of its own: the enforcer forks before exec and stays as the command's
-    supervisor (`_supervise`) once it has seen that it runs in another, since
-    the supervisor kills every process it can see when the command ends."""
+    of its own: the enforcer forks before Landlock and seccomp and stays as the
+    command's supervisor (`_supervise`) once it has seen that it runs in another,
+    since the supervisor kills every process it can see when the command ends."""
 
     def __init__(
         self,
@@ -334,6 +336,10 @@ def main(args: Sequence[str]) -> int:
             from corral.network._bridge import start_bridge  # noqa: PLC0415
 
             start_bridge(config.proxy_bridge)
+        # Before Landlock and seccomp, which are the command's alone: outside its
+        # Landlock domain the supervisor is out of reach of the command's signals.
+        layer = "supervise"
+        _start_supervised(config)
         abi = None
         if config.landlock is not None:
             layer = "landlock"
@@ -348,8 +354,6 @@ def main(args: Sequence[str]) -> int:
             # dup2 leaves the new fd 2 inheritable; the original is not needed.
             os.dup2(config.stderr_fd, 2)
             os.close(config.stderr_fd)
-        layer = "supervise"
-        _start_supervised(config)
         reporter.ok(abi, config.seccomp_allow_inet is not None, config.identity)
     except CorralError as exc:
         reporter.failed(layer, str(exc))

@@ -1,13 +1,22 @@
 """The supervisor: the enforcer's own process, left waiting for the command it forked.
 
-In a pid namespace of the sandbox's own, the enforcer forks once every layer is
-in force.  The child becomes the command; the parent waits for it, then stops,
-counts and kills whatever else is still running there, reports on the status fd
-how the command ended, and exits as the command did (128 + N for signal N), so
-bubblewrap passes on the same status as without it.  What is left is ended by a
-signal to every process (kill -1), so each step that sends one first confirms
-the namespace as the sandbox's own (`own_namespace`).  Nothing is imported that
-the enforcer does not import already: this runs before every command.
+In a pid namespace of the sandbox's own, the enforcer forks before Landlock and
+seccomp are applied: the child applies them and becomes the command; the parent
+waits for it, then stops, counts and kills whatever else is still running
+there, reports on the status fd how the command ended, and exits as the command
+did (128 + N for signal N), so bubblewrap passes on the same status as without
+it.  What is left is ended by a signal to every process (kill -1), so each step
+that sends one first confirms the namespace as the sandbox's own
+(`own_namespace`).  Nothing is imported that the enforcer does not import
+already: this runs before every command.
+
+Outside the command's Landlock domain, the supervisor is out of reach of its
+signals (kill -1, kill 0, kill $PPID) where Landlock scopes them (ABI 6 on, the
+default).  Without that scope they reach it: it ignores every signal it can, but
+SIGKILL ends the run (status 137, nothing left counted) and SIGSTOP, which no
+process can catch, holds it until the run's time limit.  Landlock does not
+refuse prlimit(2): a command that leaves it no file descriptor (RLIMIT_NOFILE
+0) keeps it from reading /proc, and it then kills what is left uncounted.
 """
 
 from __future__ import annotations
@@ -74,7 +83,9 @@ def fork_command(status_fd: int, outside: str, *, bridged: bool) -> bool:
     """Fork in a pid namespace other than `outside`; return True in the child,
     which goes on to become the command.
 
-    The parent supervises the child and never returns.  False (no fork): the
+    Called before Landlock and seccomp are applied, so that the child alone
+    enters the command's Landlock domain.  The parent supervises the child and
+    never returns.  False (no fork): the
     namespace is not confirmed as the sandbox's own, or the kernel refused a
     fork, and the caller becomes the command unsupervised.  With `bridged`,
     corral's network bridge runs there too, and is not counted as left running.
