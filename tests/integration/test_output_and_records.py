@@ -14,13 +14,14 @@ import pwd
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from corral import Sandbox, load_policy
+from corral import CorralError, Sandbox, load_policy
 from tests.conftest import Home
 from tests.support import CORRAL, CorralCLI, events
 
@@ -339,3 +340,24 @@ def test_what_the_command_prints_never_fails_its_run_or_its_record(
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout.splitlines()[-1])["exit_status"] == 0
     assert [e["event"] for e in _events(home)][-1] == "command.finished"
+
+
+def test_a_record_lost_after_the_command_ran_says_the_command_ran(
+    workspace: Path, home: Home
+) -> None:
+    env = home.env()
+    sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+    log = home.state / "corral" / "events.jsonl"
+
+    def replace_the_log() -> None:
+        time.sleep(0.5)
+        log.rename(log.with_name("events.moved"))
+        log.mkdir()  # nothing can be appended to a directory
+
+    mover = threading.Thread(target=replace_the_log)
+    mover.start()
+    try:
+        with pytest.raises(CorralError, match="the command ran and exited 3, but"):
+            sandbox.run(["sh", "-c", "sleep 2; exit 3"], capture=True)
+    finally:
+        mover.join()

@@ -91,8 +91,8 @@ def record_event(
         appended = log.append(record)
     except OSError as exc:
         raise CorralError(
-            f"cannot write the event record to {log.current}: {exc}; corral does "
-            "not run commands it cannot record"
+            f"the event record cannot be written to {log.current}: {exc}; corral "
+            "acts on nothing it cannot record"
         ) from exc
     return Recorded(id=event_id, seq=appended.seq, digest=appended.digest)
 

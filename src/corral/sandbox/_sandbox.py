@@ -274,6 +274,21 @@ class Sandbox:
             except BaseException as exc:
                 self._record_error(argv, exc, outcome)
                 raise
+        try:
+            self._record_finished(outcome, argv, result)
+        except CorralError as exc:
+            raise CorralError(
+                f"the command ran and exited {result.exit_status}, but {exc}"
+            ) from exc
+        if not capture:
+            result.stderr = None
+        # A library caller has no command line to do this after the run.
+        start_export(self.state, self.environ)
+        return result
+
+    def _record_finished(
+        self, outcome: Mapping[str, object], argv: Sequence[str], result: RunResult
+    ) -> None:
         self._record(
             "command.finished",
             **outcome,
@@ -294,11 +309,6 @@ class Sandbox:
             stdout_bytes=result.stdout_bytes,
             stderr_bytes=result.stderr_bytes,
         )
-        if not capture:
-            result.stderr = None
-        # A library caller has no command line to do this after the run.
-        start_export(self.state, self.environ)
-        return result
 
     def _fall_back_from(self, exc: LayerUnavailableError) -> bool:
         """Drop the namespace-based layers if bubblewrap cannot create namespaces.
