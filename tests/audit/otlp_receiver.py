@@ -60,6 +60,8 @@ class Receiver:
         """The HTTP status answered to every request (200 accepts)."""
         self.rejected = 0
         """Records a 200 answer says were dropped (OTLP partial success)."""
+        self.rejected_message = ""
+        """What a partial success says about the records it dropped."""
         self.logs: list[ExportLogsServiceRequest] = []
         self.metrics: list[ExportMetricsServiceRequest] = []
         self.headers: list[dict[str, str]] = []
@@ -115,6 +117,7 @@ class Receiver:
                 answer = ExportLogsServiceResponse()
                 if self.rejected:
                     answer.partial_success.rejected_log_records = self.rejected
+                    answer.partial_success.error_message = self.rejected_message
                 return answer.SerializeToString()
             if path == "/v1/metrics":
                 self.metrics.append(ExportMetricsServiceRequest.FromString(body))

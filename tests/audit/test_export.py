@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -463,7 +464,9 @@ def test_a_collector_that_drops_some_of_a_batch_is_reported(
 
     report = export_pending(state, Settings(receiver.url), environ=environ)
 
-    assert (report.shipped, report.rejected, report.error) == (5, 2, None)
+    # The five, then the export.rejected record of them (of which this receiver
+    # again says it dropped two).
+    assert (report.shipped, report.rejected, report.error) == (6, 4, None)
 
 
 def test_proxy_and_otel_variables_do_not_redirect_the_export(
@@ -650,3 +653,149 @@ def _end(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     _ended(pid, 5)
+
+
+# -- records the protocol cannot carry as they are ------------------------------
+
+
+def nested(depth: int) -> object:
+    """A list `depth` levels deep with a string at the bottom."""
+    value: object = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_undecodable_bytes_travel_escaped_and_never_stop_the_records_after(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """A lone surrogate (an undecodable byte, as Python keeps it) is sent visibly."""
+    odd = {**environ, "CORRAL_SESSION": "task-\udcff"}
+    record(state, environ, "command.started", run="a" * 16, argv=["ls", "\udcff\udcfe"])
+    record(state, odd, "command.finished", cwd="/srv/\udc9b", **{"k\udcff": "v"})
+    record(state, environ, "command.started", run="b" * 16, argv=["echo", "later"])
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.shipped, report.error) == (3, None)
+    assert receiver.seqs() == [1, 2, 3]
+    first, second, third = (one.body for one in receiver.records())
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    assert first["argv"] == ["ls", "\\udcff\\udcfe"]
+    assert second["cwd"] == "/srv/\\udc9b"
+    assert second["k\\udcff"] == "v"
+    assert str(second["session"]).endswith("\\udcff")
+    assert receiver.records()[1].attributes["corral.session"] == second["session"]
+    assert third == json.loads(log_lines(state)[2])
+
+
+def test_data_nested_deeper_than_the_protocol_allows_goes_as_json_text(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    deep = {"list": nested(60), "map": {"a": {"b": {"c": nested(40)}}}}
+    record(state, environ, "agent.deep", data=deep)
+    record(state, environ, "command.started", run="b" * 16, argv=["echo", "later"])
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.shipped, report.error) == (2, None)
+    assert receiver.seqs() == [1, 2]
+    body = receiver.records()[0].body
+    stored = json.loads(log_lines(state)[0])
+    assert isinstance(body, dict)
+    assert _unflattened(body) == stored
+
+
+def _unflattened(value: object) -> object:
+    """`value` with every flattened subtree (a JSON text of a list) parsed back."""
+    if isinstance(value, dict):
+        return {key: _unflattened(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unflattened(item) for item in value]
+    if isinstance(value, str) and value.startswith("["):
+        return json.loads(value)
+    return value
+
+
+def test_a_record_the_mapping_cannot_carry_goes_as_its_stored_line(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """The last resort: the body is the line as text, with the same seq and digest."""
+    from corral.audit._collector import Collector  # noqa: PLC0415
+
+    record(state, environ, "command.started", run="a" * 16, argv=["make"])
+    record(state, environ, "command.finished", run="a" * 16, exit_status=0)
+    first, second = log_lines(state)
+    collector = Collector(receiver.url, timeout=TIMEOUT)
+    try:
+        sent = collector.send_records([(first, _Unreadable()), (second, {})])
+    finally:
+        collector.close()
+
+    assert sent.accepted, sent.error
+    fallback, other = receiver.records()
+    assert fallback.body == first.decode()
+    assert fallback.attributes["corral.digest"] == hashlib.sha256(first).hexdigest()
+    assert fallback.attributes["corral.seq"] == 1
+    assert other.attributes["corral.digest"] == hashlib.sha256(second).hexdigest()
+
+
+class _Unreadable(dict[str, object]):
+    """A parsed record whose contents cannot be read back."""
+
+    def get(self, key: str, default: object = None) -> object:
+        raise RuntimeError("unreadable")
+
+    def items(self) -> Any:
+        raise RuntimeError("unreadable")
+
+
+def test_an_http_error_with_an_empty_body_says_nothing_more(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    some_records(state, environ)
+    receiver.status = 500
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert report.error is not None
+    assert report.error.endswith("HTTP 500 Internal Server Error")
+
+
+def test_what_the_collector_says_it_dropped_is_recorded_in_the_trail(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """The cursor moves on (a resend cannot help), and the loss is an event."""
+    some_records(state, environ)
+    receiver.rejected = 2
+    receiver.rejected_message = "quota exceeded"
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert report.error is None
+    assert report.rejected == 4  # two of the five, two of the export.rejected
+    assert read_position(state, receiver.url).seq == len(log_lines(state))
+    records = [json.loads(line) for line in log_lines(state)]
+    (rejected,) = [r for r in records if r["event"] == "export.rejected"]
+    assert rejected["endpoint"] == receiver.url
+    assert rejected["rejected"] == 2
+    assert rejected["message"] == "quota exceeded"
+    assert (rejected["first_seq"], rejected["last_seq"]) == (1, 5)
+    assert "export.rejected" in [
+        str(one.attributes["event.name"]) for one in receiver.records()
+    ]
+    assert verify_log(state).ok
+
+
+def test_a_dropped_record_of_drops_is_not_recorded_again(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """A collector that drops everything gets one export.rejected, not a loop."""
+    some_records(state, environ)
+    receiver.rejected = 1
+
+    for _ in range(3):
+        export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert events_in(state).count("export.rejected") == 1

@@ -6,7 +6,9 @@ ignores the environment (``http_proxy``, ``https_proxy``, ``no_proxy``,
 variable in sight, so neither a proxy variable set for sandboxed tools nor an
 ``OTEL_EXPORTER_OTLP_*`` one can send the evidence elsewhere or add headers.
 A batch counts as accepted only on an HTTP 2xx answer: the SDK also takes a
-3xx (it follows no redirect), which would drop the batch on the floor.
+3xx (it follows no redirect), which would drop the batch on the floor.  A
+record that cannot be encoded goes in its last-resort shape, never held back:
+it would hold back every record after it.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
+from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
 from corral.audit._export import shown
-from corral.audit._otlp import log_record
+from corral.audit._log import chain_of, parse_line
+from corral.audit._otlp import fallback_record, log_record
 from corral.audit._otlp_metrics import Tally
 
 __all__ = ["Collector", "Sent"]
@@ -53,6 +58,8 @@ class Sent:
     error: str | None = None
     rejected: int = 0
     """Records the collector accepted the request for but dropped (partial success)."""
+    message: str = ""
+    """What the collector said about the records it dropped."""
 
 
 class Collector:
@@ -83,7 +90,7 @@ class Collector:
 
     def send_records(self, lines: Sequence[tuple[bytes, Mapping[str, object]]]) -> Sent:
         """Send the records `lines` (stored bytes, parsed) as one OTLP logs request."""
-        batch = [log_record(raw, record) for raw, record in lines]
+        batch = _encodable(lines)
         with _sdk_messages() as messages:
             result = self._logs.export(batch)
         sent = self._outcome(
@@ -93,7 +100,8 @@ class Collector:
             messages,
         )
         if sent.accepted and self._logs_session.body:
-            return Sent(True, rejected=_rejected_logs(self._logs_session.body))
+            rejected, message = _rejected_logs(self._logs_session.body)
+            return Sent(True, rejected=rejected, message=message)
         return sent
 
     def send_metrics(self, tally: Tally) -> Sent:
@@ -126,7 +134,8 @@ class Collector:
             return Sent(False, f"cannot reach {url}: {session.error}")
         if status is not None:
             excerpt = session.body[:_BODY_EXCERPT].decode(errors="replace")
-            said = f" ({excerpt.strip()})" if excerpt.strip().isprintable() else ""
+            shown_body = excerpt.strip()
+            said = f" ({shown_body})" if shown_body.isprintable() and shown_body else ""
             return Sent(False, f"{url} answered HTTP {status} {session.reason}{said}")
         why = messages[-1] if messages else "the SDK gave no reason"
         return Sent(False, f"nothing was sent to {url}: {why}")
@@ -174,12 +183,57 @@ def _describe(exc: BaseException) -> str:
     return str(exc)[:_BODY_EXCERPT]
 
 
-def _rejected_logs(body: bytes) -> int:
+def _encodable(
+    lines: Sequence[tuple[bytes, Mapping[str, object]]],
+) -> list[ReadableLogRecord]:
+    """Return the log records for `lines`, each one the protocol can encode."""
+    batch = [_log_record(raw, record) for raw, record in lines]
+    if _encodes(batch):
+        return batch
+    # Rare (the mapping is meant to be total): find the records that do not
+    # encode and send each as its stored line, keeping its place.
+    return [
+        one if _encodes([one]) else fallback_record(raw, _seq_of(raw))
+        for one, (raw, _) in zip(batch, lines, strict=True)
+    ]
+
+
+def _log_record(raw: bytes, record: Mapping[str, object]) -> ReadableLogRecord:
+    try:
+        return log_record(raw, record)
+    except Exception as exc:  # noqa: BLE001 (the record goes in its fallback shape)
+        logger.warning("a record goes as its stored line: %s", exc)
+        return fallback_record(raw, _seq_of(raw))
+
+
+def _encodes(batch: Sequence[ReadableLogRecord]) -> bool:
+    try:
+        encode_logs(batch).SerializeToString()
+    except Exception as exc:  # noqa: BLE001 (what the SDK would fail on)
+        logger.debug("a batch does not encode: %s", exc)
+        return False
+    return True
+
+
+def _seq_of(raw: bytes) -> object:
+    """Return the ``seq`` of the stored line `raw`, found without parsing it whole."""
+    with contextlib.suppress(Exception):
+        record = parse_line(raw)
+        chained = None if record is None else chain_of(record)
+        if chained is not None:
+            return chained[0]
+    return None
+
+
+def _rejected_logs(body: bytes) -> tuple[int, str]:
+    """Return how many records a partial success dropped, and what it said."""
     try:
         answer = ExportLogsServiceResponse.FromString(body)
     except Exception:  # noqa: BLE001 (any body that is not one rejects nothing)
-        return 0
-    return int(answer.partial_success.rejected_log_records)
+        return 0, ""
+    partial = answer.partial_success
+    message = partial.error_message[:_BODY_EXCERPT]
+    return int(partial.rejected_log_records), message
 
 
 @contextlib.contextmanager

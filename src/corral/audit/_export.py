@@ -4,7 +4,8 @@ The local log is the evidence and the collector gets a copy: records go out in
 order, in batches, and the cursor (`corral.audit._cursor`) moves past a batch
 only once the collector accepted it, so a failure costs a resend, never a
 record.  A failure is itself an event (``export.failed``, once per streak;
-``export.resumed`` when export works again), exported like any other.
+``export.resumed`` when export works again), exported like any other; so are
+records the collector says it dropped (``export.rejected``).
 
 `start_export` is what a command calls: a cheap look at the log's head and the
 cursor, then at most a detached process (``python -m corral.audit._export``)
@@ -209,7 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return ExitCode.CORRAL_FAILED
-    print(f"exported {report.shipped} records; {report.pending} pending")
+    dropped = (
+        f" (the collector dropped {report.rejected}; recorded as export.rejected)"
+        if report.rejected
+        else ""
+    )
+    print(f"exported {report.shipped} records{dropped}; {report.pending} pending")
     return ExitCode.OK
 
 

@@ -11,11 +11,17 @@ attributes name the event and its place in the chain (``event.name``,
 who sent it (``service.name`` corral, ``service.version``, ``host.name``,
 ``user.name``).  A batch sent again after a failure carries the same
 ``corral.digest`` values, so a collector can tell a resend from a new record.
+
+The mapping is total, since one record the protocol cannot carry would stop
+every record after it: undecodable bytes (lone surrogates) travel as visible
+``\\udcff`` escapes, a subtree nested deeper than `MAX_DEPTH` as its JSON
+text, and a record that still cannot be encoded as `fallback_record`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -29,21 +35,33 @@ from opentelemetry.util.types import AnyValue
 import corral
 from corral._home import user_name
 
-__all__ = ["SERVICE_NAME", "log_record", "resource", "scope", "severity"]
+__all__ = [
+    "MAX_DEPTH",
+    "SERVICE_NAME",
+    "fallback_record",
+    "log_record",
+    "resource",
+    "scope",
+    "severity",
+]
 
 SERVICE_NAME = "corral"
 # OTLP integers are signed 64-bit; a larger JSON number travels as its digits.
 _INT64 = range(-(2**63), 2**63)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_DEPTH = 20
+"""Levels of maps and lists a body keeps as such; deeper, a value goes as its JSON
+text.  Protobuf refuses messages nested past 100 levels, a map level costs three
+(value, list of pairs, pair) and the request wraps the body in five more."""
 
 # Events that say something was refused or went wrong, by how bad it is.
-_WARN_EVENTS = frozenset({"command.refused", "export.failed"})
+_WARN_EVENTS = frozenset({"command.refused", "export.failed", "export.rejected"})
 _ERROR_EVENTS = frozenset({"command.error", "corral.error"})
 
 
 def log_record(raw: bytes, record: Mapping[str, object]) -> ReadableLogRecord:
     """Return the OTLP log record for one stored line `raw` and its parsed `record`."""
-    event = str(record.get("event", ""))
+    event = _escaped(str(record.get("event", "")))
     number, text = severity(record)
     attributes: dict[str, AnyValue] = {
         "event.name": event,
@@ -53,17 +71,38 @@ def log_record(raw: bytes, record: Mapping[str, object]) -> ReadableLogRecord:
     for key in ("prev", "session", "run"):
         value = record.get(key)
         if isinstance(value, str):
-            attributes[f"corral.{key}"] = value
+            attributes[f"corral.{key}"] = _escaped(value)
     return ReadableLogRecord(
         LogRecord(
             timestamp=_timestamp(record.get("time")),
             severity_number=number,
             severity_text=text,
-            body=_any_value(record),
+            body=_any_value(record, 1),
             attributes=attributes,
             event_name=event,
         ),
         resource=resource(_text(record.get("host")), _text(record.get("user"))),
+        instrumentation_scope=scope(),
+    )
+
+
+def fallback_record(raw: bytes, seq: object) -> ReadableLogRecord:
+    """Return the last-resort record for line `raw`: its text as the body.
+
+    For a record `log_record` could not make into something the protocol
+    encodes; it keeps the record's place (``corral.seq``, ``corral.digest``).
+    """
+    return ReadableLogRecord(
+        LogRecord(
+            body=raw.decode("utf-8", "backslashreplace"),
+            severity_number=SeverityNumber.INFO,
+            severity_text="INFO",
+            attributes={
+                "corral.seq": _integer(seq),
+                "corral.digest": hashlib.sha256(raw).hexdigest(),
+            },
+        ),
+        resource=resource(),
         instrumentation_scope=scope(),
     )
 
@@ -104,17 +143,31 @@ def scope() -> InstrumentationScope:
     return InstrumentationScope("corral.audit", corral.__version__)
 
 
-def _any_value(value: object) -> AnyValue:
-    """Return `value` (parsed JSON) as the SDK encodes it: maps, lists, scalars."""
+def _any_value(value: object, depth: int) -> AnyValue:
+    """Return `value` (parsed JSON), at nesting level `depth`, as the SDK encodes it."""
+    if isinstance(value, Mapping | list | tuple) and depth > MAX_DEPTH:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
     if isinstance(value, Mapping):
-        return {str(key): _any_value(item) for key, item in value.items()}
+        return {
+            _escaped(str(key)): _any_value(item, depth + 1)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_any_value(item) for item in value]
+        return [_any_value(item, depth + 1) for item in value]
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value in _INT64 else str(value)
-    if value is None or isinstance(value, str | bool | float):
+    if value is None or isinstance(value, bool | float):
         return value
-    return str(value)
+    return _escaped(str(value))
+
+
+def _escaped(text: str) -> str:
+    """Return `text` as UTF-8 can carry it: a lone surrogate becomes ``\\udcff``."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def _integer(value: object) -> int | str:
@@ -124,7 +177,7 @@ def _integer(value: object) -> int | str:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return _escaped(value) if isinstance(value, str) and value else None
 
 
 def _timestamp(value: object) -> int | None:

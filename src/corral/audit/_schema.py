@@ -236,6 +236,17 @@ EVENTS: dict[str, EventSpec] = {
             "after_seq": "the last record the collector accepted",
         },
     ),
+    "export.rejected": EventSpec(
+        "the collector accepted a batch but said it dropped some of its records "
+        "(not sent again: it would drop them again)",
+        {
+            "endpoint": "the collector's base URL",
+            "rejected": "how many records of the batch it dropped",
+            "message": "what the collector said about them",
+            "first_seq": "the first record of the batch",
+            "last_seq": "the last record of the batch",
+        },
+    ),
     "export.resumed": EventSpec(
         "export works again after export.failed",
         {

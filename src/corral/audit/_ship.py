@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,8 +36,21 @@ BATCH_RECORDS = 512
 BATCH_BYTES = 2 << 20
 
 
+REJECTED_EVENT = "export.rejected"
+
+
 class _ReplacedError(Exception):
     """The log no longer holds the record the cursor names."""
+
+
+@dataclass(frozen=True)
+class _Dropped:
+    """A batch the collector accepted but partly dropped."""
+
+    rejected: int
+    message: str
+    first_seq: int
+    last_seq: int
 
 
 @dataclass
@@ -49,6 +62,7 @@ class _Pass:
     shipped: int = 0
     rejected: int = 0
     error: str | None = None
+    dropped: list[_Dropped] = field(default_factory=list)
 
     def run(self) -> None:
         """Send everything after the cursor, batch by batch, then the figures."""
@@ -93,9 +107,13 @@ class _Pass:
         self.rejected += sent.rejected
         if sent.rejected:
             logger.warning(
-                "%s accepted %d records but dropped %d of them",
+                "%s accepted %d records but dropped %d of them%s",
                 shown(self.endpoint), len(batch), sent.rejected,
+                f": {sent.message}" if sent.message else "",
             )  # fmt: skip
+            if not all(_is_rejected(record) for _, record in lines):
+                dropped = _Dropped(sent.rejected, sent.message, batch[0][0], seq)
+                self.dropped.append(dropped)
         for _, record in lines:
             tally.add(record)
         return True
@@ -157,6 +175,7 @@ def _ship_once(
         ) from exc
     finally:
         collector.close()
+    _note_dropped(state, endpoint, done, environ)
     _note_streak(state, endpoint, done, environ)
     waiting = _waiting(state, done.position)
     return ExportReport(done.shipped, waiting, done.error, done.rejected)
@@ -167,6 +186,27 @@ def _check_head(state: Path, position: Position) -> None:
     last = head(state)
     if last is not None and last.seq < position.seq:
         raise _ReplacedError
+
+
+def _is_rejected(record: Mapping[str, object]) -> bool:
+    return record.get("event") == REJECTED_EVENT
+
+
+def _note_dropped(
+    state: Path, endpoint: str, done: _Pass, environ: Mapping[str, str]
+) -> None:
+    """Record each batch the collector said it dropped part of (``export.rejected``)."""
+    from corral.audit import record_event  # noqa: PLC0415 (the package imports much)
+
+    for dropped in done.dropped:
+        fields: dict[str, object] = {
+            "endpoint": shown(endpoint),
+            "rejected": dropped.rejected,
+            "message": dropped.message,
+            "first_seq": dropped.first_seq,
+            "last_seq": dropped.last_seq,
+        }
+        record_event(state, REJECTED_EVENT, fields, environ=environ)
 
 
 def _note_streak(
