@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import string
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -493,3 +495,412 @@ def _shape(value: object) -> object:
     if isinstance(value, list):
         return [_shape(item) for item in value]
     return value if not isinstance(value, str) else str
+
+
+# Short password options, judged with the program that takes them.
+
+PROGRAM_LINES = [
+    ("mysql -uroot -phunter2secret app", f"mysql -uroot -p{MASK} app"),
+    ("mysqldump -ps3cr3t --all-databases", f"mysqldump -p{MASK} --all-databases"),
+    ("/usr/bin/mariadb -h db -pX app", f"/usr/bin/mariadb -h db -p{MASK} app"),
+    (
+        "sudo -u root mysqladmin -p'a b' status",
+        f"sudo -u root mysqladmin -p'{MASK}' status",
+    ),
+    ("sshpass -p hunter2secret ssh h", f"sshpass -p {MASK} ssh h"),
+    ("sshpass -phunter2 ssh h", f"sshpass -p{MASK} ssh h"),
+    ("sshpass -p 'unterminated", f"sshpass -p {MASK}"),
+    ("sshpass -p 'a'b ssh h", f"sshpass -p {MASK} ssh h"),
+    (
+        "docker login -u me -p hunter2secret r.test",
+        f"docker login -u me -p {MASK} r.test",
+    ),
+    ("podman login -phunter2 r.test", f"podman login -p{MASK} r.test"),
+    ("buildah login -u me -p pw r.test", f"buildah login -u me -p {MASK} r.test"),
+    (
+        "helm registry login r.test -u me -p pw",
+        f"helm registry login r.test -u me -p {MASK}",
+    ),
+    ("docker login --password pw r.test", f"docker login --password {MASK} r.test"),
+    ("redis-cli -h cache -a hunter2secret ping", f"redis-cli -h cache -a {MASK} ping"),
+    (
+        "openssl enc -aes-256-cbc -k hunter2 -in f",
+        f"openssl enc -aes-256-cbc -k {MASK} -in f",
+    ),
+    ("openssl enc -pass pass:hunter2 -in f", f"openssl enc -pass pass:{MASK} -in f"),
+    (
+        "curl --oauth2-bearer hunter2secret https://x.test",
+        f"curl --oauth2-bearer {MASK} https://x.test",
+    ),
+    ("skopeo copy --creds me:hunter2 a b", f"skopeo copy --creds me:{MASK} a b"),
+    (
+        "skopeo sync --src-creds=me:pw --dest-creds you:pw2 a b",
+        f"skopeo sync --src-creds=me:{MASK} --dest-creds you:{MASK} a b",
+    ),
+    (
+        "aws configure set aws_secret_access_key wJalrXUtnFEMI",
+        f"aws configure set aws_secret_access_key {MASK}",
+    ),
+    (
+        "aws --profile dev configure set aws_session_token FQoGZXIvYXdz",
+        f"aws --profile dev configure set aws_session_token {MASK}",
+    ),
+    (
+        "aws configure set profile.dev.aws_secret_access_key k1",
+        f"aws configure set profile.dev.aws_secret_access_key {MASK}",
+    ),
+    (
+        "git -c 'http.extraHeader=Authorization: Bearer abc123' clone u",
+        f"git -c 'http.extraHeader=Authorization: Bearer {MASK}' clone u",
+    ),
+    (
+        "htpasswd -b /etc/htpasswd alice hunter2secret",
+        f"htpasswd -b /etc/htpasswd alice {MASK}",
+    ),
+    ("htpasswd -nbB alice hunter2secret", f"htpasswd -nbB alice {MASK}"),
+    ("htpasswd -cb -C 10 f alice pw", f"htpasswd -cb -C 10 f alice {MASK}"),
+    (
+        "psql 'postgresql://app:hunter2@db.test/app'",
+        f"psql 'postgresql://app:{MASK}@db.test/app'",
+    ),
+    ("PGPASSWORD=hunter2 psql -h db", f"PGPASSWORD={MASK} psql -h db"),
+    (
+        "cd /srv && mysql -pX app | tee out; ls",
+        f"cd /srv && mysql -p{MASK} app | tee out; ls",
+    ),
+    (
+        "(env A=1 timeout 5 nice -n 3 sshpass -p 'x y' ssh h)",
+        f"(env A=1 timeout 5 nice -n 3 sshpass -p '{MASK}' ssh h)",
+    ),
+    ("curl -u :TOKEN https://x.test", f"curl -u :{MASK} https://x.test"),
+    ("zip -P hunter2 a.zip f", f"zip -P {MASK} a.zip f"),
+    ("7z a -phunter2 a.7z f", f"7z a -p{MASK} a.7z f"),
+    (
+        "ldapsearch -x -D cn=admin -w hunter2 -b dc=x",
+        f"ldapsearch -x -D cn=admin -w {MASK} -b dc=x",
+    ),
+    ("vault login hvs.CAESIAbCdEfGhIjKlMnOpQrStUvWxYz0123", f"vault login {MASK}"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PROGRAM_LINES)
+def test_short_password_options_of_known_programs_are_masked(
+    text: str, expected: str
+) -> None:
+    assert DEFAULTS.redact(text) == expected
+    assert DEFAULTS.redact(["sh", "-c", text]) == ["sh", "-c", expected]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["mysql", "-uroot", "-phunter2"], ["mysql", "-uroot", f"-p{MASK}"]),
+        (
+            ["/usr/bin/mysqldump", "-pX", "db"],
+            ["/usr/bin/mysqldump", f"-p{MASK}", "db"],
+        ),
+        (
+            ["sudo", "-u", "root", "mysql", "-pX"],
+            ["sudo", "-u", "root", "mysql", f"-p{MASK}"],
+        ),
+        (
+            [
+                "env",
+                "A=1",
+                "timeout",
+                "-s",
+                "KILL",
+                "5",
+                "nice",
+                "-n",
+                "5",
+                "mysql",
+                "-pX",
+            ],
+            [
+                "env",
+                "A=1",
+                "timeout",
+                "-s",
+                "KILL",
+                "5",
+                "nice",
+                "-n",
+                "5",
+                "mysql",
+                f"-p{MASK}",
+            ],
+        ),
+        (
+            ["command", "exec", "mariadb", "-pX"],
+            ["command", "exec", "mariadb", f"-p{MASK}"],
+        ),
+        (["sshpass", "-p", "a b", "ssh", "h"], ["sshpass", "-p", MASK, "ssh", "h"]),
+        (
+            ["docker", "login", "-u", "me", "-p", "X", "r"],
+            ["docker", "login", "-u", "me", "-p", MASK, "r"],
+        ),
+        (["docker", "login", "-pX"], ["docker", "login", f"-p{MASK}"]),
+        (
+            ["helm", "registry", "login", "r", "-p", "X"],
+            ["helm", "registry", "login", "r", "-p", MASK],
+        ),
+        (["redis-cli", "-a", "X", "ping"], ["redis-cli", "-a", MASK, "ping"]),
+        (["openssl", "enc", "-k", "X"], ["openssl", "enc", "-k", MASK]),
+        (["curl", "--oauth2-bearer", "X", "u"], ["curl", "--oauth2-bearer", MASK, "u"]),
+        (
+            ["skopeo", "copy", "--creds", "me:X", "a"],
+            ["skopeo", "copy", "--creds", f"me:{MASK}", "a"],
+        ),
+        (
+            ["aws", "configure", "set", "aws_secret_access_key", "X"],
+            ["aws", "configure", "set", "aws_secret_access_key", MASK],
+        ),
+        (["htpasswd", "-b", "f", "alice", "X"], ["htpasswd", "-b", "f", "alice", MASK]),
+        (["sshpass", "-p", "${X:-hunter2}"], ["sshpass", "-p", f"${{X:-{MASK}}}"]),
+        (["sshpass", "-p", "$SSHPASS"], ["sshpass", "-p", "$SSHPASS"]),
+    ],
+)
+def test_short_password_options_in_an_argv_are_masked(
+    argv: list[str], expected: list[str]
+) -> None:
+    assert DEFAULTS.redact(argv) == expected
+    assert DEFAULTS.redact({"parts": [{"argv": argv, "literal": True}]}) == {
+        "parts": [{"argv": expected, "literal": True}]
+    }
+
+
+PROGRAM_UNCHANGED = [
+    "mysql -p app",
+    "mysql -u root -p -h db app",
+    "docker run -p 8080:80 img",
+    "docker run -p 8080:80 img login",
+    "docker compose -p proj up -d",
+    "ssh -p 22 host",
+    "ssh -p 2222 -i ~/.ssh/id_ed25519 git@h",
+    "mkdir -p /tmp/a/b",
+    "cp -p a b",
+    "grep -a pattern f",
+    "tar -k -xf a.tar",
+    "tar -xkf a.tar",
+    "git log -p -3",
+    "git push origin HEAD:refs/heads/main",
+    "pip install -r requirements.txt --no-deps",
+    "npm install --save-dev typescript",
+    "npm run build -- --prod",
+    "pytest -k 'not slow' -p no:cacheprovider",
+    "python -m pytest -p xdist -x",
+    "docker build -t img:1.0 .",
+    "openssl dgst -sha256 file",
+    "openssl x509 -in cert.pem -noout -text",
+    "redis-cli -h host ping",
+    "aws configure set region us-east-1",
+    "aws configure get aws_secret_access_key",
+    "htpasswd -D f alice",
+    "htpasswd f alice",
+    "ps -p 1234",
+    "lsof -p 123",
+    "sudo -u root mkdir -p /srv",
+    "timeout -k 5 30 pytest -x",
+    "nice -n 10 make -j4",
+    "curl -sSL -o out https://x.test/file",
+    "echo mysql -pnot-a-command",
+    "unzip -l a.zip",
+    "7z x a.7z -o/tmp/out",
+    "sshpass -e ssh h",
+    "SSHPASS=$SSHPASS sshpass -e ssh h",
+    "TOKEN=$HOME/.token",
+    "TOKEN=${HOME}/.token",
+    "TOKEN=${X:?set the token}",
+    "cd $OLDPWD && echo $PWD",
+    "max_tokens: 100",
+    "tokenizer: bpe",
+    "token_type: bearer",
+    "secretName: app-secrets",
+]
+
+
+@pytest.mark.parametrize("text", PROGRAM_UNCHANGED)
+def test_ordinary_command_lines_are_left_as_they_are(text: str) -> None:
+    assert DEFAULTS.redact(text) == text
+    assert DEFAULTS.redact(text.split()) == text.split()
+
+
+# Key spellings of JSON and YAML.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"accessToken":"abc","n":1}', f'{{"accessToken":"{MASK}","n":1}}'),
+        ('{"refreshToken": "def"}', f'{{"refreshToken": "{MASK}"}}'),
+        ("clientSecret: xyz", f"clientSecret: {MASK}"),
+        ("apiKey: k1", f"apiKey: {MASK}"),
+        ('"authToken": "t"', f'"authToken": "{MASK}"'),
+        ('"privateKey": "k"', f'"privateKey": "{MASK}"'),
+        ("secretKey: s", f"secretKey: {MASK}"),
+        ("sessionToken: s", f"sessionToken: {MASK}"),
+        ("idToken: t", f"idToken: {MASK}"),
+        ('{"passwd": "x", "pwd": "y"}', f'{{"passwd": "{MASK}", "pwd": "{MASK}"}}'),
+        (
+            'curl -d \'{"accessToken":"X"}\' u',
+            f'curl -d \'{{"accessToken":"{MASK}"}}\' u',
+        ),
+    ],
+)
+def test_camel_case_and_short_key_names_are_masked(text: str, expected: str) -> None:
+    assert DEFAULTS.redact(text) == expected
+
+
+# Names outside the sandbox's secret patterns, for the log only.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MYSQL_PWD=hunter2 mysql", f"MYSQL_PWD={MASK} mysql"),
+        ("SSHPASS=hunter2 sshpass -e ssh h", f"SSHPASS={MASK} sshpass -e ssh h"),
+        ("DB_PASS=x ./run", f"DB_PASS={MASK} ./run"),
+        ("export REDIS_PASS='a b'", f"export REDIS_PASS='{MASK}'"),
+        ("GPG_PASSPHRASE=x gpg", f"GPG_PASSPHRASE={MASK} gpg"),
+    ],
+)
+def test_password_names_outside_the_sandbox_patterns_are_masked(
+    text: str, expected: str
+) -> None:
+    assert DEFAULTS.redact(text) == expected
+
+
+def test_values_of_password_variables_are_masked_wherever_they_appear() -> None:
+    redactor = Redactor(
+        environ={
+            "MYSQL_PWD": "hunter2secret",
+            "SSHPASS": "s3cr3tpass",
+            "DB_PASS": "dbpass-123",
+        }
+    )
+
+    assert redactor.redact("a hunter2secret s3cr3tpass dbpass-123") == (
+        f"a {MASK} {MASK} {MASK}"
+    )
+
+
+def test_the_shells_directories_and_existing_paths_are_not_masked(
+    tmp_path: Path,
+) -> None:
+    place = str(tmp_path / "credentials.json")
+    Path(place).touch()
+    redactor = Redactor(
+        environ={
+            "PWD": "/work/somewhere-long",
+            "OLDPWD": "/tmp/other-directory",
+            "BUILD_PWD": str(tmp_path),
+            "GOOGLE_APPLICATION_CREDENTIALS": place,
+        }
+    )
+    text = f"/work/somewhere-long /tmp/other-directory {tmp_path} {place}"
+
+    assert redactor.redact(text) == text
+    assert redactor.redact(f"ssl_key={place}") == f"ssl_key={place}"
+
+
+def test_a_secret_value_glued_to_a_word_is_masked_unless_it_is_hex() -> None:
+    redactor = Redactor(environ={"GH_TOKEN": "ghtokvalue12345"})
+
+    assert redactor.redact("xghtokvalue12345") == f"x{MASK}"
+
+
+# Literal secrets beside references.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GITHUB_TOKEN=${X:-hunter2secret} make", f"GITHUB_TOKEN=${{X:-{MASK}}} make"),
+        ("TOKEN=${X:=abc123} make", f"TOKEN=${{X:={MASK}}} make"),
+        (
+            "curl -H 'Authorization: Bearer $(cat f)hunter2secret' u",
+            f"curl -H 'Authorization: Bearer $(cat f){MASK}' u",
+        ),
+        ("tool --token ${T:-abc123}", f"tool --token ${{T:-{MASK}}}"),
+        ("tool --token=${T:-${U:-abc}}", f"tool --token=${{T:-${{U:-{MASK}}}}}"),
+        ('DB_PASSWORD="$(pass show db)x1"', f'DB_PASSWORD="$(pass show db){MASK}"'),
+        ("tool --password $ecret", f"tool --password {MASK}"),
+    ],
+)
+def test_literal_secrets_beside_references_are_masked(text: str, expected: str) -> None:
+    assert DEFAULTS.redact(text) == expected
+
+
+# Linear time.
+
+ADVERSARIAL = [
+    "${X:-" * 40_000,
+    "$(" * 100_000,
+    "sudo " * 40_000 + "mysql -pX",
+    "-p" * 100_000,
+    "mysql " + "-p" * 100_000,
+    "htpasswd -" + "b" * 200_000,
+    "aws configure set " * 10_000,
+    "accessToken" * 20_000 + ":",
+    "a" * 200_000 + "Token: x",
+    "'" * 200_000,
+    '"\\' * 100_000,
+    "TOKEN=" + "${" * 100_000,
+    "Authorization: Bearer " + "$(x)" * 50_000,
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_crafted_inputs_are_redacted_in_linear_time(text: str) -> None:
+    started = time.perf_counter()
+
+    DEFAULTS.redact(text)
+    DEFAULTS.redact(["sh", "-c", text])
+    DEFAULTS.redact(text.split())
+
+    assert time.perf_counter() - started < 5
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "mysql",
+                "sshpass",
+                "docker",
+                "login",
+                "-p",
+                "-pX",
+                "-a",
+                "redis-cli",
+                "sudo",
+                "-u",
+                "env",
+                "A=1",
+                "htpasswd",
+                "-b",
+                "aws",
+                "configure",
+                "set",
+                "aws_secret_access_key",
+                "x",
+                "'",
+                '"',
+                ";",
+                "${X:-",
+                "}",
+                "$(",
+                ")",
+                MASK,
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_redacting_command_words_twice_is_redacting_once(words: list[str]) -> None:
+    once = DEFAULTS.redact(words)
+
+    assert DEFAULTS.redact(once) == once
+    line = DEFAULTS.redact(" ".join(words))
+    assert DEFAULTS.redact(line) == line
