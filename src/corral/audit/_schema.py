@@ -66,6 +66,7 @@ _REQUEST = {
     "scripts); an approval applies to it alone",
 }
 _ANSWER = {
+    "run": "the run that waited for the answer (answers at the terminal)",
     **_REQUEST,
     **_ARGV,
     "cwd": "the working directory the command asked for",
