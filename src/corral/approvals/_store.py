@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import errno
 import hashlib
 import json
 import os
@@ -19,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from corral._files import StateFileError, open_regular
 from corral._session import session_id
 from corral._state import ensure_private_dir
 from corral.errors import ApprovalError
@@ -268,8 +268,7 @@ class ApprovalStore:
             ensure_private_dir(self.root)
             ensure_private_dir(path.parent)
             temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(temporary, flags, 0o600)
+            fd = open_regular(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             with os.fdopen(fd, "w") as stream:
                 json.dump(data, stream, sort_keys=True)
             temporary.replace(path)
@@ -281,19 +280,16 @@ class ApprovalStore:
 
     def _read(self, path: Path) -> dict[str, object] | None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = open_regular(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
+        except StateFileError as exc:
+            raise ApprovalError(f"cannot read {path}: {exc}") from exc
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                advice = "it is a link, not one of corral's records; remove it"
-            else:
-                advice = (
-                    "corral's state directory is not readable here (inside a "
-                    "sandbox it is hidden); run corral approve in your own terminal"
-                )
             raise ApprovalError(
-                f"cannot read {path}: {exc.strerror}; {advice}"
+                f"cannot read {path}: {exc.strerror}; corral's state directory is "
+                "not readable here (inside a sandbox it is hidden); run corral "
+                "approve in your own terminal"
             ) from exc
         with os.fdopen(fd, "rb") as stream:
             text = stream.read(MAX_RECORD_BYTES + 1)
@@ -301,7 +297,7 @@ class ApprovalStore:
             raise ApprovalError(f"{path} is too large for one of corral's records")
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ApprovalError(
                 f"{path} is not one of corral's records ({exc}); remove it"
             ) from exc

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from corral._files import StateFileError, open_regular
+
 __all__ = [
     "CURSOR_NAME",
     "Failing",
@@ -71,7 +73,9 @@ def read_position(state: Path, endpoint: str) -> Position:
     """Return where `endpoint` stands; the start if the cursor is absent or unreadable.
 
     An unreadable cursor costs a resend (the collector sees duplicates, which
-    carry the same ``corral.digest``), never a lost record.
+    carry the same ``corral.digest``), never a lost record.  So is anything
+    but a regular file planted there (a link, a FIFO): it is neither followed
+    nor waited on, and the next write replaces it.
     """
     entry = _read_all(state).get(without_credentials(endpoint))
     if not isinstance(entry, dict):
@@ -100,11 +104,11 @@ def write_position(state: Path, endpoint: str, position: Position) -> None:
     ).encode()
     path = state / CURSOR_NAME
     temporary = state / f".{CURSOR_NAME}.{os.getpid()}"
-    # O_EXCL | O_NOFOLLOW: the temporary file is new and ours, never a planted link.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    # O_EXCL: the temporary file is new and ours, never something planted.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
-    fd = os.open(temporary, flags, _MODE)
+    fd = open_regular(temporary, flags, _MODE)
     try:
         try:
             _write_all(fd, data)
@@ -128,8 +132,8 @@ def without_credentials(endpoint: str) -> str:
 
 def _read_all(state: Path) -> dict[str, object]:
     try:
-        fd = os.open(state / CURSOR_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
+        fd = open_regular(state / CURSOR_NAME, os.O_RDONLY)
+    except (OSError, StateFileError):
         return {}
     try:
         data = os.read(fd, _MAX_BYTES + 1)
@@ -139,7 +143,7 @@ def _read_all(state: Path) -> dict[str, object]:
         os.close(fd)
     try:
         document = json.loads(data) if len(data) <= _MAX_BYTES else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(document, dict) or document.get("v") != _CURSOR_VERSION:
         return {}

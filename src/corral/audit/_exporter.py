@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from corral._files import StateFileError, open_regular
 from corral.errors import CorralError
 
 __all__ = ["exporter_lock", "reap", "serve", "spawn", "take_lock"]
@@ -88,16 +89,14 @@ def _child_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _open_log(state: Path) -> int:
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(state / LOG_NAME, flags, 0o600)
+    fd = open_regular(state / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     if os.fstat(fd).st_size > _LOG_LIMIT:
         os.ftruncate(fd, 0)
     return fd
 
 
 def _open_lock(state: Path) -> int:
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    return os.open(state / LOCK_NAME, flags, 0o600)
+    return open_regular(state / LOCK_NAME, os.O_RDWR | os.O_CREAT)
 
 
 def take_lock(state: Path) -> int | None:
@@ -122,6 +121,8 @@ def exporter_lock(state: Path, *, deadline: float | None) -> Iterator[bool]:
     """
     try:
         fd = _open_lock(state)
+    except StateFileError:
+        raise
     except OSError as exc:
         raise CorralError(
             f"cannot open {state / LOCK_NAME}: {exc.strerror}; check that corral's "

@@ -19,6 +19,7 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+from corral._files import open_regular
 from corral.errors import CorralError
 
 __all__ = [
@@ -75,11 +76,7 @@ def socket_name(path: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def start_lock(directory: Path) -> Iterator[None]:
     """Hold the lock that serialises a proxy's start, registration and exit."""
-    fd = os.open(
-        directory / LOCK_NAME,
-        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-        0o600,
-    )
+    fd = open_regular(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

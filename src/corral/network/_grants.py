@@ -11,11 +11,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 import time
 from pathlib import Path
 
+from corral._files import open_regular
 from corral.approvals._store import SESSION_LIFETIME_SECONDS
+
+# A session's grants are a few hundred bytes; anything far larger is not ours.
+_MAX_BYTES = 1 << 20
 
 __all__ = ["SessionGrants"]
 
@@ -28,7 +33,11 @@ class SessionGrants:
         self._lock = threading.Lock()
 
     def load(self, session: str) -> set[tuple[str, int]]:
-        """Return the (host, port) pairs still granted to `session`."""
+        """Return the (host, port) pairs still granted to `session`.
+
+        Raises `StateFileError` when something other than a regular file
+        stands at the session's file.
+        """
         with self._lock:
             return {(host, port) for host, port, _ in self._read(session)}
 
@@ -41,8 +50,11 @@ class SessionGrants:
             path = self._path(session)
             temporary = path.with_suffix(".tmp")
             data = {"session": session, "grants": [list(e) for e in entries]}
-            temporary.write_text(json.dumps(data))
-            temporary.chmod(0o600)
+            temporary.unlink(missing_ok=True)
+            # O_EXCL: the temporary file is new and ours, never something planted.
+            fd = open_regular(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            with os.fdopen(fd, "w") as file:
+                file.write(json.dumps(data))
             temporary.replace(path)
 
     def _path(self, session: str) -> Path:
@@ -50,8 +62,15 @@ class SessionGrants:
         return self.directory / f"{digest}.json"
 
     def _read(self, session: str) -> list[tuple[str, int, float]]:
-        with contextlib.suppress(FileNotFoundError, ValueError, OSError):
-            data = json.loads(self._path(session).read_text())
+        try:
+            fd = open_regular(self._path(session), os.O_RDONLY)
+        except OSError:
+            return []
+        with contextlib.suppress(
+            ValueError, OSError, RecursionError, TypeError, AttributeError
+        ):
+            with os.fdopen(fd, "rb") as file:
+                data = json.loads(file.read(_MAX_BYTES))
             if data.get("session") != session:
                 return []
             now = time.time()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import corral
+from corral._files import open_regular
 from corral.errors import SandboxSetupError
 from corral.network._control import (
     CONTROL_NAME,
@@ -206,11 +207,7 @@ def _start(state: Path, directory: Path) -> None:
         "from corral.network._daemon import main; sys.exit(main(sys.argv[1:]))"
     )
     ready_r, ready_w = os.pipe()
-    log = os.open(
-        directory / LOG_NAME,
-        os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-        0o600,
-    )
+    log = open_regular(directory / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         process = subprocess.Popen(
             [

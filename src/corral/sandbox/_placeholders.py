@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
+from corral._files import open_regular
 from corral._state import ensure_private_dir
 from corral.errors import WorkspaceError
 
@@ -393,10 +394,18 @@ def _remove_placeholder(path: Path, dev: int, ino: int, kind: Placeholder) -> bo
 
 def _read_journal(path: Path) -> dict[str, list[int]]:
     try:
-        data = json.loads(path.read_text())
+        fd = open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise WorkspaceError(
+            f"cannot open corral's placeholder journal {path}: {exc.strerror}; "
+            "check corral's state directory permissions"
+        ) from exc
+    try:
+        with os.fdopen(fd, "rb") as file:
+            data = json.loads(file.read())
+    except (OSError, ValueError, RecursionError) as exc:
         raise WorkspaceError(
             f"corral's placeholder journal {path} is unreadable ({exc}); remove it "
             "after checking the workspace for empty protected paths, and retry"
@@ -411,8 +420,7 @@ def _write_journal(path: Path, journal: dict[str, list[int]]) -> None:
     temporary = path.with_suffix(".tmp")
     try:
         temporary.unlink(missing_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(temporary, flags, 0o600)
+        fd = open_regular(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         with os.fdopen(fd, "w") as file:
             file.write(json.dumps(journal, sort_keys=True))
         temporary.replace(path)
@@ -426,8 +434,7 @@ def _write_journal(path: Path, journal: dict[str, list[int]]) -> None:
 
 def _open_lock(path: Path) -> int:
     try:
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
-        return os.open(path, flags, 0o600)
+        return open_regular(path, os.O_RDWR | os.O_CREAT)
     except OSError as exc:
         raise WorkspaceError(
             f"cannot open lock file {path}: {exc.strerror}; check corral's state "
