@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from corral._files import StateFileError
 from corral.audit._log import GENESIS, EventLog, events_path
 from corral.audit._read import Entry, entries, head, records_after
 from corral.audit._verify import verify_log
@@ -73,7 +77,7 @@ def test_a_link_planted_in_place_of_a_log_file_is_refused(
     victim = tmp_path / "victim"
     victim.write_text("untouched\n")
     (state / name).symlink_to(victim)
-    with pytest.raises(OSError, match="link"):
+    with pytest.raises(StateFileError, match=f"{name} is a symbolic link"):
         EventLog(state).append({"event": "a"})
     assert victim.read_text() == "untouched\n"
 
@@ -86,7 +90,7 @@ def test_a_link_in_place_of_a_rotated_file_is_not_read_through(
     state = tmp_path / "state"
     state.mkdir()
     (state / "events.000000000001.jsonl").symlink_to(victim)
-    with pytest.raises(OSError, match="link"):
+    with pytest.raises(StateFileError, match="symbolic link"):
         list(entries(state))
 
 
@@ -105,17 +109,112 @@ def test_a_record_cut_short_stays_a_line_and_the_chain_goes_on_past_it(
     assert [(b.line, b.kind) for b in result.breaks] == [(3, "torn")]
 
 
-def test_a_missing_or_unreadable_witness_is_rebuilt_from_the_log(
-    tmp_path: Path,
+def test_a_witness_rebuilt_for_a_log_with_records_says_so_in_the_next_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Removed or spoilt, the witness is rebuilt, but never silently."""
     log = EventLog(tmp_path)
     _fill(log, 3)
     (tmp_path / "events.head").unlink()
     log.append({"event": "no witness"})
     (tmp_path / "events.head").write_text("{not json")
     log.append({"event": "spoilt witness"})
-    assert [r["seq"] for r in _records(tmp_path)] == [1, 2, 3, 4, 5]
+    records = _records(tmp_path)
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    assert [r.get("witness_rebuilt") for r in records] == [
+        None, None, None, "missing", "unreadable",
+    ]  # fmt: skip
+    assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING"]
+    assert "events.head" in caplog.records[0].getMessage()
+    log.append({"event": "witnessed again"})
+    assert "witness_rebuilt" not in _records(tmp_path)[-1]
+
+
+def test_a_crash_before_the_first_witness_was_written_is_no_rebuild(
+    tmp_path: Path,
+) -> None:
+    """The witness is created empty with the first record: a crash may leave it so."""
+    log = EventLog(tmp_path)
+    log.append({"event": "first"})
+    (tmp_path / "events.head").write_bytes(b"")
+    log.append({"event": "second"})
+    assert "witness_rebuilt" not in _records(tmp_path)[-1]
     assert verify_log(tmp_path).ok
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "events.head", "events.lock"])
+def test_a_fifo_at_a_log_file_is_refused_and_no_record_is_reported_written(
+    tmp_path: Path, name: str
+) -> None:
+    log = EventLog(tmp_path)
+    log.append({"event": "first"})
+    (tmp_path / name).unlink()
+    os.mkfifo(tmp_path / name, 0o600)
+    with pytest.raises(StateFileError, match=f"{name} is a FIFO"):
+        log.append({"event": "second"})
+
+
+def _promptly(call: Callable[[], object], fifo: Path) -> BaseException | None:
+    """Run `call` and return what it raised; fail (freeing it) if it blocks."""
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test)
+            raised[0] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail(f"blocked on the FIFO at {fifo}")
+    return raised[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "head_reads_it"),
+    [
+        ("events.jsonl", True),
+        ("events.head", True),
+        ("events.lock", False),
+        ("events.000000000001.jsonl", False),
+    ],
+)
+def test_a_reader_never_waits_on_a_fifo_at_a_log_file(
+    tmp_path: Path, name: str, *, head_reads_it: bool
+) -> None:
+    """Refused at once: a reader blocked under the shared lock would stop writers."""
+    log = EventLog(tmp_path)
+    _fill(log, 2)
+    if name == "events.jsonl":
+        log.current.rename(tmp_path / "events.000000000001.jsonl")
+    (tmp_path / name).unlink(missing_ok=True)
+    os.mkfifo(tmp_path / name, 0o600)
+    raised = _promptly(lambda: list(entries(tmp_path)), tmp_path / name)
+    assert isinstance(raised, StateFileError), raised
+    assert f"{tmp_path / name} is a FIFO" in str(raised)
+    raised = _promptly(lambda: head(tmp_path), tmp_path / name)
+    assert isinstance(raised, StateFileError) is head_reads_it, raised
+
+
+def test_a_line_nested_too_deep_to_parse_is_passed_over_by_the_writer(
+    tmp_path: Path,
+) -> None:
+    log = EventLog(tmp_path)
+    _fill(log, 2)
+    with log.current.open("ab") as file:
+        file.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    assert log.append({"event": "after"}).seq == 3
+    (tmp_path / "events.head").unlink()
+    with log.current.open("ab") as file:
+        file.write(b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"\n")
+    assert log.append({"event": "after again"}).seq == 4
+    assert [e.record is None for e in entries(tmp_path)] == [
+        False, False, True, False, True, False,
+    ]  # fmt: skip
 
 
 def test_a_crash_before_the_witness_is_written_starts_no_new_chain(
@@ -278,6 +377,24 @@ def test_records_after_passes_over_what_is_not_a_record(tmp_path: Path) -> None:
         file.write(b"not json\n")
     _fill(log, 2)
     assert _seqs(list(records_after(tmp_path, 1))) == [2, 3, 4]
+
+
+def test_records_after_is_not_misled_by_an_empty_file_with_a_rotated_name(
+    tmp_path: Path,
+) -> None:
+    """The file a name points to must really begin by the record asked for."""
+    log = EventLog(tmp_path, rotate_bytes=1000)
+    _fill(log, 40)
+    files = log.files()
+    second = files[1]
+    first_of_second = json.loads(second.read_bytes().splitlines()[0])["seq"]
+    planted = tmp_path / f"events.{first_of_second + 2:012d}.jsonl"
+    assert not planted.exists()
+    planted.write_bytes(b"")
+    after = first_of_second + 3
+    assert _seqs(list(records_after(tmp_path, after))) == list(range(after + 1, 41))
+    planted.write_bytes(b"not a record\n")
+    assert _seqs(list(records_after(tmp_path, after))) == list(range(after + 1, 41))
 
 
 def test_a_record_the_disk_cannot_hold_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 from corral.audit._log import EventLog
 from corral.audit._verify import BREAK_KINDS, Break, verify_log
@@ -228,4 +231,128 @@ def test_every_break_kind_is_one_the_schema_names() -> None:
         "truncated",
         "head-mismatch",
         "not-a-record",
+        "not-a-file",
+        "empty-file",
+        "misnamed",
+        "witness-missing",
+        "witness-unreadable",
+        "witness-rebuilt",
     }
+
+
+def test_a_tail_cut_off_with_the_witness_removed_is_still_a_break(
+    tmp_path: Path,
+) -> None:
+    log = _log(tmp_path, 10)
+    _write(log.current, _lines(log.current)[:7])
+    (tmp_path / "events.head").unlink()
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [("events.head", 0, None, "witness-missing")]
+    assert "the end of the log cannot be checked" in result.breaks[0].message
+
+
+@pytest.mark.parametrize("content", [b"garbage\n", b"", b'{"seq":"x"}'])
+def test_a_garbled_or_emptied_witness_is_a_break(
+    tmp_path: Path, content: bytes
+) -> None:
+    log = _log(tmp_path, 3)
+    _write(log.current, _lines(log.current)[:2])
+    (tmp_path / "events.head").write_bytes(content)
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [("events.head", 0, None, "witness-unreadable")]
+    assert "the end of the log cannot be checked" in result.breaks[0].message
+
+
+def test_a_record_written_over_a_rebuilt_witness_stays_a_break(
+    tmp_path: Path,
+) -> None:
+    """The writer rebuilds a removed witness, and the evidence stays in the log."""
+    log = _log(tmp_path, 5)
+    _write(log.current, _lines(log.current)[:3])
+    (tmp_path / "events.head").unlink()
+    log.append({"event": "after"})
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [("events.jsonl", 4, 4, "witness-rebuilt")]
+    assert "events.head was missing" in result.breaks[0].message
+
+
+def test_a_log_without_records_needs_no_witness(tmp_path: Path) -> None:
+    (tmp_path / "events.jsonl").write_bytes(b"")
+    assert verify_log(tmp_path).ok
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink", "directory"])
+def test_something_other_than_a_file_at_a_rotated_name_is_a_break(
+    tmp_path: Path, planted: str
+) -> None:
+    log = _log(tmp_path, 3)
+    path = tmp_path / "events.000000000002.jsonl"
+    if planted == "fifo":
+        os.mkfifo(path, 0o600)
+    elif planted == "symlink":
+        path.symlink_to(log.current)
+    else:
+        path.mkdir()
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [(path.name, 0, 2, "not-a-file")]
+    assert "move it out of the state directory" in result.breaks[0].message
+
+
+def test_a_fifo_at_the_witness_is_a_break_not_a_hang(tmp_path: Path) -> None:
+    _log(tmp_path, 3)
+    (tmp_path / "events.head").unlink()
+    os.mkfifo(tmp_path / "events.head", 0o600)
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [("events.head", 0, None, "witness-unreadable")]
+    assert "a FIFO" in result.breaks[0].message
+
+
+def test_an_empty_file_with_a_rotated_name_is_a_break(tmp_path: Path) -> None:
+    log = _log(tmp_path, 20, rotate_bytes=1000)
+    second = log.files()[1]
+    first = json.loads(_lines(second)[0])["seq"]
+    planted = tmp_path / f"events.{first + 2:012d}.jsonl"
+    planted.write_bytes(b"")
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [(planted.name, 0, first + 2, "empty-file")]
+
+
+def test_a_rotated_file_renamed_from_its_first_record_is_a_break(
+    tmp_path: Path,
+) -> None:
+    log = _log(tmp_path, 20, rotate_bytes=1000)
+    second = log.files()[1]
+    first = json.loads(_lines(second)[0])["seq"]
+    renamed = tmp_path / f"events.{first - 1:012d}.jsonl"
+    second.rename(renamed)
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [(renamed.name, 0, first - 1, "misnamed")]
+    assert f"its first record is {first}" in result.breaks[0].message
+
+
+def test_a_line_nested_too_deep_to_parse_is_not_a_record(tmp_path: Path) -> None:
+    log = _log(tmp_path, 3)
+    lines = _lines(log.current)
+    lines.insert(1, b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    lines.append(b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"\n")
+    _write(log.current, lines)
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [
+        ("events.jsonl", 2, None, "not-a-record"),
+        ("events.jsonl", 5, None, "not-a-record"),
+    ]
+    assert "nested deeper" in result.breaks[0].message
+
+
+@pytest.mark.parametrize("where", [2, 4])
+def test_a_record_altered_to_hold_bytes_corral_never_writes_is_named_altered(
+    tmp_path: Path, where: int
+) -> None:
+    """Neither torn nor deleted: the record in that place was changed."""
+    log = _log(tmp_path, 5)
+    lines = _lines(log.current)
+    lines[where] = lines[where].replace(b'"n":', b'"m":"\xff\xfe","n":')
+    _write(log.current, lines)
+    result = verify_log(tmp_path)
+    assert _where(result.breaks) == [("events.jsonl", where + 1, where + 1, "altered")]
+    assert "not a record as corral writes it" in result.breaks[0].message

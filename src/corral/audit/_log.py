@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
+from corral._files import PRIVATE_FILE_MODE, open_regular
 from corral.audit._schema import SCHEMA_VERSION
 from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES
 
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_ROTATE_BYTES",
     "GENESIS",
     "RECORD_VERSION",
+    "WITNESS_REBUILT",
     "Appended",
     "EventLog",
     "Head",
@@ -36,6 +39,8 @@ __all__ = [
     "log_files",
 ]
 
+logger = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
 """The ``prev`` of the first record ever: no record comes before it."""
 
@@ -44,6 +49,9 @@ RECORD_VERSION = SCHEMA_VERSION
 
 DEFAULT_ROTATE_BYTES = DEFAULT_AUDIT_ROTATE_BYTES
 """Size past which the current file is rotated: a file any tool opens at once."""
+
+WITNESS_REBUILT = "witness_rebuilt"
+"""The field of the first record after the witness was rebuilt: why it was."""
 
 CURRENT = "events.jsonl"
 HEAD = "events.head"
@@ -55,11 +63,11 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _WITNESS_BYTES = 256
 # Bytes read at a time from a file's end looking for its last record: a few records.
 _TAIL_CHUNK = 16 << 10
-_PRIVATE = 0o600
-# O_NOFOLLOW: a link planted in place of a log file is refused, never followed.
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-_APPEND = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-_WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+_PRIVATE = PRIVATE_FILE_MODE
+# Each opened with open_regular: a link, FIFO or directory there is refused.
+_READ = os.O_RDONLY
+_APPEND = os.O_RDWR | os.O_APPEND | os.O_CREAT
+_WRITE = os.O_RDWR | os.O_CREAT
 
 
 @dataclass(frozen=True)
@@ -110,10 +118,10 @@ def chain_of(record: Mapping[str, object] | None) -> tuple[int, str] | None:
 
 
 def parse_line(raw: bytes) -> dict[str, object] | None:
-    """The JSON object a line holds, or None."""
+    """The JSON object a line holds; None for anything else, however malformed."""
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -143,7 +151,7 @@ def read_witness(fd: int) -> Witness | None:
     """Parse the witness open at `fd`; None when it is empty or not one."""
     try:
         value = json.loads(os.pread(fd, _WITNESS_BYTES, 0))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(value, dict):
         return None
@@ -224,7 +232,7 @@ def _last_rotated_record(state: Path) -> Head | None:
     for path in reversed(log_files(state)):
         if path.name == CURRENT:
             continue
-        fd = os.open(path, _READ)
+        fd = open_regular(path, _READ)
         try:
             found = last_record(fd, os.fstat(fd).st_size)
         finally:
@@ -259,27 +267,45 @@ class EventLog:
 
         ``v``, ``seq`` and ``prev`` are the log's: any the record has are
         replaced.  Raises `OSError` when the record cannot be written whole;
-        nothing of it is left behind then.
+        nothing of it is left behind then.  Raises `StateFileError` when
+        something other than a regular file stands at a log file's name.
         """
-        lock = os.open(self._lock, _WRITE, _PRIVATE)
+        lock = open_regular(self._lock, _WRITE, _PRIVATE)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            witness = os.open(self._head, _WRITE, _PRIVATE)
+            # Created here only when missing: under the lock nobody else does.
+            missing = not os.path.lexists(self._head)
+            witness = open_regular(self._head, _WRITE, _PRIVATE)
             try:
-                return self._append_locked(record, witness)
+                return self._append_locked(record, witness, missing=missing)
             finally:
                 os.close(witness)
         finally:
             os.close(lock)
 
-    def _append_locked(self, record: Mapping[str, object], witness: int) -> Appended:
-        fd = os.open(self._current, _APPEND, _PRIVATE)
+    def _append_locked(
+        self, record: Mapping[str, object], witness: int, *, missing: bool
+    ) -> Appended:
+        fd = open_regular(self._current, _APPEND, _PRIVATE)
         try:
             info = os.fstat(fd)
-            last = tail(self.state, read_witness(witness), fd, info)
+            seen = read_witness(witness)
+            last = tail(self.state, seen, fd, info)
             seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.digest)
+            fields = {**record, "v": RECORD_VERSION, "seq": seq, "prev": prev}
+            rebuilt = None if seen is not None else _why_rebuilt(witness, last, missing)
+            if rebuilt is not None:
+                logger.warning(
+                    "%s was %s though the log holds records up to %d: rebuilt from "
+                    "the log; records cut from its end would not show (corral log "
+                    "verify reports it)",
+                    self._head,
+                    rebuilt,
+                    seq - 1,
+                )
+                fields[WITNESS_REBUILT] = rebuilt
             line = json.dumps(
-                {**record, "v": RECORD_VERSION, "seq": seq, "prev": prev},
+                fields,
                 sort_keys=True,
                 separators=(",", ":"),
                 ensure_ascii=True,
@@ -310,7 +336,7 @@ class EventLog:
             )
         self.current.rename(target)
         # O_EXCL: under the lock nobody else creates it; anything there was planted.
-        fresh = os.open(self._current, _APPEND | os.O_EXCL, _PRIVATE)
+        fresh = open_regular(self._current, _APPEND | os.O_EXCL, _PRIVATE)
         os.close(fd)
         return fresh
 
@@ -326,6 +352,21 @@ class EventLog:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, end)
             raise
+
+
+def _why_rebuilt(fd: int, last: Head | None, missing: bool) -> str | None:
+    """Why a witness that says nothing is rebuilt for a log with records; None if not.
+
+    corral creates the witness empty just before the first record: a crash
+    then leaves it empty beside record 1, and that is no rebuild.
+    """
+    if last is None:
+        return None
+    if missing:
+        return "missing"
+    if os.fstat(fd).st_size == 0:
+        return None if last.seq == 1 else "empty"
+    return "unreadable"
 
 
 def _write_witness(fd: int, witness: Witness) -> None:

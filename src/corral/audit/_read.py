@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral._files import StateFileError, open_regular
 from corral.audit._log import (
     CURRENT,
     GENESIS,
@@ -24,6 +25,7 @@ from corral.audit._log import (
     Witness,
     chain_of,
     digest_of,
+    first_seq,
     last_record,
     log_files,
     parse_line,
@@ -52,8 +54,8 @@ _CHUNK = 1 << 20
 _PEEK = 16 << 10
 # Below this many bytes, records_after reads on rather than halving again.
 _SEEK_SPAN = 64 << 10
-# O_NOFOLLOW: a link planted in place of a log file is refused, never read through.
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+# Opened with open_regular: a link is not read through, a FIFO not waited on.
+_READ = os.O_RDONLY
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Entry:
     """One line of the log: where it is, its bytes, and the record it holds.
 
     `raw` is the line without its newline.  `record` is None when the line
-    is not a JSON object: a torn record.
+    is not a JSON object corral can read: a torn record, or not one at all.
     """
 
     path: Path
@@ -74,7 +76,8 @@ def head(state: Path) -> Head | None:
     """The (seq, digest) of the last record appended; None for an empty log.
 
     Cheap: the witness alone, unless it is stale.  Raises `OSError` when a
-    log file cannot be read or a link stands in place of one.
+    log file cannot be read, `StateFileError` when a link, FIFO or anything
+    but a regular file stands in place of one.
     """
     witness = _read_witness(state)
     current = _open(state / CURRENT)
@@ -88,24 +91,58 @@ def head(state: Path) -> Head | None:
 def entries(state: Path) -> Iterator[Entry]:
     """Every line of every log file, oldest first, as the log stood when called.
 
-    Raises `OSError` when a file cannot be read or a link stands in its place.
+    Raises `OSError` when a file cannot be read, `StateFileError` when
+    anything but a regular file stands in place of one.
     """
-    found, _, _ = snapshot(state)
-    yield from found
+    readers, _ = _open_files(state)
+    yield from _read_all(readers)
 
 
-def snapshot(state: Path) -> tuple[Iterator[Entry], Witness | None, int]:
-    """Every entry as the log stood at one moment, its witness, and its file count."""
-    readers, witness = _open_files(state)
+@dataclass(frozen=True)
+class Snapshot:
+    """The log as it stood at one moment, for checking rather than reading.
 
-    def read() -> Iterator[Entry]:
-        try:
-            for reader in readers:
-                yield from reader.all()
-        finally:
-            _close(readers)
+    `witness_state` says what stood at ``events.head``: ``ok``, ``missing``,
+    ``empty``, ``unreadable`` (not a witness) or ``refused`` (not a regular
+    file).  `refused` holds each log file name where something other than a
+    regular file stands, and `files` every file read, oldest first.
+    """
 
-    return read(), witness, len(readers)
+    entries: Iterator[Entry]
+    witness: Witness | None
+    witness_state: str
+    files: tuple[Path, ...]
+    refused: tuple[StateFileError, ...]
+
+
+def snapshot(state: Path) -> Snapshot:
+    """Every entry as the log stood at one moment, its witness, and its files.
+
+    Raises `OSError` when a file cannot be read, `StateFileError` when
+    something other than a regular file stands at ``events.lock``.
+    """
+    refused: list[StateFileError] = []
+    readers, witness = _open_files(state, refused)
+    try:
+        witness_state = _witness_state(state, witness)
+    except StateFileError as exc:
+        witness_state = "refused"
+        refused.append(exc)
+    return Snapshot(
+        _read_all(readers),
+        witness,
+        witness_state,
+        tuple(reader.path for reader in readers),
+        tuple(refused),
+    )
+
+
+def _read_all(readers: list[_Reader]) -> Iterator[Entry]:
+    try:
+        for reader in readers:
+            yield from reader.all()
+    finally:
+        _close(readers)
 
 
 def follow(
@@ -148,18 +185,16 @@ def follow(
 def records_after(state: Path, seq: int) -> Iterator[Entry]:
     """The chained records with a seq above `seq`, in log order.
 
-    Starts in the rotated file whose name says it holds ``seq + 1`` and skips
-    within a file by halving, so a reader that is caught up reads little.
-    Records put out of order by tampering may be passed over (`verify_log`
-    reports them).  Raises `OSError` as `entries`.
+    Starts in the rotated file whose name says it holds ``seq + 1``, once
+    its first record shows that it does (a file renamed or planted under such
+    a name makes it start earlier), and skips within a file by halving, so a
+    reader that is caught up reads little.  Records put out of order by
+    tampering may be passed over (`verify_log` reports them).  Raises as
+    `entries`.
     """
     readers, _ = _open_files(state)
-    start = 0
-    for index, reader in enumerate(readers):
-        first = rotated_seq(reader.path)
-        if first is not None and first <= seq + 1:
-            start = index
     try:
+        start = _start_index(readers, seq)
         passed = False
         for index, reader in enumerate(readers[start:], start):
             if not passed:
@@ -173,6 +208,21 @@ def records_after(state: Path, seq: int) -> Iterator[Entry]:
                     yield entry
     finally:
         _close(readers)
+
+
+def _start_index(readers: list[_Reader], seq: int) -> int:
+    """The last file that begins with a record at or before ``seq + 1``."""
+    start = 0
+    for index, reader in enumerate(readers):
+        named = rotated_seq(reader.path)
+        if named is not None and named <= seq + 1:
+            start = index
+    while start > 0:
+        first = first_seq(readers[start].fd)
+        if first is not None and first <= seq + 1:
+            break
+        start -= 1
+    return start
 
 
 class _Reader:
@@ -324,18 +374,35 @@ class _Place:
         return later, None
 
 
-def _open_files(state: Path) -> tuple[list[_Reader], Witness | None]:
-    """Open every log file and read the witness, all at one moment."""
+def _open_files(
+    state: Path, refused: list[StateFileError] | None = None
+) -> tuple[list[_Reader], Witness | None]:
+    """Open every log file and read the witness, all at one moment.
+
+    A file name where something other than a regular file stands raises
+    `StateFileError`, or with `refused` given is noted there and passed over.
+    """
     readers: list[_Reader] = []
     with _shared_lock(state):
         try:
             for path in log_files(state):
-                fd = _open(path)
+                try:
+                    fd = _open(path)
+                except StateFileError as exc:
+                    if refused is None:
+                        raise
+                    refused.append(exc)
+                    continue
                 if fd is None:
                     continue
                 limit = os.fstat(fd).st_size if path.name == CURRENT else None
                 readers.append(_Reader(fd, path, limit=limit))
-            witness = _read_witness(state)
+            try:
+                witness = _read_witness(state)
+            except StateFileError:
+                if refused is None:
+                    raise
+                witness = None  # snapshot says what stands there instead
         except BaseException:
             _close(readers)
             raise
@@ -349,9 +416,22 @@ def _close(readers: Iterable[_Reader]) -> None:
 
 def _open(path: Path) -> int | None:
     try:
-        return os.open(path, _READ)
+        return open_regular(path, _READ)
     except FileNotFoundError:
         return None
+
+
+def _witness_state(state: Path, witness: Witness | None) -> str:
+    """What stands at ``events.head`` when `witness` is what it said."""
+    if witness is not None:
+        return "ok"
+    fd = _open(state / HEAD)
+    if fd is None:
+        return "missing"
+    try:
+        return "empty" if os.fstat(fd).st_size == 0 else "unreadable"
+    finally:
+        os.close(fd)
 
 
 def _read_witness(state: Path) -> Witness | None:

@@ -25,7 +25,7 @@ from corral.audit._read import Entry, entries, follow
 from corral.audit._verify import verify_log
 from corral.cli._log_view import event_line
 from corral.cli._output import say, write_result
-from corral.errors import ExitCode
+from corral.errors import CorralError, ExitCode
 
 __all__ = ["add_parser", "log"]
 
@@ -74,20 +74,27 @@ def log(args: argparse.Namespace) -> int:
     if args.action == "path":
         write_result(str(EventLog(state).current))
         return ExitCode.OK
-    if args.action == "verify":
-        return _verify(state, as_json=args.json)
     if args.action == "export":
         return _export(state)
     try:
-        keep = _selection(args)
-    except ValueError as exc:
-        say(str(exc))
-        return ExitCode.USAGE
-    stream: Iterable[Entry] = follow(state) if args.follow else entries(state)
-    try:
+        if args.action == "verify":
+            return _verify(state, as_json=args.json)
+        try:
+            keep = _selection(args)
+        except ValueError as exc:
+            say(str(exc))
+            return ExitCode.USAGE
+        stream: Iterable[Entry] = follow(state) if args.follow else entries(state)
         _show(stream, keep, as_json=args.json)
     except KeyboardInterrupt:
         return ExitCode.OK
+    except OSError as exc:
+        # The one boundary where reading the log meets the system's errors.
+        where = exc.filename or state
+        raise CorralError(
+            f"cannot read the event log at {where}: {exc.strerror or exc}; check "
+            "that corral's state directory and its files are yours and readable"
+        ) from exc
     return ExitCode.OK
 
 
@@ -135,15 +142,21 @@ def _since(text: str) -> datetime:
     relative = _RELATIVE.fullmatch(text.strip())
     if relative is not None:
         amount, unit = int(relative.group(1)), _UNITS[relative.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: amount})
+        try:
+            return datetime.now(UTC) - timedelta(**{unit: amount})
+        except OverflowError:
+            raise ValueError(
+                f"--since {text!r}: reaches before the first year the calendar "
+                "holds; give a smaller age or a date"
+            ) from None
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo is None else moment
+    except (ValueError, OverflowError):
         raise ValueError(
             f"--since {text!r}: give an ISO 8601 date or time (2026-12-04, "
             "2026-12-04T09:30, 2026-12-04T09:30:00Z) or an age such as 30m, 2h, 7d"
         ) from None
-    return moment.astimezone(UTC) if moment.tzinfo is None else moment
 
 
 def _time_of(record: Mapping[str, object]) -> datetime:
@@ -182,7 +195,7 @@ def _verify(state: Path, *, as_json: bool) -> int:
         )
         return ExitCode.OK if result.ok else _BROKEN
     for found in result.breaks:
-        where = f"{found.path}:{found.line}"
+        where = f"{found.path}:{found.line}" if found.line else str(found.path)
         seq = "" if found.seq is None else f" (record {found.seq})"
         write_result(f"broken: {where}{seq}: {found.kind}: {found.message}")
     if not result.ok:
