@@ -11,14 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corral.audit._redact import (
-    _DEFAULTS,
-    MASK,
-    Redactor,
-    _combined,
-    _replace,
-    _rules_in,
-)
+from corral.audit._redact import MASK, Redactor
+from corral.audit._redact_text import _DEFAULTS, _combined, _replace, _rules_in
 
 DEFAULTS = Redactor()
 
