@@ -11,6 +11,7 @@ import pytest
 
 from corral.audit._schema import (
     EVENTS,
+    OCCASIONAL_FIELDS,
     SCHEMA_VERSION,
     STANDARD_FIELDS,
     agent_event_name,
@@ -45,7 +46,8 @@ def test_the_document_is_the_schema() -> None:
 def _undocumented(record: dict[str, Any]) -> list[str]:
     spec = spec_of(str(record["event"]))
     assert spec is not None, f"{record['event']} is not in the schema"
-    return sorted(set(record) - set(STANDARD_FIELDS) - set(spec.fields))
+    known = {*STANDARD_FIELDS, *OCCASIONAL_FIELDS, *spec.fields}
+    return sorted(set(record) - known)
 
 
 def _check(records: list[dict[str, Any]]) -> None:

@@ -6,6 +6,7 @@ and no planted file makes it wait.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -99,3 +100,71 @@ def test_a_line_nested_too_deep_is_shown_as_not_a_record(
     assert "not-a-record" in ran.stdout
     ran = corral("event", "after", timeout=_TIMEOUT)
     assert ran.returncode == 0, ran.stderr
+
+
+def _policy(home: Home, text: str) -> None:
+    path = home.config / "corral" / "policy.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_log_shows_filters_and_verifies_what_corral_wrote(
+    corral: CorralCLI, workspace: Path, home: Home
+) -> None:
+    env = {"CORRAL_SESSION": "task-17", "CORRAL_AGENT": "tester"}
+    corral.run(workspace, "sh", "-c", "exit 3", env=env)
+    corral("event", "prompt", "--field", "text=hello", env={"CORRAL_SESSION": "b"})
+
+    shown = corral("log", timeout=_TIMEOUT)
+    assert shown.returncode == 0, shown.stderr
+    finished = [
+        line for line in shown.stdout.splitlines() if "command.finished" in line
+    ]
+    assert len(finished) == 1
+    assert "exit 3" in finished[0]
+    assert "named:task-17" in finished[0]
+
+    mine = corral("log", "--json", "--session", "task-17", timeout=_TIMEOUT)
+    records = [json.loads(line) for line in mine.stdout.splitlines()]
+    assert {r["session"] for r in records} == {"named:task-17"}
+    assert {r["agent"] for r in records} == {"tester"}
+    stored = (_state(home) / "events.jsonl").read_text().splitlines()
+    assert mine.stdout.splitlines() == stored[: len(records)]
+
+    only = corral("log", "--json", "--event", "agent", timeout=_TIMEOUT)
+    assert [json.loads(x)["event"] for x in only.stdout.splitlines()] == [
+        "agent.prompt"
+    ]
+    later = corral("log", "--since", "2999-01-01", timeout=_TIMEOUT)
+    assert later.returncode == 0
+    assert later.stdout == ""
+
+    verified = corral("log", "verify", timeout=_TIMEOUT)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith(f"ok: {len(stored)} records")
+    path = corral("log", "path", timeout=_TIMEOUT)
+    assert path.stdout.strip() == str(_state(home) / "events.jsonl")
+
+
+def test_log_export_sends_what_is_pending_and_says_how_it_went(
+    corral: CorralCLI, home: Home
+) -> None:
+    from tests.audit.otlp_receiver import Receiver  # noqa: PLC0415 (needs the SDK)
+
+    assert corral("log", "export", timeout=_TIMEOUT).returncode == 2  # no collector
+    receiver = Receiver()
+    try:
+        _policy(home, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+        for n in range(3):
+            corral("event", "tool_call", "--field", f"n={n}")
+        sent = corral("log", "export", timeout=_TIMEOUT)
+        assert sent.returncode == 0, sent.stderr
+        assert sent.stdout.startswith("exported ")
+        assert receiver.wait_for(lambda r: len(r.seqs()) >= 3)
+        receiver.status = 503
+        corral("event", "tool_call", "--field", "n=3")
+        refused = corral("log", "export", timeout=_TIMEOUT)
+        assert refused.returncode == 125
+        assert "records wait in the local log" in refused.stderr
+    finally:
+        receiver.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 __all__ = [
     "AGENT_EVENT_PREFIX",
     "EVENTS",
+    "OCCASIONAL_FIELDS",
     "SCHEMA_VERSION",
     "STANDARD_FIELDS",
     "EventSpec",
@@ -38,6 +39,13 @@ STANDARD_FIELDS: dict[str, str] = {
     "host": "host name of the machine",
     "pid": "process id of the corral process that recorded it",
 }
+
+OCCASIONAL_FIELDS: dict[str, str] = {
+    "witness_rebuilt": "on the first record after the log's witness was found "
+    "missing, unreadable or empty, and rebuilt from the log: why; records cut "
+    "from the end before this one would not show (corral log verify reports it)",
+}
+"""Fields any record may carry, beside the standard ones and its event's."""
 
 AGENT_EVENT_PREFIX = "agent."
 # A harness's own event kinds: short, lower-case, dotted words.

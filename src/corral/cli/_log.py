@@ -210,19 +210,23 @@ def _verify(state: Path, *, as_json: bool) -> int:
 
 
 def _export(state: Path) -> int:
-    from corral.audit._export import export_pending  # noqa: PLC0415 (cost)
+    from corral.audit._export import export_pending, shown  # noqa: PLC0415 (cost)
     from corral.audit._settings import audit_settings  # noqa: PLC0415
 
     settings = audit_settings()
-    if settings.endpoint is None:
+    endpoint = settings.endpoint
+    if endpoint is None:
         say("no collector is named in policy ([audit.export] endpoint); nothing sent")
         return ExitCode.USAGE
     report = export_pending(state, settings, environ=os.environ)
     if report.error is not None:
         say(
-            f"export to {settings.endpoint} failed: {report.error}; {report.pending} "
+            f"export to {shown(endpoint)} failed: {report.error}; {report.pending} "
             "records wait in the local log and go with the next export"
         )
         return int(ExitCode.CORRAL_FAILED)
-    write_result(f"exported {report.shipped} records to {settings.endpoint}")
+    dropped = ""
+    if report.rejected:
+        dropped = f"; the collector dropped {report.rejected} (export.rejected says so)"
+    write_result(f"exported {report.shipped} records to {shown(endpoint)}{dropped}")
     return ExitCode.OK
