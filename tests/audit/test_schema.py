@@ -141,25 +141,6 @@ def test_agent_fields_stay_under_data_and_cannot_pose_as_corrals(
     assert record["id"] == ran.stdout.strip()
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["Bad Kind"], "lower-case dotted words"),
-        (["prompt", "--data", "[1]"], "must be a JSON object"),
-        (["prompt", "--data", "{"], "not JSON"),
-        (["prompt", "--field", "novalue"], "KEY=VALUE"),
-        (["prompt", "--cause", "nothex"], "not an event id"),
-    ],
-)
-def test_a_malformed_agent_event_is_refused_and_not_recorded(
-    corral: CorralCLI, home: Home, args: list[str], message: str
-) -> None:
-    ran = corral("event", *args)
-    assert ran.returncode in (2, 125)
-    assert message in ran.stderr
-    assert [r for r in events(home.state) if r["event"].startswith("agent.")] == []
-
-
 def test_the_git_head_of_a_workspace_is_read_without_git(
     workspace: Path, tmp_path: Path
 ) -> None:
