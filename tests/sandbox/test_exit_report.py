@@ -234,6 +234,19 @@ def test_a_process_whose_main_thread_ended_is_counted_as_left_running(
     assert (result.left_running, result.left_names) == (1, ["python3"])
 
 
+def test_processes_the_command_killed_on_its_way_out_are_not_counted(
+    sandbox: Sandbox,
+) -> None:
+    """A SIGKILL the command sent ends them, though some may not have died yet."""
+    marker = _marker()
+    started = f'{_started(f"sleep 1{marker}")}; pids="$pids $!"'
+    script = f"for i in $(seq 20); do {started}; done; kill -9 $pids; exit 0"
+    for _ in range(3):
+        result = sandbox.run(sh(script), capture=True)
+        assert (result.exit_status, result.left_running) == (0, 0), result.stderr
+    assert _running(marker) == []
+
+
 @needs_signal_scope
 def test_kill_all_from_the_command_does_not_reach_its_supervisor(
     sandbox: Sandbox,

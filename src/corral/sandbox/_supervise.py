@@ -50,6 +50,15 @@ _DEAD_STATES = frozenset(b"ZX")
 """/proc states of a thread that has ended and is not yet reaped: a process has
 ended when all its threads have."""
 
+_DYING_FLAGS = 0x4 | 0x400
+"""PF_EXITING and PF_SIGNALED, the kernel's flags (stat's 9th field) of a thread
+already on its way out, on exit or a fatal signal: it has ended but for the
+moment that takes, as has one with SIGKILL pending (the 31st field)."""
+
+_FLAGS_FIELD, _PENDING_FIELD = 9 - 3, 31 - 3
+"""Where the two fields are among those after COMM, the 3rd (the state) first."""
+
+
 _INIT = 1
 """The namespace's init, bubblewrap's: it ends the namespace when the supervisor
 ends, and signals to every process (kill -1) never reach it."""
@@ -222,33 +231,37 @@ def _live_name(process: str) -> str | None:
     A process whose main thread has ended (SYS_exit, not exit_group) reads as a
     zombie in its own stat while its other threads run on.
     """
-    name, state = _stat(f"{process}/stat")
-    if name is None or state not in _DEAD_STATES:
+    name, ended = _stat(f"{process}/stat")
+    if name is None or not ended:
         return name
     try:
         tasks = os.listdir(f"{process}/task")  # noqa: PTH208 (pathlib costs start-up)
     except (FileNotFoundError, ProcessLookupError):
         return None  # ended meanwhile
     for task in tasks:
-        _, task_state = _stat(f"{process}/task/{task}/stat")
-        if task_state is not None and task_state not in _DEAD_STATES:
+        task_name, task_ended = _stat(f"{process}/task/{task}/stat")
+        if task_name is not None and not task_ended:
             return name
     return None
 
 
-def _stat(path: str) -> tuple[str | None, int | None]:
-    """Return the name and state in the stat file `path`; (None, None) if gone."""
+def _stat(path: str) -> tuple[str | None, bool]:
+    """Return the name in the stat file `path` of a process or thread, and whether
+    it has ended; (None, True) when it is gone."""
     try:
         with open(path, "rb") as stat:  # noqa: PTH123 (pathlib costs start-up)
             line = stat.read()
     except (FileNotFoundError, ProcessLookupError):
-        return None, None  # ended meanwhile
+        return None, True  # ended meanwhile
     # "PID (COMM) STATE ...": COMM may itself hold parentheses and spaces.
     start, end = line.find(b"("), line.rfind(b")")
-    state = line[end + 2 : end + 3]
-    if start < 0 or end < start or not state:
-        return None, None
-    return line[start + 1 : end].decode(errors="replace"), state[0]
+    fields = line[end + 2 :].split()
+    if start < 0 or end < start or len(fields) <= _PENDING_FIELD:
+        return None, True
+    flags, pending = int(fields[_FLAGS_FIELD]), int(fields[_PENDING_FIELD])
+    killed = pending & (1 << (_signal.SIGKILL - 1))
+    ended = fields[0][0] in _DEAD_STATES or flags & _DYING_FLAGS or killed
+    return line[start + 1 : end].decode(errors="replace"), bool(ended)
 
 
 def _report(status_fd: int, code: int, left: list[str] | None) -> None:
