@@ -191,3 +191,14 @@ def test_a_fifo_at_the_export_lock_or_log_is_refused(tmp_path: Path) -> None:
         _refused(lambda: spawn(tmp_path, {}, lock), fifo)
     finally:
         os.close(lock)
+
+
+def test_a_file_with_a_second_name_is_refused(tmp_path: Path) -> None:
+    """A hard link elsewhere (in a workspace, say) would let others change it."""
+    state = tmp_path / "state"
+    state.mkdir()
+    log = state / "events.jsonl"
+    log.write_text("")
+    os.link(log, tmp_path / "elsewhere")
+    with pytest.raises(StateFileError, match="2 names"):
+        open_regular(log, os.O_RDWR | os.O_APPEND)

@@ -57,7 +57,8 @@ def open_regular(path: Path | str, flags: int, mode: int = PRIVATE_FILE_MODE) ->
     Links are not followed and a FIFO is not waited on; the descriptor comes
     back without O_NONBLOCK (unless `flags` asked for it) and not inheritable.
     Raises `StateFileError` for a link, FIFO, socket, device or directory,
-    and `OSError` for any other failure (an absent file, a full disk).
+    or a file with a second name (a hard link), and `OSError` for any other
+    failure (an absent file, a full disk).
     """
     try:
         fd = os.open(path, flags | _GUARD, mode)
@@ -77,9 +78,13 @@ def open_regular(path: Path | str, flags: int, mode: int = PRIVATE_FILE_MODE) ->
 
 
 def _check_regular(fd: int, path: Path | str) -> None:
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        raise StateFileError(path, _kind(mode))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise StateFileError(path, _kind(info.st_mode))
+    if info.st_nlink > 1:
+        # Another name, in a directory a sandbox may write, would let it change
+        # what corral keeps out of every sandbox's reach.
+        raise StateFileError(path, f"a file with {info.st_nlink} names (hard links)")
 
 
 def identity(path: Path) -> tuple[int, int] | None:
