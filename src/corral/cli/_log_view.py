@@ -38,6 +38,8 @@ def event_line(record: Mapping[str, object]) -> str:
 
 def _local_time(value: object) -> str:
     """The record's UTC time in the reader's local time, to the second."""
+    if not isinstance(value, str):
+        return "-".ljust(19)
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
@@ -131,9 +133,14 @@ def _policy(record: Mapping[str, object]) -> str:
 
 
 def _export(record: Mapping[str, object]) -> str:
+    endpoint = record.get("endpoint", "")
     if record.get("event") == "export.failed":
-        return f"{record.get('endpoint', '')}: {record.get('error', '')}"
-    return f"{record.get('endpoint', '')}: {record.get('shipped', 0)} records shipped"
+        return f"{endpoint}: {record.get('error', '')}"
+    if record.get("event") == "export.rejected":
+        span = f"records {record.get('first_seq')}..{record.get('last_seq')}"
+        dropped = f"dropped {record.get('rejected', '?')} of {span}"
+        return f"{endpoint}: {dropped}: {record.get('message', '')}"
+    return f"{endpoint}: {record.get('shipped', 0)} records shipped"
 
 
 def _agent(record: Mapping[str, object]) -> str:
@@ -160,4 +167,5 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, object]], str]] = {
     "network.connection": _network,
     "export.failed": _export,
     "export.resumed": _export,
+    "export.rejected": _export,
 }
