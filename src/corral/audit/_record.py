@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from corral._home import user_name
 from corral._session import agent_name, session_id
@@ -24,9 +23,7 @@ from corral.audit._log import EventLog
 from corral.audit._redact import Redactor
 from corral.audit._settings import audit_settings
 from corral.errors import CorralError
-
-if TYPE_CHECKING:
-    from corral.policy import Policy
+from corral.policy import Policy, policy_digest
 
 __all__ = ["Recorded", "new_id", "record_event", "record_policy_loaded"]
 
@@ -110,8 +107,6 @@ def record_policy_loaded(
     environ: Mapping[str, str] | None = None,
 ) -> None:
     """Record ``policy.loaded`` for `policy` unless this process already did."""
-    from corral.policy import policy_digest  # noqa: PLC0415 (policy imports audit)
-
     digest = policy_digest(policy)
     if (state, digest) in _loaded:
         return
