@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 import string
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.audit._redact import MASK, Redactor
-from corral.audit._redact_text import _DEFAULTS, _combined, _replace, _rules_in
+from corral.audit._redact_text import _DEFAULTS, _combined, _rules_in, _substitute
 
 DEFAULTS = Redactor()
 
@@ -419,9 +420,9 @@ def test_redacting_twice_is_redacting_once_with_patterns_and_secrets(
 @given(texts)
 def test_leaving_out_the_rules_a_text_cannot_match_changes_nothing(text: str) -> None:
     rules = _rules_in(text)
-    picked = _combined(rules).sub(_replace, text) if rules else text
+    picked = _substitute(_combined(rules), text) if rules else text
 
-    assert picked == _DEFAULTS.sub(_replace, text)
+    assert picked == _substitute(_DEFAULTS, text)
 
 
 @given(st.text(alphabet=string.ascii_lowercase + string.digits + " ./", max_size=200))
@@ -898,3 +899,487 @@ def test_redacting_command_words_twice_is_redacting_once(words: list[str]) -> No
     assert DEFAULTS.redact(once) == once
     line = DEFAULTS.redact(" ".join(words))
     assert DEFAULTS.redact(line) == line
+
+
+# Ordinary developer command lines: none holds a secret, and none is masked,
+# as an argv, as one string or inside sh -c.
+
+ORDINARY_COMMANDS = [
+    *r"""
+git status
+git add -A
+git commit -m "fix: handle token refresh when password reset fails"
+git commit -m "Add secret scanning to CI"
+git log --oneline --author=alice -n 20
+git log --format='%h %an: %s'
+git push -u origin feature/auth-tokens
+git push --set-upstream origin main
+git rebase -i HEAD~3
+git checkout -b fix/keyring-backend
+git config user.signingkey 3AA5C34371567BD2
+git config --global user.email dev@example.com
+git -c core.sshCommand="ssh -i ~/.ssh/id_ed25519 -o IdentitiesOnly=yes" fetch
+git clone git@git.example.test:org/repo.git
+git clone https://git.example.test/org/repo.git
+git clone ssh://git@gitlab.example.com:2222/group/project.git
+git diff HEAD~1 -- src/auth/token.py
+git grep -n "api_key"
+git grep -n password -- '*.py'
+git show 4b825dc642cb6eb9a060e54bf8d69288fbee4904
+git tag -s v1.2.0 -m "release"
+git stash push -m "wip on session handling"
+git remote add upstream https://git.example.test/upstream/repo.git
+git bisect start HEAD v1.0
+git cherry-pick -x abc123
+git blame -L 10,20 src/secret_manager.py
+git reset --soft HEAD~1
+pip install -r requirements.txt
+pip install --user keyring
+pip install "requests[socks]>=2.31"
+pip install -e ".[dev]"
+pip install --index-url http://localhost:8080/simple/ mypkg
+pip install --extra-index-url https://download.example.org/whl/cu121 torch
+pip download --no-deps -d wheels pyjwt==2.8.0
+pip install python-keycloak passlib[bcrypt]
+pip config set global.timeout 60
+python -m pytest -k "test_token and not slow" -x
+python -m pytest -k test_password_reset tests/
+pytest -k "secret or auth" -v --tb=short
+pytest tests/test_auth.py::test_login_with_bad_password -vv
+pytest --cov=src --cov-report=term-missing
+python manage.py createsuperuser --username admin --email admin@example.com
+python manage.py migrate --database=default
+python -c "import secrets; print(secrets.token_hex(16))"
+python -m http.server 8000 --bind 127.0.0.1
+python train.py --batch-size 32 --lr 3e-4 --max-tokens 4096
+python generate.py --max-new-tokens 256 --tokenizer gpt2
+python run.py --num-tokens 100 --key-column id
+TOKENIZERS_PARALLELISM=false python train.py
+CUDA_VISIBLE_DEVICES=0,1 python train.py --config configs/base.yaml
+PYTHONKEYRING_BACKEND=keyring.backends.null.Keyring pip install foo
+PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring poetry install
+KEYBOARD_LAYOUT=us make
+SESSION_NAME=dev tmux new -s dev
+tmux new-session -d -s work
+tmux attach -t work
+npm install
+npm install --save-dev typescript @types/node
+npm run build -- --mode production
+npm test -- --watch=false
+npm ci --prefer-offline --no-audit
+npm publish --access public
+npm config set registry http://localhost:4873/
+npm run dev -- --port 3000 --host 0.0.0.0
+npx prisma migrate dev --name add-token-table
+npx jest --testNamePattern="refresh token"
+npx eslint . --ext .ts,.tsx
+yarn add jsonwebtoken bcrypt
+pnpm install --frozen-lockfile
+node --inspect=127.0.0.1:9229 server.js
+cargo build --release
+cargo test --features "auth tls" -- --nocapture
+cargo run --bin server -- --port 8080
+cargo add tokio --features full
+cargo clippy --all-targets -- -D warnings
+cargo test token::tests::expired -- --exact
+rustup target add wasm32-unknown-unknown
+make -j8
+make install PREFIX=/usr/local
+make test TESTS="test_auth test_session"
+make KEY_SIZE=4096 certs
+make build GOOS=linux GOARCH=amd64
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DENABLE_SSL=ON
+go build ./...
+go test -run TestTokenRefresh ./pkg/auth/...
+go test -v -count=1 -run 'TestPassword.*' ./...
+go mod tidy
+go get git.example.test/golang-jwt/jwt/v5@latest
+docker run -p 8080:80 nginx
+docker run --rm -it -p 127.0.0.1:5432:5432 postgres:16
+docker run -d --name redis -p 6379:6379 redis:7
+docker run -v $PWD:/src -w /src golang:1.22 go build
+docker run -u 1000:1000 -v "$(pwd)":/work alpine ls
+docker run -u $(id -u):$(id -g) -v "$PWD":/work alpine ls
+docker run --user www-data:www-data nginx
+docker run -u postgres:postgres postgres:16 initdb
+docker run -e NODE_ENV=production -e PORT=3000 app
+docker run --env-file .env app
+docker run --secret id=npmrc,src=$HOME/.npmrc app
+docker build -t myapp:latest --build-arg VERSION=1.2 .
+docker build --secret id=pip,src=pip.conf -t app .
+docker compose up -d --build
+docker compose -f docker-compose.test.yml run --rm tests pytest -k auth
+docker exec -it db psql -U postgres -d app
+docker logs -f --tail 100 api
+docker ps --format '{{.Names}}: {{.Status}}'
+docker inspect --format '{{.State.Health.Status}}' api
+docker push registry.example.com:5000/team/app:1.0
+docker login registry.example.com
+docker login --username ci --password-stdin registry.example.com
+docker network create --driver bridge backend
+podman run -p 8443:8443 images.example.test/keycloak/keycloak start-dev
+ssh -p 2222 user@host
+ssh -p 2222 -i ~/.ssh/deploy_key deploy@10.0.0.5 'systemctl restart app'
+ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@10.0.0.7
+ssh -o PubkeyAuthentication=no -o PasswordAuthentication=yes user@host
+ssh -o HostKeyAlgorithms=+ssh-rsa -o PubkeyAcceptedKeyTypes=+ssh-rsa old@host
+ssh -L 8080:localhost:80 -N bastion
+ssh -J jump@bastion:22 app@10.1.2.3
+scp -P 2222 build.tar.gz user@host:/srv/releases/
+rsync -avz -e "ssh -p 2222" ./dist/ deploy@host:/var/www/
+ssh-keygen -t ed25519 -C "dev@example.com" -f ~/.ssh/id_ed25519
+ssh-keygen -R 10.0.0.5
+ssh-add -l
+curl -H 'Accept: application/json' https://api.example.com/v1/items
+curl -sSfL https://install.example.test -o rustup.sh
+curl -I http://localhost:3000/healthz
+curl --cacert ca.pem --cert client.pem --key client-key.pem https://mtls.local:8443/
+curl -o /dev/null -w '%{http_code}: %{time_total}\n' http://localhost/
+curl http://localhost:8080/api/tokens?page=2&per_page=50
+curl 'http://localhost:9200/_cat/indices?v&s=index'
+curl -u admin http://localhost:15672/api/overview
+curl --retry 3 --connect-timeout 5 https://example.com
+wget -q --show-progress https://example.com/file.tar.gz
+wget --no-check-certificate -O out.html https://localhost:8443/
+kubectl get pods -n kube-system -o wide
+kubectl get secret db-creds -o jsonpath='{.data.password}'
+kubectl get secrets -A
+kubectl describe secret app-token-abc12
+kubectl logs -f deploy/api -c app --since=10m
+kubectl port-forward svc/grafana 3000:80
+kubectl apply -f k8s/ --dry-run=client
+kubectl exec -it pod/api-7d9f -- /bin/sh
+kubectl create secret generic app --from-file=ssh-privatekey=/root/.ssh/id_rsa
+kubectl rollout restart deployment/api
+kubectl config use-context kind-dev
+kubectl get events --sort-by=.metadata.creationTimestamp
+kubectl create serviceaccount ci-bot
+kubectl create token ci-bot --duration=1h
+kubectl -n auth get cm keycloak-config -o yaml
+kubectl label node worker-1 node-role.kubernetes.io/worker=
+helm install grafana grafana/grafana --set service.type=NodePort
+helm upgrade --install api ./chart --set image.tag=1.2.3 --set replicas=3
+helm upgrade api ./chart --set ingress.tls=true --set monkeyPatch=false
+terraform plan -var-file=prod.tfvars -out=plan.out
+terraform apply -auto-approve plan.out
+terraform state show aws_iam_access_key.ci
+aws s3 ls s3://my-bucket --profile dev
+aws s3 cp ./build s3://site/ --recursive --sse aws:kms --sse-kms-key-id alias/site
+aws sts get-caller-identity --region eu-west-1
+aws kms decrypt --key-id alias/app --ciphertext-blob fileb://blob
+aws secretsmanager get-secret-value --secret-id prod/db
+aws ssm get-parameter --name /app/db/password --with-decryption
+aws configure set region eu-west-1
+aws configure set output json --profile ci
+gcloud auth login
+gcloud config set project my-project
+gcloud secrets versions access latest --secret=db-password
+az keyvault secret show --vault-name kv --name api-key
+gh pr create --title "Rotate session keys" --body "Uses new keyring"
+gh auth status
+gh secret list
+gh secret set API_KEY < key.txt
+gh api repos/o/r/actions/secrets
+openssl x509 -in cert.pem -noout -text
+openssl s_client -connect localhost:443 -servername localhost
+openssl rand -hex 32
+openssl genrsa -out key.pem 2048
+openssl rsa -in key.pem -pubout -out pub.pem
+openssl dgst -sha256 -sign key.pem -out sig.bin data.txt
+openssl enc -d -aes-256-cbc -in secret.enc -out secret.txt -pass file:./pass.txt
+gpg --list-secret-keys --keyid-format=long
+gpg --armor --export 3AA5C34371567BD2
+gpg --recv-keys --keyserver hkps://keys.example.test 0xABCDEF
+mysql -u root -h 127.0.0.1 -P 3306 app
+mysql -h db -u app -p app_db
+mysqldump --single-transaction --routines -u root -p app > dump.sql
+mysql --protocol=tcp -uroot -e "show databases"
+psql -h localhost -U postgres -d app -c "select count(*) from sessions"
+psql "postgresql://app@localhost:5432/app?sslmode=disable"
+psql -c "SELECT id, token_hash FROM api_tokens LIMIT 5"
+redis-cli -h 127.0.0.1 -p 6379 ping
+redis-cli --scan --pattern 'session:*'
+redis-cli -n 2 get session:abc
+sqlite3 app.db "select * from users where password_reset_at is not null"
+mongosh "mongodb://localhost:27017/app" --eval "db.users.countDocuments()"
+zip -r release.zip dist/
+unzip -o release.zip -d out/
+unzip -l archive.zip
+7z x archive.7z -oout
+tar -czf backup.tar.gz --exclude=node_modules .
+find . -name '*.key' -mtime +30 -delete
+find . -type f -name "*secret*" -not -path './.git/*'
+grep -rn "password" --include=*.py src/
+grep -rnE "api[_-]?key" .
+rg -n "TOKEN|SECRET" --glob '!*.lock'
+rg "Authorization" src/ -g '*.ts'
+sed -i 's/token_ttl = 3600/token_ttl = 7200/' config.py
+sed -n '1,20p' secrets.example.env
+awk -F: '{print $1": "$3}' /etc/passwd
+cat ~/.ssh/id_ed25519.pub
+chmod 600 ~/.ssh/id_ed25519
+chown -R www-data:www-data /var/www
+chown 1000:1000 data/
+ls -la ~/.gnupg
+env | grep -i proxy
+export PATH="$HOME/.cargo/bin:$PATH"
+export NODE_OPTIONS=--max-old-space-size=4096
+echo "export KUBECONFIG=$HOME/.kube/config" >> ~/.bashrc
+jq '.token_type' response.json
+jq -r '.items[] | "\(.name): \(.status)"' out.json
+yq '.spec.template.spec.containers[0].env' deploy.yaml
+systemctl restart sshd
+journalctl -u app --since "1 hour ago"
+sudo apt-get install -y libssl-dev pkg-config
+sudo -u postgres psql -c "create database app"
+sudo -E env "PATH=$PATH" make install
+timeout 30 ./run-tests.sh --suite auth
+ansible-playbook -i inventory site.yml --limit web --tags deploy
+ansible-playbook site.yml --ask-vault-pass
+ansible-vault view group_vars/all/vault.yml
+vault kv get secret/app
+vault status
+vault login -method=oidc
+htpasswd -c .htpasswd admin
+htpasswd -nB admin
+ldapsearch -x -H ldap://localhost -b dc=example,dc=com "(uid=alice)"
+keytool -list -keystore app.jks
+keytool -importcert -alias ca -file ca.pem -keystore truststore.jks -noprompt
+java -Dserver.port=8080 -Dspring.profiles.active=dev -jar app.jar
+java -Djavax.net.ssl.trustStore=/etc/pki/truststore.jks -jar app.jar
+mvn -DskipTests -Dmaven.repo.local=.m2 package
+./gradlew test --tests "*TokenServiceTest*"
+dotnet test --filter "FullyQualifiedName~Auth"
+dotnet user-secrets list
+php artisan key:generate
+php artisan migrate --force
+rails db:migrate RAILS_ENV=test
+bundle exec rspec spec/models/session_spec.rb
+rake secret
+hugo server -D --bind 0.0.0.0 --port 1313
+ffmpeg -i in.mp4 -c:v libx264 -crf 23 -preset fast out.mp4
+convert -resize 50% in.png out.png
+nc -zv localhost 5432
+nmap -p 22,80,443 127.0.0.1
+iptables -L -n -v
+ip addr show dev eth0
+lsof -i :8080
+ps aux --sort=-%mem | head
+kill -9 12345
+du -sh node_modules
+df -h /
+ln -s ../shared/.env.example .env.example
+cp .env.example .env
+diff -u old/session.py new/session.py
+patch -p1 < fix-auth.patch
+xargs -n1 -P4 curl -sO < urls.txt
+watch -n 2 kubectl get pods
+uvicorn app.main:app --reload --host 0.0.0.0 --port 8000
+gunicorn -w 4 -b 127.0.0.1:8000 app:app
+flask run --port 5001
+celery -A proj worker -l info -Q default,auth
+alembic revision --autogenerate -m "add password_reset_tokens table"
+poetry add pyjwt --group dev
+poetry run pytest -k "not integration"
+uv pip install -r requirements.lock
+uv run --with httpx python script.py
+conda create -n env python=3.11 -y
+black --check . && ruff check --fix .
+mypy --strict src/ --exclude 'tests/.*_token_.*'
+pre-commit run --all-files
+tox -e py311 -- -k session
+sort -t: -k2 -n data.txt
+cut -d: -f1,3 /etc/group
+history | grep ssh
+echo "key: value" | yq .
+printf '%s\n' "password reset" "token expired"
+openssl passwd -6 -salt xyz
+base64 -d <<< aGVsbG8=
+dig +short example.com
+stat -c '%a %U:%G' file
+crontab -l
+sshpass -f ~/.pwfile ssh host
+git config --global credential.helper store
+git credential-manager configure
+python train.py --max-tokens=4096 --tokenizer=gpt2
+python run.py --sort-key=name --primary-key=id
+sort --key=2,2n data.txt
+python gen.py --max_new_tokens=256
+python app.py --session-timeout=30 --session-name=dev
+terraform apply -var instance_type=t3.micro -var key_name=deploy
+pytest --log-level=DEBUG -p no:cacheprovider
+pytest -k "test_token_expiry" -p pytest_asyncio
+mypy --cache-dir=/tmp/mypy
+git config --global gpg.format ssh
+git -c commit.gpgsign=false commit -m x
+git -c user.signingkey=~/.ssh/id_ed25519.pub commit -S -m x
+docker run -v $PWD:/app -v $HOME/.cache:/root/.cache img
+echo "cwd is $PWD: ok"
+cp -r $PWD/dist /srv/
+cargo test auth::token::tests
+rustc --explain E0599
+python -c "from app.auth import token; print(token.TTL)"
+curl "http://localhost:8000/items?sort_key=created&limit=10"
+curl "http://localhost:8000/search?q=password+reset"
+curl "http://localhost:8000/auth/callback?state=xyz"
+curl -H "X-Request-Id: 1234" -H "Accept-Encoding: gzip" localhost
+kubectl get pods -l app.kubernetes.io/name=keycloak
+kubectl annotate secret x kubernetes.io/service-account.name=ci
+openssl genpkey -algorithm ed25519 -out key.pem
+openssl pkeyutl -sign -inkey key.pem -in data
+go test ./... -run TestSessionKey -count=1
+npm run test -- --grep "token"
+ansible-playbook site.yml -e "key_path=/etc/ssl/app.key"
+make PASS=1 test
+awk -v key=id '{print $key}' f
+""".splitlines()[1:],
+    'curl -H "Content-Type: application/json" -d \'{"name":"x","count":2}\' '
+    "http://localhost:8000/api",
+    "curl -H 'Accept: application/vnd.github+json' -H "
+    "'X-GitHub-Api-Version: 2022-11-28' https://api.example.test/repos/o/r",
+    "curl -X POST -H 'Content-Type: application/x-www-form-urlencoded' -d "
+    "'grant_type=client_credentials&scope=read' http://localhost:8080/token",
+    "openssl req -new -newkey rsa:2048 -nodes -keyout server.key -out "
+    'server.csr -subj "/CN=localhost"',
+]
+
+
+@pytest.mark.parametrize("line", ORDINARY_COMMANDS)
+def test_ordinary_developer_command_lines_are_not_masked(line: str) -> None:
+    argv = shlex.split(line)
+
+    assert DEFAULTS.redact(line) == line
+    assert DEFAULTS.redact(argv) == argv
+    assert DEFAULTS.redact(["sh", "-c", line]) == ["sh", "-c", line]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "docker run -v $PWD:/app img",
+        "docker run -v ${PWD}:/app -v $OLDPWD:/old img",
+        'echo "cwd is $PWD: ok"',
+        "cargo test token::tests::expired",
+        "cargo test auth::token::tests",
+        "TOKENIZERS_PARALLELISM=false python train.py",
+        "KEYBOARD_LAYOUT=us SSH_KEYS_DIR=keys make",
+        "MAX_TOKENS=4096 SORT_KEY=name KEYID=0x12 SESSION_NAME=dev make",
+        "python train.py --max-tokens=4096 --max_new_tokens=256",
+        "python run.py --sort-key=name --primary-key=id",
+        "gpg --list-keys --keyid-format=long",
+        "ssh -o StrictHostKeyChecking=no -o PasswordAuthentication=no h",
+        "ssh -o PubkeyAuthentication=yes -o HostKeyAlgorithms=+ssh-rsa h",
+        "docker run -u postgres:postgres --user www-data:www-data img",
+        "docker build --secret id=pip,src=pip.conf .",
+        "docker run --secret id=npmrc,src=$HOME/.npmrc app",
+        "git -c user.signingkey=~/.ssh/no-such-key.pub commit -S",
+        "kubectl create secret generic a --from-file=ssh-privatekey=/no/such/id",
+        "tool --ssl-key=/no/such/dir/key.pem --token-path ~/no/such/token",
+        "make PASS=1 KEY_SIZE=4096 test",
+        "tool --auth=none --pass 0",
+    ],
+)
+def test_words_that_only_contain_a_secret_word_are_kept(line: str) -> None:
+    """A secret word counts as a whole part of a name, option or key, not inside one.
+
+    A path is kept whether or not it exists here; a weakly secret name (KEY,
+    PASS, AUTH) keeps a number or a yes/no word.
+    """
+    assert DEFAULTS.redact(line) == line
+    assert DEFAULTS.redact(["sh", "-c", line]) == ["sh", "-c", line]
+    assert DEFAULTS.redact(shlex.split(line)) == shlex.split(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PWD=hunter2secret", f"PWD={MASK}"),
+        ('{"pwd": "hunter2"}', f'{{"pwd": "{MASK}"}}'),
+        ("pwd: hunter2", f"pwd: {MASK}"),
+        ("API_KEY=123456 STRIPE_KEY=abc", f"API_KEY={MASK} STRIPE_KEY={MASK}"),
+        ("SORT_KEY=a SIGNING_KEY=abc", f"SORT_KEY=a SIGNING_KEY={MASK}"),
+        ("--api-key=1234 --token 42", f"--api-key={MASK} --token {MASK}"),
+        ("make PASS=hunter2", f"make PASS={MASK}"),
+        ("docker run --secret=hunter2 img", f"docker run --secret={MASK} img"),
+        ("token: abc::def", f"token: {MASK}"),
+        ("PGPASSWORD=x GH_TOKEN=y", f"PGPASSWORD={MASK} GH_TOKEN={MASK}"),
+        ("mysql --password=/x/y -p/z/w", f"mysql --password={MASK} -p{MASK}"),
+    ],
+)
+def test_names_that_are_secret_words_still_mask(text: str, expected: str) -> None:
+    assert DEFAULTS.redact(text) == expected
+
+
+def test_secret_variables_are_told_by_their_names_words() -> None:
+    redactor = Redactor(
+        environ={
+            "TOKENIZERS_PARALLELISM": "false-ish-value",
+            "KEYBOARD_LAYOUT": "us-international",
+            "MAX_TOKENS": "4096409640964096",
+            "GITHUB_TOKEN": "ghtokval_9912ab",
+        }
+    )
+
+    assert redactor.redact("false-ish-value us-international 4096409640964096") == (
+        "false-ish-value us-international 4096409640964096"
+    )
+    assert redactor.redact("x ghtokval_9912ab") == f"x {MASK}"
+
+
+# A program reached through another, and programs with their own spellings.
+
+SECRET = "hunter2SEKRIT"  # noqa: S105 - the secret each case must not show
+
+REACHED = [
+    ["docker", "exec", "-it", "db", "mysql", "-uroot", f"-p{SECRET}"],
+    ["docker", "exec", "-e", "A=1", "-u", "root", "db", "mysql", f"-p{SECRET}"],
+    ["podman", "run", "--rm", "-v", "a:/b", "mysql:8", "mysql", f"-p{SECRET}"],
+    ["docker", "-H", "tcp://h", "--tls", "login", "-p", SECRET],
+    ["kubectl", "exec", "-n", "x", "pod", "--", "mysql", f"-p{SECRET}"],
+    ["ssh", "-p", "22", "-i", "k", "host", "mysql", f"-p{SECRET}"],
+    ["ssh", "host", f"mysql -h db -p{SECRET} app"],
+    ["xargs", "-n", "1", "mysql", f"-p{SECRET}"],
+    ["watch", "-n", "5", "mysql", f"-p{SECRET}"],
+    ["strace", "-f", "-o", "out", "mysql", f"-p{SECRET}"],
+    ["sh", "-c", f"mysql -h db \\\n  -p{SECRET} app"],
+    ["az", "login", "--service-principal", "-u", "id", "-p", SECRET],
+    ["mongosh", "-u", "admin", "-p", SECRET],
+    ["mongo", "admin", "-u", "root", "-p", SECRET],
+    ["ssh-keygen", "-p", "-P", SECRET, "-N", SECRET, "-f", "k"],
+    ["smbclient", "//h/s", "-U", f"user%{SECRET}"],
+    ["sqlplus", f"scott/{SECRET}@db"],
+    ["unzip", f"-P{SECRET}", "a.zip"],
+    ["curl", "-u", f"alice:{SECRET}", "u"],
+    ["curl", f"--user=alice:{SECRET}", "u"],
+]
+
+
+@pytest.mark.parametrize("argv", REACHED, ids=range(len(REACHED)))
+def test_program_rules_reach_through_runners_and_new_programs(
+    argv: list[str],
+) -> None:
+    """The secret is masked in an argv, in one line and inside sh -c."""
+    line = shlex.join(argv)
+
+    assert SECRET not in str(DEFAULTS.redact(argv))
+    assert SECRET not in DEFAULTS.redact(line)
+    assert SECRET not in str(DEFAULTS.redact(["sh", "-c", line]))
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["smbclient", "-U", "bob%pw"], ["smbclient", "-U", f"bob%{MASK}"]),
+        (["sqlplus", "scott/pw@db"], ["sqlplus", f"scott/{MASK}@db"]),
+        (["mongosh", "-p", "--host", "h"], ["mongosh", "-p", "--host", "h"]),
+        (["docker", "exec", "db", "ls", "-p"], ["docker", "exec", "db", "ls", "-p"]),
+        (
+            ["docker", "run", "-p", "80:80", "img", "ssh", "-p", "22", "h"],
+            ["docker", "run", "-p", "80:80", "img", "ssh", "-p", "22", "h"],
+        ),
+    ],
+)
+def test_reached_programs_keep_what_is_not_their_secret(
+    argv: list[str], expected: list[str]
+) -> None:
+    assert DEFAULTS.redact(argv) == expected

@@ -28,7 +28,7 @@ from corral.audit._redact_argv import (
     _may_name_a_program,
 )
 from corral.audit._redact_env import _secret_values, _values_regex
-from corral.audit._redact_text import _combined, _mask_spans, _replace, _rules_in
+from corral.audit._redact_text import _combined, _mask_spans, _rules_in, _substitute
 from corral.audit._redact_value import MASK
 
 __all__ = ["MASK", "Redactor"]
@@ -100,7 +100,7 @@ class Redactor:
             text = _mask_shell_line(text)
         rules = _rules_in(text)
         if rules:
-            text = _combined(rules).sub(_replace, text)
+            text = _substitute(_combined(rules), text)
         for pattern in self._patterns:
             if MASK in text:
                 # Masks already in place are left alone, so that a pattern

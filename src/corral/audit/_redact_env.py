@@ -1,7 +1,9 @@
 """Secret variables' names, and the values of an environment worth masking.
 
-The names are those corral removes from a sandbox's environment, and a few
-it passes on; their values are masked wherever they appear in a record.
+A name is secret when one of its words (parts between ``_ . -`` and camelCase
+humps) is a secret word: GITHUB_TOKEN, API_KEY, keyStorePassword; not
+TOKENIZERS_PARALLELISM, KEYBOARD_LAYOUT or KEY_SIZE.  The values of secret
+variables are masked wherever they appear in a record.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import re
 from collections.abc import Mapping
 
 from corral.audit._redact_value import _NOT_AFTER_MASK, _is_path
-from corral.policy._defaults import DEFAULT_SECRET_PATTERNS
 
 MIN_SECRET_VALUE = 8
 """Characters; a shorter value of a secret variable (``1``, ``true``) is too
@@ -26,48 +27,86 @@ _OWN_PREFIX = "CORRAL_"
 # wherever they appear would hide ordinary paths.
 _PLACE_SUFFIXES = ("_SOCK", "_SOCKET", "_PATH", "_DIR", "_FILE", "_HOME")
 
-# Names the log treats as secret though the sandbox passes them on (a
-# client's password variable): masked in records, kept in the environment.
-# Not *PWD, which is the shell's working directory.
-_REDACT_ONLY_PATTERNS = ("*_PASS", "SSHPASS", "*_PWD", "*PASSPHRASE*")
-_NAME_PATTERNS = (*DEFAULT_SECRET_PATTERNS, *_REDACT_ONLY_PATTERNS)
+# A name's words: runs of capitals, capitalised or lower-case words, digits.
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", re.ASCII)
+
+# Found anywhere in a word, since no ordinary word holds them (PGPASSWORD).
+_SECRET_INFIXES = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL", "COOKIE")
+
+# Secret only as a whole word: TOKEN is, TOKENIZERS and MAX_TOKENS are not;
+# KEY is, KEYBOARD, KEYRING and KEYID are not.  The run-together spellings
+# of the usual pairs count as one word (APIKEY, authToken's AUTHTOKEN).
+_SECRET_WORDS = frozenset(
+    {
+        *("TOKEN", "KEY", "SESSION", "AUTH", "PASS", "PWD", "SSHPASS", "PRIVATE"),
+        *("SIG", "SIGNATURE", "AUTHORIZATION", "APIKEY", "ACCESSKEY", "PRIVATEKEY"),
+        *("AUTHTOKEN", "ACCESSTOKEN", "REFRESHTOKEN", "IDTOKEN", "SESSIONTOKEN"),
+    }
+)
+
+# A last word that makes the name describe a secret instead of holding one:
+# TOKEN_URL, KEY_SIZE, SESSION_NAME, StrictHostKeyChecking, the places above.
+_ABOUT_WORDS = frozenset(
+    {
+        *("SIZE", "BITS", "LENGTH", "LEN", "NAME", "NAMES", "TYPE", "TYPES"),
+        *("FORMAT", "LAYOUT", "BACKEND", "PARALLELISM", "TIMEOUT", "TTL", "EXPIRY"),
+        *("EXPIRES", "LIFETIME", "COUNT", "LIMIT", "ALGORITHM", "ALGORITHMS"),
+        *("CHECKING", "AUTHENTICATION", "URL", "URI", "ENDPOINT", "HEADER"),
+        *("PATH", "FILE", "DIR", "HOME", "SOCK", "SOCKET", "ENABLED", "DISABLED"),
+    }
+)
+
+# Words before KEY that make it a data structure's key, not a credential
+# (SORT_KEY, primary_key, routing key, a public key).
+_PLAIN_KEYS = frozenset(
+    {
+        *("SORT", "PRIMARY", "FOREIGN", "PARTITION", "ROUTING", "PUBLIC", "PUB"),
+        *("CACHE", "OBJECT", "IDEMPOTENCY", "GROUP", "INDEX", "SHARD", "ROW", "HOST"),
+        *("LOOKUP", "MAP", "UNIQUE", "RANGE", "HASH", "DEDUP"),
+    }
+)
+
+# Names secret only weakly, as a whole name (make PASS=1, awk -v key=id):
+# their value is kept when it is a number, a yes/no word or very short.
+_WEAK_NAMES = frozenset({"KEY", "PASS", "AUTH", "SESSION", "SIG"})
+_PLAIN_VALUE = re.compile(
+    r"[0-9]+(?:\.[0-9]+)*|(?i:true|false|yes|no|none|null|on|off)|.{1,3}",
+    re.ASCII | re.DOTALL,
+)
 
 
-def _fnmatch_regex(pattern: str) -> str:
-    """Translate one of the secret-name patterns for use inside a larger regex.
-
-    ``*`` stands for any run of name characters (letters, digits, ``_``, and
-    ``.`` and ``-``, which query parameters and properties use).
-    """
-    out = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        index += 1
-        if char == "*":
-            out.append(r"[\w.-]*")
-        elif char == "?":
-            out.append(r"[\w.-]")
-        elif char == "[" and "]" in pattern[index + 1 :]:
-            end = pattern.index("]", index + 1)
-            body = pattern[index:end].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else f"[{body}]")
-            index = end + 1
-        else:
-            out.append(re.escape(char))
-    return "".join(out)
+@functools.lru_cache(maxsize=4096)
+def _is_secret_name(name: str) -> bool:
+    """Whether `name` (a variable, key, parameter or property) names a secret."""
+    words = [word.upper() for word in _NAME_WORDS.findall(name)]
+    last = -1
+    for index, word in enumerate(words):
+        if word in _SECRET_WORDS or any(part in word for part in _SECRET_INFIXES):
+            last = index
+    if last < 0:
+        return False
+    if last < len(words) - 1 and words[-1] in _ABOUT_WORDS:
+        return False
+    if words[last] == "KEY":
+        if last + 1 < len(words) and words[last + 1] == "ID":
+            return False
+        if last > 0 and words[last - 1] in _PLAIN_KEYS:
+            return False
+    return True
 
 
-@functools.cache
-def _secret_names() -> str:
-    """The secret-name patterns corral removes from environments, as one regex.
-
-    Cached: the environment check and the assignment rule both build on it.
-    """
-    return "(?:" + "|".join(map(_fnmatch_regex, _NAME_PATTERNS)) + ")"
+_PASSWORD_WORDS = ("PASS", "PWD")  # PASSWORD, PASSWD, PASSPHRASE, SSHPASS too
 
 
-_SECRET_NAME = re.compile(_secret_names(), re.IGNORECASE | re.ASCII)
+def _is_password_name(name: str) -> bool:
+    """Whether `name` names a password, which is never a file's path."""
+    upper = name.upper()
+    return upper != "PWD" and any(word in upper for word in _PASSWORD_WORDS)
+
+
+def _is_plain_value(name: str, value: str) -> bool:
+    """Whether `value`, given to a weakly secret `name`, is plainly no secret."""
+    return name.upper() in _WEAK_NAMES and _PLAIN_VALUE.fullmatch(value) is not None
 
 
 def _secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -87,7 +126,7 @@ def _is_secret_variable(name: str) -> bool:
     upper = name.upper()
     if upper.startswith(_OWN_PREFIX) or upper.endswith(_PLACE_SUFFIXES):
         return False
-    return _SECRET_NAME.fullmatch(name) is not None
+    return _is_secret_name(name)
 
 
 _HEX = re.compile(r"[0-9A-Fa-f-]+")

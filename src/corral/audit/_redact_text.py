@@ -10,7 +10,11 @@ from __future__ import annotations
 import functools
 import re
 
-from corral.audit._redact_env import _NAME_PATTERNS, _secret_names
+from corral.audit._redact_env import (
+    _is_password_name,
+    _is_plain_value,
+    _is_secret_name,
+)
 from corral.audit._redact_value import (
     _BARE_PIECE,
     _NOT_AFTER_MASK,
@@ -21,12 +25,6 @@ from corral.audit._redact_value import (
 # A name is matched against the secret patterns only when followed by '='
 # within this many characters, which bounds the work at each word.
 _MAX_NAME = 128
-
-# Query parameters and form fields that carry credentials without a name the
-# environment patterns would catch (S3 and GCS presigned URLs, HTTP auth).
-_PARAMETER_NAMES = (
-    r"(?:[\w.-]*[_.-])?(?:sig|signature|auth|authorization|pass|passphrase)"
-)
 
 # Options whose value is a secret: --password X, --api-key=X, -storepass X.
 _OPTION_NAMES = (
@@ -96,33 +94,49 @@ _RULES = (
     ),
     (
         "key",
-        r"(?<![\w-])(?i:"
+        r"(?<![\w$-])(?<!\$\{)(?i:"  # not the shell's $PWD: or ${TOKEN:-x}
         + _KEY_NAMES
-        + r")[\"']?[ \t]*:[ \t]*"
+        + r")[\"']?[ \t]*:(?!:)[ \t]*"  # not a path: token::tests
         + _QUOTED_OR_BARE.format("key", r"[^\s'\",;}]"),
     ),
     (
         "option",
-        r"(?<![\w-])--?(?i:"
+        r"(?<![\w-])--?(?P<optname>(?i:"
         + _OPTION_NAMES
-        + r")(?:=|[ \t]+)(?!-)"
+        + r"))(?:=|[ \t]+)(?!-)"
         + _QUOTED_OR_BARE.format("option", r"[^\s'\"]"),
     ),
     (
         "user",
-        r"(?<![\w-])(?:-u|--user|--proxy-user|--(?:src-|dest-)?creds)"
-        r"(?:(?:=|[ \t]+)[^\s:'\"]*|[^\s:'\"]+):"
+        r"(?<![\w-])--(?:src-|dest-)?creds"  # -u is curl's: see _redact_programs
+        r"(?:=|[ \t]+)[^\s:'\"]*:"
         rf"(?P<user_pass>(?:{_BARE_PIECE}|[^\s'\"])+)",
     ),
     ("pass", r"(?<![\w-])pass:(?P<pass_value>[^\s'\"]+)"),
     ("bearer", r"(?<![\w-])Bearer[ \t]+(?P<bearer_value>[\w.~+/=-]{8,})"),
     (
         "assign",
-        rf"(?:(?<![\w.-])|(?<=-D))(?=[\w.-]{{1,{_MAX_NAME}}}=)"
-        rf"(?i:{_secret_names()}|{_PARAMETER_NAMES})="
+        # Any name, told secret or not by `_is_secret_name`; not an option's
+        # dashes (--max-tokens=1 is the option rule's).
+        rf"(?:(?<![\w.-])|(?<=-D))(?!-)(?=[\w.-]{{1,{_MAX_NAME}}}=)"
+        rf"(?P<assignname>[\w.-]{{1,{_MAX_NAME}}})="
         + _QUOTED_OR_BARE.format("assign", r"[^\s&;'\"`|<>(),}]"),
     ),
 )
+
+# --secret names a secret and holds none when its value is docker's or
+# buildah's id=NAME,src=PATH, or a secret's name (gcloud's db-password).
+_SECRET_SPEC = re.compile(
+    r"(?:id|src|source|env|type|target)=[^\s,]*(?:,|\Z)"
+    r"|[a-z0-9]+(?:-[a-z0-9]+)*-(?:password|token|key|secret|credentials?)\Z",
+    re.ASCII,
+)
+
+
+def _is_reference_spec(name: str, value: str) -> bool:
+    """Whether `value`, given to the option `name`, names a secret instead."""
+    return name.lower() == "secret" and _SECRET_SPEC.match(value) is not None
+
 
 _RULE_BITS = {name: 1 << index for index, (name, _) in enumerate(_RULES)}
 
@@ -146,18 +160,15 @@ _SECRET_GROUPS = {
 }
 
 
-def _literal_runs(pattern: str) -> str:
-    """The longest literal part of an fnmatch pattern: any name it matches has it."""
-    runs = re.split(r"\*|\?|\[[^\]]*\]", pattern)
-    return max(runs, key=len).lower()
-
-
 # Words one of which every name in `_OPTION_NAMES`, `_KEY_NAMES` contains.
 _OPTION_WORDS = ("pass", "token", "secret", "key", "auth", "bearer")
 _KEY_WORDS = ("pass", "token", "secret", "key", "pwd")
 
 # Words one of which every secret name an assignment can have contains.
-_ASSIGN_WORDS = tuple({*map(_literal_runs, _NAME_PATTERNS), "sig", "auth", "pass"})
+_ASSIGN_WORDS = (
+    *("key", "token", "secret", "credential", "auth", "session", "cookie"),
+    *("private", "pass", "pwd", "sig"),
+)
 
 
 def _rules_in(text: str) -> int:
@@ -195,7 +206,7 @@ def _worded_rules(text: str, *, dash: bool, colon: bool, equals: bool) -> int:
             found |= _RULE_BITS["pem"]
         if any(word in low for word in _OPTION_WORDS):
             found |= _RULE_BITS["option"]
-        if colon and ("-u" in text or "creds" in low):
+        if colon and "creds" in low:
             found |= _RULE_BITS["user"]
     if colon:
         if "@" in text and "://" in text:
@@ -229,31 +240,75 @@ def _token_user() -> re.Pattern[str]:
     return re.compile(r"(?=\D*\d)[\w-]{16,}|" + "|".join(_TOKENS), re.ASCII)
 
 
-def _replace(match: re.Match[str]) -> str:
+def _substitute(pattern: re.Pattern[str], text: str) -> str:
+    """`text` with each match of `pattern` (built from `_RULES`) masked.
+
+    A match `_replace` finds holds no secret after all (KEY_SIZE=4096) is
+    passed over one character at a time, so the rules still look inside it.
+    """
+    out, at, position = [], 0, 0
+    while (match := pattern.search(text, position)) is not None:
+        shown = _replace(match)
+        if shown is None:
+            position = match.start() + 1
+            continue
+        out += [text[at : match.start()], shown]
+        at = match.end()
+        position = max(at, match.start() + 1)
+    return "".join(out) + text[at:] if out else text
+
+
+def _replace(match: re.Match[str]) -> str | None:
+    """The masked text of `match`, or None when it holds no secret."""
     rule = match.lastgroup
     assert rule is not None  # noqa: S101 - every alternative is a named group
     if rule == "token":
         return MASK
+    if _is_plain(match, rule):
+        return None
     spans = [match.span(group) for group in _SECRET_GROUPS[rule]]
     if rule == "url":
         spans = _url_spans(match)
-    elif rule == "user" and match.group("user_pass").isdigit():
-        spans = []  # -u 1000:1000 is a uid and gid
     elif rule != "pem":
-        spans = [run for span in spans for run in _value_spans(match.string, span)]
+        paths = not _is_password_name(_name(match, rule))
+        spans = [
+            run for span in spans for run in _value_spans(match.string, span, paths)
+        ]
     return _mask_spans(match, [span for span in spans if span[1] > span[0]])
 
 
-def _value_spans(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+def _is_plain(match: re.Match[str], rule: str) -> bool:
+    """Whether an assignment's or option's name or value says it holds no secret."""
+    if rule not in ("assign", "option"):
+        return False
+    name = _name(match, rule)
+    value = next(
+        (v for g in _SECRET_GROUPS[rule] if (v := match.group(g)) is not None), ""
+    )
+    if rule == "assign" and not _is_secret_name(name):
+        return True
+    return _is_plain_value(name, value) or _is_reference_spec(name, value)
+
+
+def _name(match: re.Match[str], rule: str) -> str:
+    """The name a match of `rule` gives its value, or the rule's own name."""
+    group = {"assign": "assignname", "option": "optname"}.get(rule)
+    return match.group(group) if group else ("password" if rule == "url" else rule)
+
+
+def _value_spans(
+    text: str, span: tuple[int, int], paths: bool = True
+) -> list[tuple[int, int]]:
     """The secret runs of the value at `span` in `text`, as spans of `text`."""
     begin, end = span
     if begin < 0 or end <= begin:
         return []
-    return [(begin + a, begin + b) for a, b in _secret_runs(text[begin:end])]
+    runs = _secret_runs(text[begin:end], paths=paths)
+    return [(begin + a, begin + b) for a, b in runs]
 
 
 def _url_spans(match: re.Match[str]) -> list[tuple[int, int]]:
-    spans = _value_spans(match.string, match.span("url_pass"))
+    spans = _value_spans(match.string, match.span("url_pass"), paths=False)
     if _token_user().fullmatch(match.group("url_user")):
         spans.insert(0, match.span("url_user"))
     return spans

@@ -1,13 +1,12 @@
 """Which part of one value is the secret, and the mask that replaces it.
 
 A value is masked whole, or only its literal text beside the references it
-holds ($TOKEN, ${X:-default}, $(cat f)); an existing path and an openssl
-pass-phrase source (env:NAME, file:PATH) are not secrets.
+holds ($TOKEN, ${X:-default}, $(cat f)); a path and an openssl pass-phrase
+source (env:NAME, file:PATH) are not secrets.
 """
 
 from __future__ import annotations
 
-import os
 import re
 
 MASK = "[redacted]"
@@ -23,8 +22,11 @@ _NOT_AFTER_MASK = r"(?<!" + re.escape(MASK) + ")"
 # whole $(...) or ${...} (spaces and all) as one piece of the value.
 _BARE_PIECE = r"\$\([^()\n]*\)|\$\{[^{}\n]*\}|`[^`\n]*`"
 
-# Longest path looked up to tell a path from a secret: PATH_MAX.
-_MAX_PATH = 4096
+# A value shaped like an absolute, home or relative path names a file and is
+# kept, whether or not the file exists where the record is written (one
+# command line records the same everywhere).  No '=', '+' or space: those are
+# base64's and a phrase's, so a secret that merely starts with '/' is masked.
+_PATH = re.compile(r"(?:/|~[\w.-]*/|\.\.?/)[\w.,:@%~/-]*", re.ASCII)
 
 
 # ${NAME, and the operator after it: a default (-, =) or alternative (+)
@@ -84,20 +86,21 @@ def _outside_references(value: str) -> list[tuple[int, int]]:
 _PASS_SOURCE = re.compile(r"(?P<pass>pass:)(?=.)|(?:env|file|fd):.|stdin\Z", re.DOTALL)
 
 
-def _secret_runs(value: str) -> list[tuple[int, int]]:
+def _secret_runs(value: str, *, paths: bool = True) -> list[tuple[int, int]]:
     """The spans of `value` to mask: all of it, or its literal text beside references.
 
-    An existing absolute path is not a secret; nor is literal text that goes
-    on from a reference as a path (``$HOME/.token``) or has no letter or digit.
+    A path is not a secret (see `_PATH`) unless `paths` is false (a password
+    is never a file's name); nor is literal text that goes on from a reference
+    as a path (``$HOME/.token``) or has no letter or digit.
     """
     source = _PASS_SOURCE.match(value)
     if source is not None:
         return [(source.end(), len(value))] if source.group("pass") else []
     if "$" not in value and "`" not in value:
-        return [] if _is_path(value) else [(0, len(value))]
+        return [] if paths and _is_path(value) else [(0, len(value))]
     runs = _outside_references(value)
     if runs == [(0, len(value))]:
-        return [] if _is_path(value) else runs
+        return [] if paths and _is_path(value) else runs
     return [
         (begin, end)
         for begin, end in runs
@@ -106,14 +109,14 @@ def _secret_runs(value: str) -> list[tuple[int, int]]:
 
 
 def _is_path(value: str) -> bool:
-    """Whether `value` names an existing file by its absolute path."""
-    return value[:1] == "/" and len(value) <= _MAX_PATH and os.path.lexists(value)
+    """Whether `value` has a path's shape: /etc/x, ~/.ssh/id, ./pass.txt."""
+    return _PATH.fullmatch(value) is not None
 
 
-def _mask_value(value: str) -> str:
+def _mask_value(value: str, *, paths: bool = True) -> str:
     """`value` with its secret runs masked (see `_secret_runs`)."""
     out, at = [], 0
-    for begin, end in _secret_runs(value):
+    for begin, end in _secret_runs(value, paths=paths):
         out += [value[at:begin], MASK]
         at = end
     return "".join(out) + value[at:] if out else value
