@@ -3,7 +3,8 @@
 It listens on 127.0.0.1 in a thread, takes ``POST /v1/logs`` and
 ``POST /v1/metrics`` as a collector does (protobuf, gzip or not), decodes them
 with the protocol's own message classes and keeps what arrived.  A test sets
-`status` to make it refuse, and may stop it and start it again on its port.
+`status` to make it refuse (`metrics_status` for the metrics alone), and may stop
+it and start it again on its port.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Receiver:
     def __init__(self, port: int = 0) -> None:
         self.status = 200
         """The HTTP status answered to every request (200 accepts)."""
+        self.metrics_status = 200
+        """The HTTP status answered to metrics requests while `status` accepts."""
         self.rejected = 0
         """Records a 200 answer says were dropped (OTLP partial success)."""
         self.rejected_message = ""
@@ -110,7 +113,7 @@ class Receiver:
         with self._lock:
             self.paths.append(path)
             self.headers.append(headers)
-            if self.status != 200:
+            if self._status(path) != 200:
                 return b""
             if path == "/v1/logs":
                 self.logs.append(ExportLogsServiceRequest.FromString(body))
@@ -124,6 +127,12 @@ class Receiver:
                 return ExportMetricsServiceResponse().SerializeToString()
         return None
 
+    def _status(self, path: str) -> int:
+        """The HTTP status this receiver answers a request for `path` with."""
+        if self.status == 200 and path == "/v1/metrics":
+            return self.metrics_status
+        return self.status
+
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -134,7 +143,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             )
             headers = {name.lower(): value for name, value in self.headers.items()}
             answer = receiver._take(self.path, body, headers)
-            status = 404 if answer is None else receiver.status
+            status = 404 if answer is None else receiver._status(self.path)
             self.send_response(status)
             if 300 <= status < 400:
                 self.send_header("Location", f"{receiver.url}/elsewhere")

@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -21,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.metrics.export import MetricsData
 
 from corral._state import state_dir
 from corral.audit import record_event
 from corral.audit._cursor import read_position
-from corral.audit._export import export_pending, start_export
+from corral.audit._export import ExportReport, export_pending, start_export
+from corral.audit._exporter import reap
+from corral.audit._otlp_metrics import Tally
 from corral.audit._read import entries
 from corral.audit._verify import verify_log
 from tests.audit.otlp_receiver import Receiver
@@ -209,7 +213,8 @@ _Points = dict[tuple[tuple[str, str], ...], object]
 
 
 def _figures(receiver: Receiver) -> dict[str, _Points]:
-    """Every metric's points by attributes: a count, or (count, sum) for histograms."""
+    """Every metric's points by attributes: a count, or (count, sum) for histograms,
+    each summed over the requests that arrived (as a collector sums deltas)."""
     from tests.audit.otlp_receiver import attributes  # noqa: PLC0415
 
     delta = 1  # AGGREGATION_TEMPORALITY_DELTA
@@ -223,14 +228,21 @@ def _figures(receiver: Receiver) -> dict[str, _Points]:
                         assert metric.sum.aggregation_temporality == delta
                         for point in metric.sum.data_points:
                             key = tuple(sorted(_strs(attributes(point.attributes))))
-                            points[key] = point.as_int
+                            points[key] = int(str(points.get(key, 0))) + point.as_int
                     else:
                         assert metric.histogram.aggregation_temporality == delta
                         assert metric.unit == "ms"
                         for hpoint in metric.histogram.data_points:
                             key = tuple(sorted(_strs(attributes(hpoint.attributes))))
-                            points[key] = (hpoint.count, hpoint.sum)
+                            count, total = _pair(points.get(key, (0, 0.0)))
+                            points[key] = (count + hpoint.count, total + hpoint.sum)
     return figures
+
+
+def _pair(value: object) -> tuple[int, float]:
+    assert isinstance(value, tuple)
+    count, total = value
+    return int(count), float(total)
 
 
 def _strs(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -799,3 +811,227 @@ def test_a_dropped_record_of_drops_is_not_recorded_again(
         export_pending(state, Settings(receiver.url), environ=environ)
 
     assert events_in(state).count("export.rejected") == 1
+
+
+# -- figures the metrics cannot take, and metrics apart from records -----------
+
+
+def append_raw(state: Path, **fields: object) -> None:
+    """Append a chained record holding exactly `fields`, as an edited log may."""
+    from corral.audit._log import EventLog  # noqa: PLC0415
+
+    EventLog(state).append(fields)
+
+
+UNCOUNTABLE_DURATIONS = (10**400, float("nan"), float("inf"), -5, "slow", True)
+
+
+def test_a_duration_the_metrics_cannot_take_is_skipped_and_export_goes_on(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """A huge int, NaN, inf, a negative, a string or a bool is left out of the
+    histogram; the command is still counted and every later record still goes."""
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+    for duration in UNCOUNTABLE_DURATIONS:
+        append_raw(
+            state, event="command.finished", time="2026-12-04T15:12:15.000Z",
+            duration_ms=duration, exit_status=0, decision="allow",
+        )  # fmt: skip
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+    record(state, environ, "command.started", run="f" * 16, argv=["after"])
+    later = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.error, report.metrics_error) == (None, None)
+    assert (later.shipped, later.error, later.metrics_error) == (1, None, None)
+    assert receiver.seqs() == list(range(1, 13))
+    position = read_position(state, receiver.url)
+    assert position.metrics_seq == position.seq == 12
+    figures = _figures(receiver)
+    assert figures["corral.commands"][(("decision", "allow"), ("outcome", "ok"))] == 7
+    assert figures["corral.command.duration"] == {(("outcome", "ok"),): (1, 42.5)}
+
+
+def test_metric_labels_with_undecodable_bytes_travel_escaped(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """A lone surrogate in a label is sent visibly, as in the records, not dropped."""
+    append_raw(
+        state, event="command.finished", time="2026-12-04T15:12:15.000Z",
+        decision="allow\udcff", exit_status=0, duration_ms=3,
+    )  # fmt: skip
+    append_raw(state, event="approval.granted\udcfe", scope="s\udcfd")
+    append_raw(state, event="approval.granted", scope="s\udcfd")
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.error, report.metrics_error) == (None, None)
+    figures = _figures(receiver)
+    assert figures["corral.commands"] == {
+        (("decision", "allow\\udcff"), ("outcome", "ok")): 1
+    }
+    assert figures["corral.approvals"] == {
+        (("answer", "granted"), ("scope", "s\\udcfd")): 1
+    }
+    assert figures["corral.events"][(("event", "approval.granted\\udcfe"),)] == 1
+
+
+def test_a_collector_that_refuses_the_metrics_still_gets_every_record(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """Records and figures advance apart: the failure is reported and recorded
+    once, records keep flowing, and the figures go once, counted once, later."""
+    some_records(state, environ)
+    receiver.metrics_status = 500
+
+    first = export_pending(state, Settings(receiver.url), environ=environ)
+    record(state, environ, "command.started", run="f" * 16, argv=["later"])
+    second = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (first.error, second.error) == (None, None)
+    assert first.metrics_error is not None
+    assert "HTTP 500" in first.metrics_error
+    assert second.metrics_error is not None
+    assert second.shipped == 1
+    assert first.pending == second.pending == 0
+    assert receiver.seqs() == list(range(1, len(log_lines(state)) + 1))
+    assert events_in(state).count("export.failed") == 1
+    assert receiver.metrics == []
+
+    receiver.metrics_status = 200
+    back = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (back.error, back.metrics_error) == (None, None)
+    assert events_in(state)[-1] == "export.resumed"
+    counted = sum(int(str(n)) for n in _figures(receiver)["corral.events"].values())
+    assert counted == len(log_lines(state))  # export.resumed too: once each
+    position = read_position(state, receiver.url)
+    assert position.failing is None
+    assert position.seq == len(log_lines(state))
+
+
+def test_after_a_metrics_failure_the_next_command_still_starts_an_exporter(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """Only a collector that takes no records is left alone a while."""
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    some_records(state, environ)
+    receiver.metrics_status = 500
+    assert export_pending(state, Settings(receiver.url), environ=environ).metrics_error
+    record(state, environ, "command.started", run="f" * 16, argv=["later"])
+
+    pid = start_export(state, environ)
+
+    assert pid is not None
+    ended = False
+    try:
+        assert receiver.wait_for(lambda seen: "later" in str(seen.records()[-1].body))
+        ended = _ended(pid, EXIT_WAIT)
+        assert ended
+    finally:
+        if not ended:
+            _end(pid)
+        reap()  # what start_export does: it knows the exporter ended
+
+
+def test_figures_that_cannot_be_made_into_a_request_are_not_retried_forever(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    from corral.audit._collector import Collector  # noqa: PLC0415
+
+    collector = Collector(receiver.url, timeout=TIMEOUT)
+    try:
+        sent = collector.send_metrics(_BrokenTally())
+    finally:
+        collector.close()
+
+    assert not sent.accepted
+    assert sent.unsendable
+    assert sent.error is not None
+    assert "cannot be sent" in sent.error
+    assert receiver.paths == []
+
+
+class _BrokenTally(Tally):
+    """A tally whose figures cannot be built."""
+
+    def metrics_data(self) -> MetricsData:
+        raise ValueError("broken figures")
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["1969-12-31T23:59:59.000Z", "2600-01-01T00:00:00.000Z", "0001-01-01T00:00Z"],
+)
+def test_a_record_dated_outside_what_otlp_can_carry_keeps_its_shape(
+    state: Path,
+    environ: dict[str, str],
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+    when: str,
+) -> None:
+    """It goes without a record time (the observed time stays), with its attributes."""
+    append_raw(state, event="agent.step", time=when, n=1)
+    append_raw(state, event={"not": "a string"}, time="2026-12-04T15:12:15.000Z")
+
+    report = export_pending(state, Settings(receiver.url), environ=environ)
+
+    assert (report.shipped, report.error, report.metrics_error) == (2, None, None)
+    dated, odd = receiver.records()
+    assert dated.body == json.loads(log_lines(state)[0])
+    assert dated.attributes["event.name"] == "agent.step"
+    assert dated.record.time_unix_nano == 0
+    assert dated.record.observed_time_unix_nano > 0
+    assert isinstance(odd.body, dict)
+    assert odd.attributes["event.name"] == str({"not": "a string"})
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+# -- what a foreground export says when a background one went first -------------
+
+
+def test_export_after_a_background_exporter_says_what_it_sent_and_dropped(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    """The batch went meanwhile: the report says so, and what the collector
+    dropped of it, instead of "0 exported" and nothing more."""
+    import threading  # noqa: PLC0415
+
+    from corral.audit._exporter import exporter_lock  # noqa: PLC0415
+    from corral.audit._ship import ship  # noqa: PLC0415
+
+    some_records(state, environ)
+    receiver.rejected = 2
+    reports: list[ExportReport] = []
+    waiting = threading.Thread(
+        target=lambda: reports.append(
+            export_pending(state, Settings(receiver.url), environ=environ)
+        )
+    )
+    with exporter_lock(state, deadline=None) as held:
+        assert held
+        waiting.start()
+        time.sleep(1.0)  # it reads where export stands, then waits for the lock
+        assert waiting.is_alive()
+        background = ship(state, receiver.url, TIMEOUT, environ=environ)
+    waiting.join(timeout=60)
+
+    assert background.shipped == 6  # the five, then their export.rejected
+    (report,) = reports
+    assert (report.shipped, report.pending, report.error) == (0, 0, None)
+    assert report.elsewhere == 6
+    assert report.rejected == 2  # as the export.rejected record says
+
+
+def test_once_says_nothing_was_pending_when_nothing_was(
+    state: Path, environ: dict[str, str], receiver: Receiver
+) -> None:
+    write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
+    some_records(state, environ)
+    export_pending(state, Settings(receiver.url), environ=environ)
+
+    done = _module(["--once"], environ)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("nothing was pending")

@@ -8,7 +8,8 @@ variable in sight, so neither a proxy variable set for sandboxed tools nor an
 A batch counts as accepted only on an HTTP 2xx answer: the SDK also takes a
 3xx (it follows no redirect), which would drop the batch on the floor.  A
 record that cannot be encoded goes in its last-resort shape, never held back:
-it would hold back every record after it.
+it would hold back every record after it; figures that cannot be made into a
+request are said to be unsendable, so they are not tried again for ever.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import requests
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -60,6 +62,8 @@ class Sent:
     """Records the collector accepted the request for but dropped (partial success)."""
     message: str = ""
     """What the collector said about the records it dropped."""
+    unsendable: bool = False
+    """Nothing was sent and sending again cannot help (figures that do not encode)."""
 
 
 class Collector:
@@ -106,8 +110,13 @@ class Collector:
 
     def send_metrics(self, tally: Tally) -> Sent:
         """Send the figures in `tally` as one OTLP metrics request."""
-        with _without_otel_environment():  # OTEL_SDK_DISABLED would blank them
-            data = tally.metrics_data()
+        try:
+            with _without_otel_environment():  # OTEL_SDK_DISABLED would blank them
+                data = tally.metrics_data()
+            with _sdk_messages():
+                encode_metrics(data).SerializeToString()
+        except Exception as exc:  # noqa: BLE001 (a fault in the figures, not the collector)
+            return Sent(False, f"the figures cannot be sent: {exc}", unsendable=True)
         with _sdk_messages() as messages:
             result = self._metrics.export(data, timeout_millis=self._timeout_ms)
         return self._outcome(

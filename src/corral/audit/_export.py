@@ -5,7 +5,9 @@ order, in batches, and the cursor (`corral.audit._cursor`) moves past a batch
 only once the collector accepted it, so a failure costs a resend, never a
 record.  A failure is itself an event (``export.failed``, once per streak;
 ``export.resumed`` when export works again), exported like any other; so are
-records the collector says it dropped (``export.rejected``).
+records the collector says it dropped (``export.rejected``).  Records and their
+figures (metrics) advance apart: figures the collector refuses are a failure
+like any other, but records keep going, with no back-off.
 
 `start_export` is what a command calls: a cheap look at the log's head and the
 cursor, then at most a detached process (``python -m corral.audit._export``)
@@ -22,17 +24,18 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from corral.audit._cursor import Position, read_position, without_credentials
 from corral.audit._exporter import exporter_lock, reap, serve, spawn, take_lock
-from corral.audit._read import head
+from corral.audit._read import head, records_after
 from corral.errors import CorralError, ExitCode
 
 __all__ = [
+    "METRICS_FAILED",
     "ExportReport",
     "ExportSettings",
     "check_endpoint",
@@ -51,6 +54,10 @@ LOCK_WAIT_SECONDS = 30.0
 # given BACKOFF_FIRST seconds, doubling with every failure up to BACKOFF_MAX.
 BACKOFF_FIRST = 10.0
 BACKOFF_MAX = 300.0
+METRICS_FAILED = "the metrics were not sent:"
+"""How a failure of the figures alone begins: the collector takes records, so
+commands start exporters without backing off."""
+REJECTED_EVENT = "export.rejected"
 
 
 class ExportSettings(Protocol):
@@ -71,7 +78,12 @@ class ExportReport:
     error: str | None = None
     """Why the collector did not take them all, or None when it did."""
     rejected: int = 0
-    """Records the collector took but said it dropped (OTLP partial success)."""
+    """Records the collector took but said it dropped (OTLP partial success),
+    counting what another exporter recorded as dropped of the `elsewhere` ones."""
+    metrics_error: str | None = None
+    """Why the figures did not go, or None when they did (records go regardless)."""
+    elsewhere: int = 0
+    """Records another exporter sent while this one waited for export.lock."""
 
 
 def export_pending(
@@ -84,6 +96,7 @@ def export_pending(
     when no endpoint is configured or the state directory cannot be used.
     """
     endpoint = check_endpoint(settings.endpoint)
+    before = read_position(state, endpoint)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     with exporter_lock(state, deadline=deadline) as held:
         if not held:
@@ -93,9 +106,31 @@ def export_pending(
                 "another corral exporter kept export.lock for "
                 f"{LOCK_WAIT_SECONDS:.0f} s; it is sending these records now",
             )
+        elsewhere, dropped = _meanwhile(state, endpoint, before)
         from corral.audit._ship import ship  # noqa: PLC0415 (imports the SDK)
 
-        return ship(state, endpoint, settings.export_timeout, environ=environ)
+        report = ship(state, endpoint, settings.export_timeout, environ=environ)
+    return replace(report, elsewhere=elsewhere, rejected=report.rejected + dropped)
+
+
+def _meanwhile(state: Path, endpoint: str, before: Position) -> tuple[int, int]:
+    """Return what another exporter sent since `before`, and how many it was told
+    were dropped (as its ``export.rejected`` records say)."""
+    sent = read_position(state, endpoint).seq - before.seq
+    if sent <= 0:
+        return 0, 0
+    dropped = 0
+    for entry in records_after(state, before.seq):
+        record = entry.record or {}
+        count = record.get("rejected")
+        if (
+            record.get("event") == REJECTED_EVENT
+            and record.get("endpoint") == shown(endpoint)
+            and isinstance(count, int)
+            and not isinstance(count, bool)
+        ):
+            dropped += max(count, 0)
+    return sent, dropped
 
 
 def start_export(state: Path, environ: Mapping[str, str]) -> int | None:
@@ -166,7 +201,7 @@ def pending(state: Path, endpoint: str) -> int:
 
 def _backing_off(position: Position) -> bool:
     failing = position.failing
-    if failing is None:
+    if failing is None or failing.error.startswith(METRICS_FAILED):
         return False
     wait = min(BACKOFF_FIRST * 2.0 ** (failing.attempts - 1), BACKOFF_MAX)
     return time.time() < failing.last + wait
@@ -210,13 +245,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return ExitCode.CORRAL_FAILED
+    print(_summary(report))
+    if report.metrics_error is not None:
+        print(f"corral: {report.metrics_error}; the records went", file=sys.stderr)
+        return ExitCode.CORRAL_FAILED
+    return ExitCode.OK
+
+
+def _summary(report: ExportReport) -> str:
+    """Return what an export that reached the collector did, in one line."""
     dropped = (
         f" (the collector dropped {report.rejected}; recorded as export.rejected)"
         if report.rejected
         else ""
     )
-    print(f"exported {report.shipped} records{dropped}; {report.pending} pending")
-    return ExitCode.OK
+    if report.shipped:
+        return f"exported {report.shipped} records{dropped}; {report.pending} pending"
+    if report.elsewhere:
+        return (
+            f"nothing was pending: another corral exporter sent {report.elsewhere} "
+            f"records meanwhile{dropped}"
+        )
+    return f"nothing was pending{dropped}"
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ to one endpoint through the SDK's exporters and says whether it accepted.
 Each record becomes one log record: the body is the whole record (a map), the
 attributes name the event and its place in the chain (``event.name``,
 ``corral.seq``, ``corral.digest``, ``corral.prev``, ``corral.session``,
-``corral.run``), the timestamp is the record's ``time``, and the resource says
-who sent it (``service.name`` corral, ``service.version``, ``host.name``,
-``user.name``).  A batch sent again after a failure carries the same
+``corral.run``), the timestamp is the record's ``time`` (none for a time OTLP
+cannot carry, before 1970 or after 2554: the observed time stays), and the
+resource says who sent it (``service.name`` corral, ``service.version``,
+``host.name``, ``user.name``).  A batch sent again after a failure carries the same
 ``corral.digest`` values, so a collector can tell a resend from a new record.
 
 The mapping is total, since one record the protocol cannot carry would stop
@@ -38,6 +39,7 @@ from corral._home import user_name
 __all__ = [
     "MAX_DEPTH",
     "SERVICE_NAME",
+    "escaped",
     "fallback_record",
     "log_record",
     "resource",
@@ -48,6 +50,8 @@ __all__ = [
 SERVICE_NAME = "corral"
 # OTLP integers are signed 64-bit; a larger JSON number travels as its digits.
 _INT64 = range(-(2**63), 2**63)
+# OTLP times are unsigned 64-bit nanoseconds since 1970: up to 2554-07-21.
+_UINT64 = range(2**64)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_DEPTH = 20
 """Levels of maps and lists a body keeps as such; deeper, a value goes as its JSON
@@ -61,7 +65,7 @@ _ERROR_EVENTS = frozenset({"command.error", "corral.error"})
 
 def log_record(raw: bytes, record: Mapping[str, object]) -> ReadableLogRecord:
     """Return the OTLP log record for one stored line `raw` and its parsed `record`."""
-    event = _escaped(str(record.get("event", "")))
+    event = escaped(str(record.get("event", "")))
     number, text = severity(record)
     attributes: dict[str, AnyValue] = {
         "event.name": event,
@@ -71,7 +75,7 @@ def log_record(raw: bytes, record: Mapping[str, object]) -> ReadableLogRecord:
     for key in ("prev", "session", "run"):
         value = record.get(key)
         if isinstance(value, str):
-            attributes[f"corral.{key}"] = _escaped(value)
+            attributes[f"corral.{key}"] = escaped(value)
     return ReadableLogRecord(
         LogRecord(
             timestamp=_timestamp(record.get("time")),
@@ -110,6 +114,8 @@ def fallback_record(raw: bytes, seq: object) -> ReadableLogRecord:
 def severity(record: Mapping[str, object]) -> tuple[SeverityNumber, str]:
     """Return how severe `record` is: ERROR, WARN for refusals, INFO otherwise."""
     event = record.get("event")
+    if not isinstance(event, str):
+        return SeverityNumber.INFO, "INFO"
     if event in _ERROR_EVENTS:
         return SeverityNumber.ERROR, "ERROR"
     refused = event == "network.connection" and record.get("decision") == "refuse"
@@ -149,7 +155,7 @@ def _any_value(value: object, depth: int) -> AnyValue:
         return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
     if isinstance(value, Mapping):
         return {
-            _escaped(str(key)): _any_value(item, depth + 1)
+            escaped(str(key)): _any_value(item, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
@@ -158,10 +164,10 @@ def _any_value(value: object, depth: int) -> AnyValue:
         return value if value in _INT64 else str(value)
     if value is None or isinstance(value, bool | float):
         return value
-    return _escaped(str(value))
+    return escaped(str(value))
 
 
-def _escaped(text: str) -> str:
+def escaped(text: str) -> str:
     """Return `text` as UTF-8 can carry it: a lone surrogate becomes ``\\udcff``."""
     try:
         text.encode()
@@ -177,11 +183,14 @@ def _integer(value: object) -> int | str:
 
 
 def _text(value: object) -> str | None:
-    return _escaped(value) if isinstance(value, str) and value else None
+    return escaped(value) if isinstance(value, str) and value else None
 
 
 def _timestamp(value: object) -> int | None:
-    """Return the record's time in nanoseconds since the epoch, None if unreadable."""
+    """Return the record's time in nanoseconds since the epoch, None if unreadable.
+
+    None too for a time OTLP cannot carry (before 1970, after 2554).
+    """
     if not isinstance(value, str):
         return None
     try:
@@ -191,4 +200,6 @@ def _timestamp(value: object) -> int | None:
     if moment.tzinfo is None:
         return None  # a time without a zone names no instant
     since = moment - _EPOCH
-    return (since.days * 86_400 + since.seconds) * 10**9 + since.microseconds * 1000
+    nanoseconds = (since.days * 86_400 + since.seconds) * 10**9
+    nanoseconds += since.microseconds * 1000
+    return nanoseconds if nanoseconds in _UINT64 else None

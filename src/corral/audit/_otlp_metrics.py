@@ -1,7 +1,10 @@
 """The figures an export run sends beside its records: OTLP metrics, delta temporality.
 
 Each run counts the records the collector accepted in it and sends the counts
-once, at its end; a collector sums the deltas into totals per machine.
+once, at its end; a collector sums the deltas into totals per machine.  The
+tally is total: a value a metric cannot take (a duration that is no finite,
+non-negative number) is left out of that metric, and labels travel escaped as
+the records do (`corral.audit._otlp.escaped`).
 
 | metric | kind, unit | attributes | counts |
 |---|---|---|---|
@@ -14,6 +17,7 @@ once, at its end; a collector sums the deltas into totals per machine.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 
@@ -26,7 +30,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 
 import corral
-from corral.audit._otlp import resource
+from corral.audit._otlp import escaped, resource
 
 __all__ = ["Tally"]
 
@@ -51,21 +55,21 @@ class Tally:
 
     def add(self, record: Mapping[str, object]) -> None:
         """Count one record the collector accepted."""
-        event = str(record.get("event", ""))
+        event = _label(record.get("event"), "")
         self._count("corral.events", event=event)
         outcome = _outcome(record)
         if outcome is not None:
-            decision = str(record.get("decision") or "unknown")
+            decision = _label(record.get("decision"), "unknown")
             self._count("corral.commands", decision=decision, outcome=outcome)
         duration = _number(record.get("duration_ms"))
         if event == "command.finished" and duration is not None:
             self.durations.append(((("outcome", str(outcome)),), duration))
         if event == "network.connection":
-            decision = str(record.get("decision") or "unknown")
+            decision = _label(record.get("decision"), "unknown")
             self._count("corral.network.connections", decision=decision)
         if event in ("approval.granted", "approval.declined"):
             answer = event.removeprefix("approval.")
-            scope = str(record.get("scope") or "unknown")
+            scope = _label(record.get("scope"), "unknown")
             self._count("corral.approvals", scope=scope, answer=answer)
 
     def metrics_data(self) -> MetricsData:
@@ -131,7 +135,22 @@ def _outcome(record: Mapping[str, object]) -> str | None:
     return "ok" if record.get("exit_status") == 0 else "failed"
 
 
+def _label(value: object, default: str) -> str:
+    """Return `value` as a metric attribute carries it; `default` when empty."""
+    if not value:
+        return default
+    try:
+        return escaped(value if isinstance(value, str) else str(value))
+    except ValueError:  # an int too long to write out
+        return default
+
+
 def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+    """Return `value` as a duration a histogram takes; None for anything else."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return number if math.isfinite(number) and number >= 0 else None

@@ -3,9 +3,11 @@
 Called with ``export.lock`` held.  The cursor moves past a batch as soon as the
 collector accepted it; metrics follow the records they count and have a
 position of their own (``metrics_seq``), so figures a failed run could not
-send go with the next one, counted once.  A log replaced since the last pass
-(its record at the cursor has another digest, or it is shorter) is sent again
-from its start.
+send go with the next one, counted once.  Nothing about the figures holds the
+records back: a record the tally cannot read is left out of the figures, and
+figures that cannot be encoded are given up (``metrics_seq`` moves on).  A log
+replaced since the last pass (its record at the cursor has another digest, or
+it is shorter) is sent again from its start.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from corral.audit._collector import Collector, Sent
 from corral.audit._cursor import Failing, Position, read_position, write_position
-from corral.audit._export import ExportReport, shown
+from corral.audit._export import METRICS_FAILED, REJECTED_EVENT, ExportReport, shown
 from corral.audit._log import chain_of, digest_of
 from corral.audit._otlp_metrics import Tally
 from corral.audit._read import Entry, head, records_after
@@ -34,9 +36,6 @@ BATCH_RECORDS = 512
 # ... and at most about this many bytes, well below what collectors accept
 # in one request by default; a larger single record goes alone.
 BATCH_BYTES = 2 << 20
-
-
-REJECTED_EVENT = "export.rejected"
 
 
 class _ReplacedError(Exception):
@@ -62,6 +61,7 @@ class _Pass:
     shipped: int = 0
     rejected: int = 0
     error: str | None = None
+    metrics_error: str | None = None
     dropped: list[_Dropped] = field(default_factory=list)
 
     def run(self) -> None:
@@ -80,7 +80,7 @@ class _Pass:
                 if seq == position.seq and digest_of(entry.raw) != position.digest:
                     raise _ReplacedError
                 if seq > position.metrics_seq:
-                    tally.add(record)
+                    _count(tally, record)
                 continue
             full = len(batch) >= BATCH_RECORDS or size + len(entry.raw) > BATCH_BYTES
             if batch and full:
@@ -115,14 +115,23 @@ class _Pass:
                 dropped = _Dropped(sent.rejected, sent.message, batch[0][0], seq)
                 self.dropped.append(dropped)
         for _, record in lines:
-            tally.add(record)
+            _count(tally, record)
         return True
 
     def _send_figures(self, tally: Tally) -> None:
-        sent: Sent = self.collector.send_metrics(tally)
+        """Send the figures; a failure is reported, never raised past the records."""
+        try:
+            sent: Sent = self.collector.send_metrics(tally)
+        except Exception as exc:  # noqa: BLE001 (figures never stop the records)
+            sent = Sent(False, f"the figures cannot be sent: {exc}", unsendable=True)
         if not sent.accepted:
-            self.error = f"the metrics were not accepted: {sent.error}"
-            return
+            self.metrics_error = f"{METRICS_FAILED} {sent.error}"
+            if not sent.unsendable:
+                return  # they go with the next pass, counted once
+            logger.warning(
+                "the figures of records %d..%d are left out: %s",
+                self.position.metrics_seq + 1, self.position.seq, sent.error,
+            )  # fmt: skip
         self.position = replace(self.position, metrics_seq=self.position.seq)
         self._save()
 
@@ -146,6 +155,7 @@ def ship(
             again.pending,
             again.error,
             report.rejected + again.rejected,
+            again.metrics_error or report.metrics_error,
         )
     return report
 
@@ -178,7 +188,9 @@ def _ship_once(
     _note_dropped(state, endpoint, done, environ)
     _note_streak(state, endpoint, done, environ)
     waiting = _waiting(state, done.position)
-    return ExportReport(done.shipped, waiting, done.error, done.rejected)
+    return ExportReport(
+        done.shipped, waiting, done.error, done.rejected, done.metrics_error
+    )
 
 
 def _check_head(state: Path, position: Position) -> None:
@@ -186,6 +198,14 @@ def _check_head(state: Path, position: Position) -> None:
     last = head(state)
     if last is not None and last.seq < position.seq:
         raise _ReplacedError
+
+
+def _count(tally: Tally, record: Mapping[str, object]) -> None:
+    """Add `record` to `tally`; one the tally cannot read is left out of the figures."""
+    try:
+        tally.add(record)
+    except Exception as exc:  # noqa: BLE001 (figures never stop the records)
+        logger.warning("a record is left out of the figures: %s", exc)
 
 
 def _is_rejected(record: Mapping[str, object]) -> bool:
@@ -216,7 +236,8 @@ def _note_streak(
     from corral.audit import record_event  # noqa: PLC0415 (the package imports much)
 
     position, failing = done.position, done.position.failing
-    if done.error is None and failing is not None:
+    error = done.error if done.error is not None else done.metrics_error
+    if error is None and failing is not None:
         fields: dict[str, object] = {
             "endpoint": shown(endpoint),
             "shipped": done.shipped,
@@ -224,19 +245,19 @@ def _note_streak(
         }
         record_event(state, "export.resumed", fields, environ=environ)
         _save(state, endpoint, replace(position, failing=None))
-    elif done.error is not None and failing is None:
+    elif error is not None and failing is None:
         fields = {
             "endpoint": shown(endpoint),
-            "error": done.error,
+            "error": error,
             "pending": _waiting(state, position),
             "after_seq": position.seq,
         }
         record_event(state, "export.failed", fields, environ=environ)
-        streak = Failing(_now(), done.error, 1, time.time())
+        streak = Failing(_now(), error, 1, time.time())
         _save(state, endpoint, replace(position, failing=streak))
-    elif done.error is not None and failing is not None:
+    elif error is not None and failing is not None:
         streak = replace(
-            failing, error=done.error, attempts=failing.attempts + 1, last=time.time()
+            failing, error=error, attempts=failing.attempts + 1, last=time.time()
         )
         _save(state, endpoint, replace(position, failing=streak))
 
