@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corral.audit._redact import MASK, Redactor
-from corral.audit._redact_text import _DEFAULTS, _combined, _rules_in, _substitute
+from corral.audit.redact import MASK, Redactor
+from corral.audit.redact._text import _DEFAULTS, _combined, _rules_in, _substitute
 
 DEFAULTS = Redactor()
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from corral._home import user_name
 from corral._session import agent_name, session_id
 from corral.audit._log import EventLog
-from corral.audit._redact import Redactor
 from corral.audit._settings import audit_settings
+from corral.audit.redact import Redactor
 from corral.errors import CorralError
 from corral.policy import Policy, policy_digest
 

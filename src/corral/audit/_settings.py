@@ -40,7 +40,7 @@ class AuditSettings:
     endpoint: str | None = None
     """The OTLP/HTTP collector's base URL, or None to export nothing."""
     redact: tuple[str, ...] = ()
-    """Regular expressions masked besides the built-in ones (`corral.audit._redact`)."""
+    """Regular expressions masked besides the built-in ones (`corral.audit.redact`)."""
     rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES
     export_timeout: float = DEFAULT_EXPORT_TIMEOUT
     """Seconds for each export request."""

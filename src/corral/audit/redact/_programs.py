@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from corral.audit._redact_runners import _CONTAINER_GLOBAL, _command_starts, _options
+from corral.audit.redact._runners import _CONTAINER_GLOBAL, _command_starts, _options
 
 # A program's rule yields (word, first character, end or None) for each
 # secret: programs take a password in a short option, or in a place only

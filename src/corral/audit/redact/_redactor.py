@@ -9,9 +9,9 @@ of the environment's secret variables and the policy's own patterns are
 masked too.
 
 This module holds the `Redactor` and the policy's own patterns; the rules
-are in ``_redact_text`` (text), ``_redact_argv`` and ``_redact_programs``
-(a command's words), ``_redact_env`` (the environment's secret values) and
-``_redact_value`` (which part of one value is the secret).
+are in ``_text`` (text), ``_argv``, ``_programs`` and ``_runners`` (a
+command's words), ``_env`` (the environment's secret values) and ``_value``
+(which part of one value is the secret).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from corral.audit._redact_argv import (
+from corral.audit.redact._argv import (
     _mask_option_values,
     _mask_program_words,
     _mask_shell_line,
     _may_name_a_program,
 )
-from corral.audit._redact_env import _secret_values, _values_regex
-from corral.audit._redact_text import _combined, _mask_spans, _rules_in, _substitute
-from corral.audit._redact_value import MASK
+from corral.audit.redact._env import _secret_values, _values_regex
+from corral.audit.redact._text import _combined, _mask_spans, _rules_in, _substitute
+from corral.audit.redact._value import MASK
 
 __all__ = ["MASK", "Redactor"]
 

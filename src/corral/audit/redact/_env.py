@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Mapping
 
-from corral.audit._redact_value import _NOT_AFTER_MASK, _is_path
+from corral.audit.redact._value import _NOT_AFTER_MASK, _is_path
 
 MIN_SECRET_VALUE = 8
 """Characters; a shorter value of a secret variable (``1``, ``true``) is too

@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import re
 
-from corral.audit._redact_env import (
+from corral.audit.redact._env import (
     _is_password_name,
     _is_plain_value,
     _is_secret_name,
 )
-from corral.audit._redact_value import (
+from corral.audit.redact._value import (
     _BARE_PIECE,
     _NOT_AFTER_MASK,
     MASK,
@@ -108,7 +108,7 @@ _RULES = (
     ),
     (
         "user",
-        r"(?<![\w-])--(?:src-|dest-)?creds"  # -u is curl's: see _redact_programs
+        r"(?<![\w-])--(?:src-|dest-)?creds"  # -u is curl's: see _programs
         r"(?:=|[ \t]+)[^\s:'\"]*:"
         rf"(?P<user_pass>(?:{_BARE_PIECE}|[^\s'\"])+)",
     ),

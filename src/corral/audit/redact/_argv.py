@@ -1,7 +1,7 @@
 """Mask a command's secret words, in an argv or in a shell line.
 
 The word after a secret option (``--token X``) is masked, and so are the
-words its program's rule names (`corral.audit._redact_programs`); a shell
+words its program's rule names (`corral.audit.redact._programs`); a shell
 line is split into commands and words first, quotes kept where they were.
 """
 
@@ -11,10 +11,10 @@ import re
 from collections.abc import Sequence
 from shlex import quote
 
-from corral.audit._redact_env import _is_password_name, _is_plain_value
-from corral.audit._redact_programs import _PROGRAM_HINTS, _program_secrets
-from corral.audit._redact_text import _OPTION_NAMES, _is_reference_spec
-from corral.audit._redact_value import _mask_value
+from corral.audit.redact._env import _is_password_name, _is_plain_value
+from corral.audit.redact._programs import _PROGRAM_HINTS, _program_secrets
+from corral.audit.redact._text import _OPTION_NAMES, _is_reference_spec
+from corral.audit.redact._value import _mask_value
 
 # Options followed by their secret as the next word of an argv.
 _SECRET_OPTION = re.compile(r"--?(?i:" + _OPTION_NAMES + ")", re.ASCII)
