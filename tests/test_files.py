@@ -17,8 +17,8 @@ import pytest
 
 from corral._files import StateFileError, identity, open_regular
 from corral.approvals._store import ApprovalStore
-from corral.audit._cursor import Position, read_position, write_position
-from corral.audit._exporter import exporter_lock, spawn, take_lock
+from corral.audit.export._cursor import Position, read_position, write_position
+from corral.audit.export._process import exporter_lock, spawn, take_lock
 from corral.errors import ApprovalError, CorralError
 from corral.network._control import start_lock
 from corral.network._grants import SessionGrants

@@ -26,12 +26,12 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from corral._state import state_dir
 from corral.audit import record_event
-from corral.audit._cursor import read_position
-from corral.audit._export import ExportReport, export_pending, start_export
-from corral.audit._exporter import reap
-from corral.audit._otlp_metrics import Tally
 from corral.audit._read import entries
 from corral.audit._verify import verify_log
+from corral.audit.export._cursor import read_position
+from corral.audit.export._metrics import Tally
+from corral.audit.export._process import reap
+from corral.audit.export._start import ExportReport, export_pending, start_export
 from tests.audit.otlp_receiver import Receiver
 
 # Ample for a receiver on loopback, even on a loaded machine.
@@ -623,7 +623,7 @@ def test_the_command_side_of_export_imports_no_opentelemetry(
     export_pending(state, Settings(receiver.url), environ=environ)
     code = (
         "import json, sys; from pathlib import Path\n"
-        "from corral.audit._export import start_export\n"
+        "from corral.audit.export._start import start_export\n"
         f"print(start_export(Path({str(state)!r}), json.loads(sys.argv[1])))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('opentelemetry', 'google', 'requests')))\n"
@@ -640,7 +640,7 @@ def _module(
     args: list[str], environ: dict[str, str], timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "corral.audit._export", *args],
+        [sys.executable, "-m", "corral.audit.export", *args],
         capture_output=True, text=True, check=False, timeout=timeout, env=environ,
         cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
@@ -734,7 +734,7 @@ def test_a_record_the_mapping_cannot_carry_goes_as_its_stored_line(
     state: Path, environ: dict[str, str], receiver: Receiver
 ) -> None:
     """The last resort: the body is the line as text, with the same seq and digest."""
-    from corral.audit._collector import Collector  # noqa: PLC0415
+    from corral.audit.export._collector import Collector  # noqa: PLC0415
 
     record(state, environ, "command.started", run="a" * 16, argv=["make"])
     record(state, environ, "command.finished", run="a" * 16, exit_status=0)
@@ -938,7 +938,7 @@ def test_after_a_metrics_failure_the_next_command_still_starts_an_exporter(
 def test_figures_that_cannot_be_made_into_a_request_are_not_retried_forever(
     state: Path, environ: dict[str, str], receiver: Receiver
 ) -> None:
-    from corral.audit._collector import Collector  # noqa: PLC0415
+    from corral.audit.export._collector import Collector  # noqa: PLC0415
 
     collector = Collector(receiver.url, timeout=TIMEOUT)
     try:
@@ -998,8 +998,8 @@ def test_export_after_a_background_exporter_says_what_it_sent_and_dropped(
     dropped of it, instead of "0 exported" and nothing more."""
     import threading  # noqa: PLC0415
 
-    from corral.audit._exporter import exporter_lock  # noqa: PLC0415
-    from corral.audit._ship import ship  # noqa: PLC0415
+    from corral.audit.export._process import exporter_lock  # noqa: PLC0415
+    from corral.audit.export._ship import ship  # noqa: PLC0415
 
     some_records(state, environ)
     receiver.rejected = 2

@@ -76,7 +76,7 @@ def _record_failure(subcommand: str, exc: CorralError) -> None:
 def _start_export() -> None:
     """Send what this command recorded to the collector, in the background."""
     from corral._state import state_dir  # noqa: PLC0415 (recording commands only)
-    from corral.audit._export import start_export  # noqa: PLC0415
+    from corral.audit.export._start import start_export  # noqa: PLC0415
 
     with contextlib.suppress(CorralError):
         start_export(state_dir(), os.environ)

@@ -210,8 +210,8 @@ def _verify(state: Path, *, as_json: bool) -> int:
 
 
 def _export(state: Path) -> int:
-    from corral.audit._export import export_pending, shown  # noqa: PLC0415 (cost)
     from corral.audit._settings import audit_settings  # noqa: PLC0415
+    from corral.audit.export._start import export_pending, shown  # noqa: PLC0415 (cost)
 
     settings = audit_settings()
     endpoint = settings.endpoint
@@ -228,5 +228,16 @@ def _export(state: Path) -> int:
     dropped = ""
     if report.rejected:
         dropped = f"; the collector dropped {report.rejected} (export.rejected says so)"
-    write_result(f"exported {report.shipped} records to {shown(endpoint)}{dropped}")
+    if report.shipped:
+        write_result(f"exported {report.shipped} records to {shown(endpoint)}{dropped}")
+    elif report.elsewhere:
+        write_result(
+            f"nothing was pending: the background exporter had sent {report.elsewhere} "
+            f"records to {shown(endpoint)}{dropped}"
+        )
+    else:
+        write_result(f"nothing was pending for {shown(endpoint)}{dropped}")
+    if report.metrics_error is not None:
+        say(f"export to {shown(endpoint)}: {report.metrics_error}; the records went")
+        return int(ExitCode.CORRAL_FAILED)
     return ExitCode.OK

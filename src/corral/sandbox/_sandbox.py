@@ -22,7 +22,7 @@ from corral._home import check_home
 from corral._session import agent_name, session_id
 from corral._state import state_dir
 from corral.audit import new_id, record_event, record_policy_loaded
-from corral.audit._export import start_export
+from corral.audit.export._start import start_export
 from corral.errors import (
     CorralError,
     ExitCode,

@@ -19,12 +19,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from corral.audit._collector import Collector, Sent
-from corral.audit._cursor import Failing, Position, read_position, write_position
-from corral.audit._export import METRICS_FAILED, REJECTED_EVENT, ExportReport, shown
 from corral.audit._log import chain_of, digest_of
-from corral.audit._otlp_metrics import Tally
 from corral.audit._read import Entry, head, records_after
+from corral.audit.export._collector import Collector, Sent
+from corral.audit.export._cursor import Failing, Position, read_position, write_position
+from corral.audit.export._metrics import Tally
+from corral.audit.export._start import (
+    METRICS_FAILED,
+    REJECTED_EVENT,
+    ExportReport,
+    shown,
+)
 from corral.errors import CorralError
 
 __all__ = ["ship"]

@@ -1,7 +1,7 @@
 """Export of the local log to an OpenTelemetry collector, never in a command's way.
 
 The local log is the evidence and the collector gets a copy: records go out in
-order, in batches, and the cursor (`corral.audit._cursor`) moves past a batch
+order, in batches, and the cursor (`corral.audit.export._cursor`) moves past a batch
 only once the collector accepted it, so a failure costs a resend, never a
 record.  A failure is itself an event (``export.failed``, once per streak;
 ``export.resumed`` when export works again), exported like any other; so are
@@ -10,10 +10,10 @@ figures (metrics) advance apart: figures the collector refuses are a failure
 like any other, but records keep going, with no back-off.
 
 `start_export` is what a command calls: a cheap look at the log's head and the
-cursor, then at most a detached process (``python -m corral.audit._export``)
+cursor, then at most a detached process (``python -m corral.audit.export``)
 that exports until caught up, waits a few seconds for more, and exits.
 ``--once`` exports what is pending in the foreground.  Nothing here imports
-the OpenTelemetry SDK; the exporting process does, in `corral.audit._ship`.
+the OpenTelemetry SDK; the exporting process does, in `corral.audit.export._ship`.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from corral.audit._cursor import Position, read_position, without_credentials
-from corral.audit._exporter import exporter_lock, reap, serve, spawn, take_lock
 from corral.audit._read import head, records_after
+from corral.audit.export._cursor import Position, read_position, without_credentials
+from corral.audit.export._process import exporter_lock, reap, serve, spawn, take_lock
 from corral.errors import CorralError, ExitCode
 
 __all__ = [
@@ -107,7 +107,7 @@ def export_pending(
                 f"{LOCK_WAIT_SECONDS:.0f} s; it is sending these records now",
             )
         elsewhere, dropped = _meanwhile(state, endpoint, before)
-        from corral.audit._ship import ship  # noqa: PLC0415 (imports the SDK)
+        from corral.audit.export._ship import ship  # noqa: PLC0415 (imports the SDK)
 
         report = ship(state, endpoint, settings.export_timeout, environ=environ)
     return replace(report, elsewhere=elsewhere, rejected=report.rejected + dropped)
@@ -208,8 +208,8 @@ def _backing_off(position: Position) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m corral.audit._export [--once] [--state DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m corral.audit._export")
+    """``python -m corral.audit.export [--once] [--state DIR]``."""
+    parser = argparse.ArgumentParser(prog="python -m corral.audit.export")
     parser.add_argument("--state", type=Path, help="corral's state directory")
     parser.add_argument(
         "--once", action="store_true", help="export what is pending now and exit"
@@ -267,7 +267,3 @@ def _summary(report: ExportReport) -> str:
             f"records meanwhile{dropped}"
         )
     return f"nothing was pending{dropped}"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,7 +4,7 @@ Each run counts the records the collector accepted in it and sends the counts
 once, at its end; a collector sums the deltas into totals per machine.  The
 tally is total: a value a metric cannot take (a duration that is no finite,
 non-negative number) is left out of that metric, and labels travel escaped as
-the records do (`corral.audit._otlp.escaped`).
+the records do (`corral.audit.export._otlp.escaped`).
 
 | metric | kind, unit | attributes | counts |
 |---|---|---|---|
@@ -30,7 +30,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 
 import corral
-from corral.audit._otlp import escaped, resource
+from corral.audit.export._otlp import escaped, resource
 
 __all__ = ["Tally"]
 

@@ -1,6 +1,6 @@
 """The detached exporter: how it starts, the lock that keeps it alone, its loop.
 
-`spawn` starts ``python -I`` running `corral.audit._export.main` in a new
+`spawn` starts ``python -I`` running `corral.audit.export._start.main` in a new
 session, stdio on /dev/null and its errors in ``export.log``, with an
 environment that names only where policy and state live.  It is handed
 ``export.lock`` already held, so a burst of commands starts one exporter.
@@ -59,7 +59,7 @@ def spawn(state: Path, environ: Mapping[str, str], lock: int) -> int:
     """
     code = (
         f"import sys; sys.path.insert(0, {str(_PACKAGE_PARENT)!r}); "
-        "from corral.audit._export import main; sys.exit(main(sys.argv[1:]))"
+        "from corral.audit.export._start import main; sys.exit(main(sys.argv[1:]))"
     )
     argv = [sys.executable, "-I", "-c", code, "--state", str(state)]
     argv += ["--lock-fd", str(lock)]
@@ -168,9 +168,9 @@ def serve(state: Path, environ: Mapping[str, str], lock: int | None = None) -> i
 
 
 def _serve_locked(state: Path, environ: Mapping[str, str]) -> int:
-    from corral.audit._export import check_endpoint, pending, shown  # noqa: PLC0415
     from corral.audit._settings import audit_settings  # noqa: PLC0415
-    from corral.audit._ship import ship  # noqa: PLC0415 (imports the SDK)
+    from corral.audit.export._ship import ship  # noqa: PLC0415 (imports the SDK)
+    from corral.audit.export._start import check_endpoint, pending, shown  # noqa: PLC0415
 
     quiet_since = time.monotonic()
     while True:
@@ -190,8 +190,8 @@ def _serve_locked(state: Path, environ: Mapping[str, str]) -> int:
 
 
 def _still_pending(state: Path, environ: Mapping[str, str]) -> bool:
-    from corral.audit._export import pending  # noqa: PLC0415 (it imports this one)
     from corral.audit._settings import audit_settings  # noqa: PLC0415
+    from corral.audit.export._start import pending  # noqa: PLC0415 (it imports this one)
 
     endpoint = audit_settings(environ).endpoint
     return endpoint is not None and pending(state, endpoint) > 0

@@ -34,10 +34,10 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
-from corral.audit._export import shown
 from corral.audit._log import chain_of, parse_line
-from corral.audit._otlp import fallback_record, log_record
-from corral.audit._otlp_metrics import Tally
+from corral.audit.export._metrics import Tally
+from corral.audit.export._otlp import fallback_record, log_record
+from corral.audit.export._start import shown
 
 __all__ = ["Collector", "Sent"]
 
