@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from _machine import machine  # bench/ is on sys.path: scripts run from it
 
 from corral.audit._log import EventLog
 from corral.audit._read import entries, records_after
@@ -251,23 +252,6 @@ def remove_tree(path: Path) -> None:
         for name in subdirectories:
             (Path(directory) / name).chmod(0o700)
     shutil.rmtree(path)
-
-
-def machine() -> dict[str, object]:
-    """Describe the machine the figures were measured on."""
-    cpu = "unknown"
-    with Path("/proc/cpuinfo").open() as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "user": "root" if os.geteuid() == 0 else "unprivileged",
-    }
 
 
 def format_report(report: dict[str, object]) -> str:

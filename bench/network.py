@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -27,6 +26,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
+
+from _machine import machine  # bench/ is on sys.path: scripts run from it
 
 from corral.network._patterns import Rules
 from corral.network._proxy import ProxyServer, Route
@@ -252,23 +253,6 @@ def _setups(ways: dict[str, Opener], count: int) -> list[dict[str, object]]:
     for result in results:
         result["added_ms"] = round(float(str(result["median_ms"])) - direct, 3)
     return results
-
-
-def machine() -> dict[str, object]:
-    """Describe the machine the figures were measured on."""
-    cpu = "unknown"
-    with Path("/proc/cpuinfo").open() as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "user": "root" if os.geteuid() == 0 else "unprivileged",
-    }
 
 
 def format_report(report: dict[str, object]) -> str:

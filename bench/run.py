@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -22,6 +21,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from _machine import machine as describe_machine  # bench/ is on sys.path
 
 MODES = ("bare", "bwrap", "corral-cli", "corral-lib")
 COMMANDS = ("true", "python3 -c pass", "git status")
@@ -211,24 +212,11 @@ def add_ratios(results: list[dict[str, object]]) -> None:
 
 
 def machine() -> dict[str, object]:
-    """Describe the machine the figures were measured on."""
-    cpu = "unknown"
-    with Path("/proc/cpuinfo").open() as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    """Describe the machine the figures were measured on, bubblewrap included."""
     version = subprocess.run(
         [find_bwrap(), "--version"], capture_output=True, text=True, check=False
     )
-    return {
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "bubblewrap": version.stdout.strip(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "user": "root" if os.geteuid() == 0 else "unprivileged",
-    }
+    return {**describe_machine(), "bubblewrap": version.stdout.strip()}
 
 
 def format_table(results: list[dict[str, object]]) -> str:
