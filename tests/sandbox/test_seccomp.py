@@ -109,6 +109,33 @@ def test_harmless_personalities_and_the_query_are_allowed() -> None:
     assert raw_calls(calls, False) == dict.fromkeys(calls, "ok")
 
 
+# Sets the limits of a child it starts (another process) and its own (pid 0).
+PRLIMIT_PROBE = """
+import errno, json, resource, subprocess
+child = subprocess.Popen(["sleep", "5"])
+results = {}
+for label, pid in (("other", child.pid), ("own", 0)):
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (256, 256))
+        results[label] = "ok"
+    except OSError as exc:
+        results[label] = errno.errorcode[exc.errno]
+read = resource.prlimit(child.pid, resource.RLIMIT_NOFILE)
+results["read-other"] = "ok" if read else "?"
+child.kill()
+print(json.dumps(results))
+"""
+
+
+def test_limits_of_another_process_cannot_be_set_but_ones_own_can() -> None:
+    """corral's supervisor and bridge share the sandbox: no command may starve them."""
+    ran = run_enforced(python_argv(PRLIMIT_PROBE), seccomp_allow_inet=False)
+    assert ran.returncode == 0, (ran.status, ran.stderr)
+    assert ran.json() == {"other": "EPERM", "own": "ok", "read-other": "ok"}
+    unfiltered = run_enforced(python_argv(PRLIMIT_PROBE), seccomp_allow_inet=None)
+    assert unfiltered.json()["other"] == "ok"
+
+
 def test_unshare_and_mount_commands_fail() -> None:
     script = "unshare -U true; echo unshare=$?; mount -t tmpfs x /mnt; echo mount=$?"
     ran = run_enforced(["sh", "-c", script], seccomp_allow_inet=False)
@@ -255,6 +282,11 @@ def test_the_filter_decides_as_intended_on_each_architecture(arch: str) -> None:
     assert evaluate(program, numbers["ioctl"], audit, (0, 0x5412)) == eperm
     assert evaluate(program, numbers["ioctl"], audit, (0, 1 << 32 | 0x5412)) == eperm
     assert evaluate(program, numbers["capget"], audit) == allow
+    prlimit = numbers["prlimit64"]
+    assert evaluate(program, prlimit, audit, (5, 7, 0x1000)) == eperm
+    assert evaluate(program, prlimit, audit, (5, 7, 1 << 32)) == eperm  # high half
+    assert evaluate(program, prlimit, audit, (5, 7, 0, 0x1000)) == allow  # read
+    assert evaluate(program, prlimit, audit, (0, 7, 0x1000)) == allow  # its own
     assert evaluate(program, numbers["capget"], 0x40000003) == 0x80000000  # i386
 
 

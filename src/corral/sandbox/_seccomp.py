@@ -1,8 +1,9 @@
 """The seccomp layer: a classic-BPF filter over the system calls a command may make.
 
 It refuses new namespaces, mounts, ptrace, the kernel keyring, BPF, io_uring,
-TIOCSTI and every socket family but unix and netlink (plus inet when online);
-everything else is allowed.  Foreign architectures and x32 never get through.
+TIOCSTI, setting another process's limits, and every socket family but unix
+and netlink (plus inet when online); everything else is allowed.  Foreign
+architectures and x32 never get through.
 """
 
 from __future__ import annotations
@@ -196,7 +197,35 @@ def build_filter(*, allow_inet: bool, arch: str | None = None) -> bytes:
     p.jump(_BPF_JEQ_K, numbers["socket"], "socket", None)
     p.jump(_BPF_JEQ_K, numbers["socketpair"], "socket", None)
     p.jump(_BPF_JEQ_K, numbers["personality"], "personality", None)
+    p.jump(_BPF_JEQ_K, numbers["prlimit64"], "prlimit", None)
     p.ret(_RET_ALLOW)
+    _argument_checks(p, allow_inet=allow_inet)
+
+    p.label("eperm")
+    p.ret(_RET_ERRNO | errno.EPERM)
+    p.label("allow")
+    p.ret(_RET_ALLOW)
+    p.label("enosys")
+    p.ret(_RET_ERRNO | errno.ENOSYS)
+    p.label("kill")
+    p.ret(_RET_KILL_PROCESS)
+    return p.assemble()
+
+
+def _argument_checks(p: _Program, *, allow_inet: bool) -> None:
+    """The calls judged by their arguments; each ends at eperm or allow, or
+    falls through to the eperm the caller puts right after."""
+    # Setting another process's limits (pid != 0 and a new limit given): the
+    # supervisor and the bridge share the sandbox, out of the command's reach
+    # but for this.  Its own limits (pid 0, as setrlimit passes) and reading
+    # anyone's stay allowed.  pid is an int: the kernel reads its low 32 bits.
+    p.label("prlimit")
+    p.load(_arg_low(0))
+    p.jump(_BPF_JEQ_K, 0, "allow", None)
+    p.load(_arg_low(2))
+    p.jump(_BPF_JEQ_K, 0, None, "eperm")
+    p.load(_arg_low(2) + 4)  # a pointer: both halves must be zero for NULL
+    p.jump(_BPF_JEQ_K, 0, "allow", "eperm")
 
     p.label("clone")
     p.load(_arg_low(0))
@@ -218,17 +247,7 @@ def build_filter(*, allow_inet: bool, arch: str | None = None) -> bytes:
     p.load(_arg_low(0))
     for persona in _PERSONALITIES:
         p.jump(_BPF_JEQ_K, persona, "allow", None)
-    # Any other personality falls through to EPERM.
-
-    p.label("eperm")
-    p.ret(_RET_ERRNO | errno.EPERM)
-    p.label("allow")
-    p.ret(_RET_ALLOW)
-    p.label("enosys")
-    p.ret(_RET_ERRNO | errno.ENOSYS)
-    p.label("kill")
-    p.ret(_RET_KILL_PROCESS)
-    return p.assemble()
+    # Any other personality falls through to EPERM, which the caller puts next.
 
 
 def apply_seccomp(program: bytes) -> None:
