@@ -413,3 +413,15 @@ def test_a_placeholder_corral_cannot_create_is_reported_with_its_directory(
     else:
         assert ran.returncode == 125
         assert f"corral creates it in {locked}: make that directory" in ran.stderr
+
+
+def test_read_only_says_nothing_is_writable_rather_than_pointing_at_the_workspace(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    ran = corral(
+        "run", "--sandbox", "read-only", "-C", str(workspace), "--", "touch", "x"
+    )
+    assert ran.returncode != 0
+    assert "read-only" in ran.stderr
+    assert "write inside the workspace" not in ran.stderr
+    assert not (workspace / "x").exists()

@@ -132,8 +132,16 @@ def _judge_path(text: str, profile: SandboxProfile, *, write: bool) -> Refusal |
         return _protected_refusal(text, protected)
     if any(absolute.is_relative_to(root) for root in profile.writable_roots):
         return None
-    roots = ", ".join(str(root) for root in profile.writable_roots) or "none"
     qualifier = "" if write else "if this was a write: "
+    if not profile.writable_roots:
+        return Refusal(
+            "outside-write",
+            text,
+            f"{qualifier}this command runs read-only: nothing but /tmp is "
+            f"writable, {text} included; write under /tmp, or ask a person to "
+            "run it with a writable workspace",
+        )
+    roots = ", ".join(str(root) for root in profile.writable_roots)
     return Refusal(
         "outside-write",
         text,
