@@ -13,10 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 IS_ROOT = os.geteuid() == 0
 
@@ -240,3 +242,32 @@ class Listener:
         self.server.close()
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+# Long enough for any open that does not wait; a call still running after it waits.
+PROMPT_SECONDS = 5.0
+
+
+def promptly(call: Callable[[], object], fifo: Path) -> BaseException | None:
+    """Run `call`; return what it raised.  A call blocked on `fifo` is set free."""
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test)
+            raised[0] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(PROMPT_SECONDS)
+    if thread.is_alive():
+        # Open the other end, so the open that waits for one returns.
+        for flags in (os.O_WRONLY | os.O_NONBLOCK, os.O_RDONLY | os.O_NONBLOCK):
+            try:
+                os.close(os.open(fifo, flags))
+            except OSError:
+                continue
+        thread.join(PROMPT_SECONDS)
+        pytest.fail(f"blocked on the FIFO at {fifo}")
+    return raised[0]

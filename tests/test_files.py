@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,39 +22,12 @@ from corral.errors import ApprovalError, CorralError
 from corral.network._control import start_lock
 from corral.network._grants import SessionGrants
 from corral.sandbox._placeholders import lease_placeholders
-
-# Long enough for any open that does not wait; a call still running after it waits.
-_PROMPT_SECONDS = 5.0
-
-
-def _promptly(call: Callable[[], object], fifo: Path) -> BaseException | None:
-    """Run `call`; return what it raised.  A call blocked on `fifo` is set free."""
-    raised: list[BaseException | None] = [None]
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as exc:  # noqa: BLE001 (handed to the test)
-            raised[0] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(_PROMPT_SECONDS)
-    if thread.is_alive():
-        # Open the other end, so the open that waits for one returns.
-        for flags in (os.O_WRONLY | os.O_NONBLOCK, os.O_RDONLY | os.O_NONBLOCK):
-            try:
-                os.close(os.open(fifo, flags))
-            except OSError:
-                continue
-        thread.join(_PROMPT_SECONDS)
-        pytest.fail(f"blocked on the FIFO at {fifo}")
-    return raised[0]
+from tests.support import promptly
 
 
 def _refused(call: Callable[[], object], fifo: Path) -> str:
     """`call` fails at once with corral's error naming the FIFO."""
-    raised = _promptly(call, fifo)
+    raised = promptly(call, fifo)
     assert isinstance(raised, CorralError), raised
     assert f"{fifo} is a FIFO" in str(raised)
     return str(raised)
@@ -168,7 +140,7 @@ def test_a_fifo_at_the_export_cursor_is_not_waited_on_but_read_as_no_cursor(
     """An unreadable cursor costs a resend, and the next write replaces it."""
     fifo = _fifo(tmp_path / "export.cursor")
     endpoint = "http://127.0.0.1:1"
-    assert _promptly(lambda: read_position(tmp_path, endpoint), fifo) is None
+    assert promptly(lambda: read_position(tmp_path, endpoint), fifo) is None
     assert read_position(tmp_path, endpoint) == Position()
     write_position(tmp_path, endpoint, Position(seq=3))
     assert fifo.is_file()

@@ -8,8 +8,6 @@ import os
 import stat
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from corral._files import StateFileError
 from corral.audit._log import GENESIS, EventLog, events_path
 from corral.audit._read import Entry, entries, head, records_after
 from corral.audit._verify import verify_log
+from tests.support import promptly
 
 
 def _records(state: Path) -> list[dict[str, object]]:
@@ -154,26 +153,6 @@ def test_a_fifo_at_a_log_file_is_refused_and_no_record_is_reported_written(
         log.append({"event": "second"})
 
 
-def _promptly(call: Callable[[], object], fifo: Path) -> BaseException | None:
-    """Run `call` and return what it raised; fail (freeing it) if it blocks."""
-    raised: list[BaseException | None] = [None]
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as exc:  # noqa: BLE001 (handed to the test)
-            raised[0] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(5)
-    if thread.is_alive():
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        thread.join(5)
-        pytest.fail(f"blocked on the FIFO at {fifo}")
-    return raised[0]
-
-
 @pytest.mark.parametrize(
     ("name", "head_reads_it"),
     [
@@ -193,10 +172,10 @@ def test_a_reader_never_waits_on_a_fifo_at_a_log_file(
         log.current.rename(tmp_path / "events.000000000001.jsonl")
     (tmp_path / name).unlink(missing_ok=True)
     os.mkfifo(tmp_path / name, 0o600)
-    raised = _promptly(lambda: list(entries(tmp_path)), tmp_path / name)
+    raised = promptly(lambda: list(entries(tmp_path)), tmp_path / name)
     assert isinstance(raised, StateFileError), raised
     assert f"{tmp_path / name} is a FIFO" in str(raised)
-    raised = _promptly(lambda: head(tmp_path), tmp_path / name)
+    raised = promptly(lambda: head(tmp_path), tmp_path / name)
     assert isinstance(raised, StateFileError) is head_reads_it, raised
 
 
