@@ -6,17 +6,17 @@ workspace.
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 from pathlib import Path
 
+from corral._logger import get_logger
 from corral._programs import find_program, trusted_search_path
 from corral.errors import WorkspaceError
 
 __all__ = ["resolve_workspace"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # rev-parse answers from the file system alone; a longer wait means a hung
 # network file system, and corral should say so rather than hang with it.

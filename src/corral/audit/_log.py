@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from corral._files import PRIVATE_FILE_MODE, open_regular
+from corral._logger import get_logger
 from corral.audit._schema import SCHEMA_VERSION
 from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES
 
@@ -39,7 +39,7 @@ __all__ = [
     "log_files",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 GENESIS = "0" * 64
 """The ``prev`` of the first record ever: no record comes before it."""

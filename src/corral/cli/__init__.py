@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
+from corral._logger import configure_later
 from corral.cli import _approve, _check, _doctor, _event, _log, _policy, _run
 from corral.cli._output import claim_standard_fds, say
 from corral.cli._signals import Terminated, terminate_by_exception
@@ -40,12 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_LOG_FORMAT = "corral: %(name)s: %(message)s"
+
+
 def _configure_logging(verbosity: int) -> None:
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     env_level = os.environ.get("CORRAL_LOG_LEVEL", "").upper()
+    if verbosity == 0 and not env_level:
+        # Warnings only: `logging` is loaded once one is logged, if ever.
+        configure_later(_LOG_FORMAT)
+        return
+    import logging  # noqa: PLC0415 (asked for: -v or CORRAL_LOG_LEVEL)
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     if verbosity == 0 and env_level in logging.getLevelNamesMapping():
         level = logging.getLevelNamesMapping()[env_level]
-    logging.basicConfig(level=level, format="corral: %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=_LOG_FORMAT)
 
 
 # Subcommands that act (run a command, answer for a person, add to the trail):

@@ -7,7 +7,6 @@ byte passes, then tunnelled or forwarded; the event says how it ended.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import socket
 import time
@@ -15,6 +14,7 @@ from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import TYPE_CHECKING, Literal
 
+from corral._logger import get_logger
 from corral.network._addresses import judge_address
 from corral.network._http import (
     CONNECTED,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FIRST_MESSAGE_TIMEOUT", "HEAD_TIMEOUT", "Answer", "Connection"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 IPAddress = IPv4Address | IPv6Address
 Answer = Literal["once", "session", "no"]

@@ -8,12 +8,12 @@ request.  A plain request goes upstream in origin form, one per connection.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import socket
 import threading
 from dataclasses import dataclass
 
+from corral._logger import get_logger
 from corral.errors import CorralError
 from corral.network._names import Destination
 from corral.network._relay import CHUNK, Reader, Sockets, Tally, pump, reply
@@ -30,7 +30,7 @@ __all__ = [
     "read_request",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 MAX_REQUEST_LINE = 8 * 1024
 """Longer than any URL a tool sends; the bound on what a client makes corral hold."""

@@ -9,7 +9,6 @@ connections, all of them share one budget, and each client is then a
 
 from __future__ import annotations
 
-import logging
 import os
 import resource
 import selectors
@@ -19,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
+from corral._logger import get_logger
 from corral.network._connection import Answer, Connection
 from corral.network._names import Destination
 from corral.network._patterns import Rules
@@ -30,7 +30,7 @@ from corral.network._resolve import system_resolve
 
 __all__ = ["Answer", "ProxyServer", "Route", "ServedRoute", "system_resolve"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 IPAddress = IPv4Address | IPv6Address
 

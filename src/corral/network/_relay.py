@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import logging
 import os
 import socket
 import stat
 import threading
 import time
 from collections.abc import Callable
+
+from corral._logger import get_logger
 
 __all__ = [
     "CHUNK",
@@ -30,7 +31,7 @@ __all__ = [
     "stream_socket",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CHUNK = 256 * 1024
 """Bytes asked of one splice or recv in bulk: past this, larger asks measured no

@@ -8,7 +8,6 @@ group or others.  Anything else is refused, never read as managed.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import pwd
 import stat
@@ -16,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from corral._home import home_dirs
+from corral._logger import get_logger
 from corral.errors import PolicyError
 from corral.policy._audit import AuditValues, merge_audit
 from corral.policy._merge import BUILT_IN, merge_layers
@@ -32,7 +32,7 @@ __all__ = [
     "user_policy_path",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 REQUIREMENTS_PATH = Path("/etc/corral/requirements.toml")
 """The managed requirements, written by an administrator."""

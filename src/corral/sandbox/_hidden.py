@@ -7,7 +7,6 @@ it lives.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -15,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corral._home import home_dirs
+from corral._logger import get_logger
 
 __all__ = ["HiddenPath", "expand_user_path", "find_hidden", "find_host_sockets"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # The kernel's list of bound unix sockets in this network namespace.
 _PROC_NET_UNIX = Path("/proc/net/unix")

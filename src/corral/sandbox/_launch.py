@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import selectors
 import signal
@@ -18,12 +17,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from corral._logger import get_logger
 from corral.errors import SandboxSetupError
 from corral.sandbox._outlet import Outlet
 
 __all__ = ["Carried", "Launch", "Outcome", "launch"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _READ_CHUNK = 1 << 16
 # How much of a carried stream is kept for refusal hints and callers' tails.

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import select
 import socket
 import stat
 
+from corral._logger import get_logger
+
 __all__ = ["Outlet"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # At most this much goes out in one write.
 _WRITE_CHUNK = 1 << 16

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from corral._files import identity
 from corral._home import check_home
+from corral._logger import get_logger
 from corral._session import agent_name, session_id
 from corral._state import state_dir
 from corral.audit import new_id, record_event, record_policy_loaded
@@ -86,7 +86,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Sandbox"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # bubblewrap and the enforcer run before any layer is in force, so nothing of
 # the command's environment reaches them (a loader variable would run code

@@ -5,12 +5,12 @@ Found once per `Sandbox` and reused for every command it runs.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral._logger import get_logger
 from corral._programs import find_program
 from corral._state import ensure_private_dir
 from corral.errors import LayerUnavailableError
@@ -24,7 +24,7 @@ except ImportError:  # the wheel is optional where a system bwrap exists
 
 __all__ = ["Tools", "find_bwrap", "find_tools", "make_support_files", "require_bwrap"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _ENFORCER = Path(ENFORCER)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import os
 import subprocess
 import sys
@@ -19,11 +18,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from corral._files import StateFileError, open_regular
+from corral._logger import get_logger
 from corral.errors import CorralError
 
 __all__ = ["exporter_lock", "reap", "serve", "spawn", "take_lock"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 LOCK_NAME = "export.lock"
 LOG_NAME = "export.log"

@@ -12,13 +12,13 @@ it is shorter) is sent again from its start.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from corral._logger import get_logger
 from corral.audit._log import chain_of, digest_of
 from corral.audit._read import Entry, head, records_after
 from corral.audit.export._collector import Collector, Sent
@@ -34,7 +34,7 @@ from corral.errors import CorralError
 
 __all__ = ["ship"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # A batch is at most this many records (the SDK's own default batch size) ...
 BATCH_RECORDS = 512

@@ -19,7 +19,6 @@ the OpenTelemetry SDK; the exporting process does, in `corral.audit.export._ship
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from corral._logger import get_logger
 from corral.audit._read import head, records_after
 from corral.audit.export._cursor import Position, read_position, without_credentials
 from corral.audit.export._process import exporter_lock, reap, serve, spawn, take_lock
@@ -46,7 +46,7 @@ __all__ = [
     "start_export",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 LOCK_WAIT_SECONDS = 30.0
 """How long a foreground export waits for a background one to finish its pass."""
@@ -218,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     environ = os.environ
     if not options.once:
+        import logging  # noqa: PLC0415 (the exporting process alone configures it)
+
         logging.basicConfig(
             stream=sys.stderr,
             level=logging.WARNING,

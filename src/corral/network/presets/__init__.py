@@ -7,10 +7,10 @@ Nothing a sandboxed command could have written widens a preset.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from corral._logger import get_logger
 from corral.network.presets._common import Preset, Reading
 from corral.network.presets._git import read_git_remotes
 from corral.network.presets._npm import read_npm
@@ -18,7 +18,7 @@ from corral.network.presets._pip import read_pip
 
 __all__ = ["PRESETS", "Preset", "read_preset"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PRESETS = ("pip", "npm", "git-remotes")
 
