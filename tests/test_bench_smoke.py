@@ -1,131 +1,137 @@
-"""The benchmark runs end to end and reports every cell; timings are never asserted."""
+"""The benchmark runs end to end and reports every figure; it asserts no timing."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
-MODES = {"bare", "bwrap", "corral-cli", "corral-lib"}
-COMMANDS = {"true", "python3 -c pass", "git status"}
+WAYS = {"bare", "bwrap", "corral-cli", "corral-lib"}
+PEERS = {"codex", "codex-native", "srt"}
+COMMANDS = {"true", "python3 script.py", "git status"}
+SECTIONS = {"per-command", "decisions", "proxy", "audit"}
 
 
-def test_benchmark_prints_its_table_and_writes_every_cell_to_json(
-    tmp_path: Path,
-) -> None:
+def run_bench(
+    tmp_path: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     home = tmp_path / "home"
     home.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "CORRAL_BENCH_CACHE": str(tmp_path / "peers"),
+    }
+    done = subprocess.run(
+        [sys.executable, str(BENCH), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return done, home
+
+
+def test_a_quick_run_measures_every_section_and_names_each_missing_peer(
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.json"
 
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--repeat", "2", "--warmup", "1",
-         "--json", str(results)],
-        env={**os.environ, "HOME": str(home)},
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    done, home = run_bench(
+        tmp_path, "--quick", "--peers", "cached", "--json", str(results)
+    )
 
     assert done.returncode == 0, done.stderr
-    assert "median ms" in done.stdout
-    assert "x bwrap" in done.stdout
-    for mode in MODES:
-        assert mode in done.stdout
+    for heading in (
+        "median ms",
+        "x bwrap",
+        "x codex",
+        "x srt",
+        "peak RSS",
+        "decisions/s",
+        "MiB/s",
+        "appends/s",
+    ):
+        assert heading in done.stdout
     report = json.loads(results.read_text())
-    cells = {(cell["mode"], cell["command"]) for cell in report["results"]}
-    assert cells == {(mode, command) for mode in MODES for command in COMMANDS}
-    for cell in report["results"]:
-        assert len(cell["samples_ms"]) == 2
-        assert cell["median_ms"] > 0
+    figures = report["figures"]
+    assert {f["section"] for f in figures} == SECTIONS
+    walls = {f["label"] for f in figures if f["id"].endswith("/wall")}
+    assert walls == {f"{c}: {w}" for c in COMMANDS for w in WAYS}
+    for figure in figures:
+        assert figure["unit"]
+        assert figure["median"] > 0
+        assert set(figure["spread"]) == {"p10", "p90", "min", "max"}
+        assert figure["runs"] >= 1
+    cli = next(f for f in figures if f["id"] == "per-command/true/corral-cli/wall")
+    assert {"bare", "bwrap", "corral-lib"} <= set(cli["peers"])
+    assert set(cli["ratios"]) >= {"bare", "bwrap"}
+    # Nothing was installed, so every peer is reported, for every command, with how
+    # to get it: missing is said, never skipped.
+    missing = {(m["label"], m["id"].split("/")[-1]) for m in report["missing"]}
+    assert {way for _, way in missing} == PEERS
+    assert len(missing) == len(PEERS) * len(COMMANDS)
+    for entry in report["missing"]:
+        assert "--peers install" in entry["missing"]
+    assert set(report["peers"]) == PEERS
+    assert "missing" in done.stdout
     assert report["machine"]["kernel"]
+    assert report["machine"]["bubblewrap"]
     assert not results.with_name("results.json.tmp").exists()
     assert list((home / ".cache" / "corral-bench").iterdir()) == []
 
 
-def test_benchmark_refuses_a_repeat_count_below_one() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--repeat", "0"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+def test_a_quick_run_writes_no_results_unless_asked(tmp_path: Path) -> None:
+    done, _ = run_bench(tmp_path, "--quick", "--peers", "none", "--only", "decisions")
+
+    assert done.returncode == 0, done.stderr
+    assert "decide, as corral run" in done.stdout
+    assert "written to" not in done.stdout
+
+
+def test_the_benchmark_refuses_a_repeat_count_below_one(tmp_path: Path) -> None:
+    done, _ = run_bench(tmp_path, "--repeat", "0")
 
     assert done.returncode == 2
     assert "--repeat must be at least 1" in done.stderr
 
 
-DECISIONS = BENCH.parent / "decisions.py"
-
-
-def test_decision_benchmark_reports_every_step_against_its_baseline(
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm installs the peers")
+def test_the_peers_are_installed_on_demand_and_measured_beside_corral(
     tmp_path: Path,
 ) -> None:
-    results = tmp_path / "decisions.json"
-
-    done = subprocess.run(
-        [sys.executable, str(DECISIONS), "--rounds", "2", "--json", str(results)],
-        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr
-    assert "x baseline" in done.stdout
-    report = json.loads(results.read_text())
-    steps = [r["step"] for r in report["results"]]
-    assert steps[0] == "shlex.split (baseline)"
-    assert "decide, as corral run" in steps
-    for result in report["results"]:
-        assert len(result["samples_us"]) == 2
-        assert result["commands_per_second"] > 0
-
-
-NETWORK = BENCH.parent / "network.py"
-
-
-def test_network_benchmark_compares_the_proxy_with_direct_connections(
-    tmp_path: Path,
-) -> None:
-    results = tmp_path / "network.json"
-
-    done = subprocess.run(
-        [sys.executable, str(NETWORK), "--quick", "--json", str(results)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    done, _ = run_bench(
+        tmp_path,
+        "--quick",
+        "--peers",
+        "install",
+        "--only",
+        "per-command",
+        "--json",
+        str(tmp_path / "r.json"),
+    )
 
     assert done.returncode == 0, done.stderr
-    assert "x direct" in done.stdout
-    report = json.loads(results.read_text())
-    paths = [row["path"] for row in report["throughput"]]
-    assert paths[0] == "direct"
-    assert len(paths) == 3
-    for row in report["throughput"]:
-        assert row["mib_per_s"] > 0
-
-
-AUDIT = BENCH.parent / "audit.py"
-
-
-def test_audit_benchmark_reports_appends_verification_and_baselines(
-    tmp_path: Path,
-) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    results = tmp_path / "audit.json"
-
-    done = subprocess.run(
-        [sys.executable, str(AUDIT), "--quick", "--json", str(results)],
-        env={**os.environ, "HOME": str(home)},
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr
-    for figure in ("append, one process", "processes at once", "verify, ",
-                   "start /bin/true", "corral run true"):  # fmt: skip
-        assert figure in done.stdout
-    report = json.loads(results.read_text())
-    assert report["one_process"]["median_us"] > 0
-    assert report["many_processes"]["appends_per_s"] > 0
-    assert report["verify"]["records"] == report["plan"]["verify_records"]
-    assert report["verify"]["verify_records_per_s"] > 0
-    assert report["shares"]["append_x_spawn_true"] > 0
-    assert not results.with_name("audit.json.tmp").exists()
-    assert list((home / ".cache" / "corral-bench").iterdir()) == []
+    report = json.loads((tmp_path / "r.json").read_text())
+    measured = {f["id"].split("/")[2] for f in report["figures"]}
+    # srt also needs ripgrep and socat, which come from the machine's Debian
+    # packages when it has none of its own.
+    can_unpack = shutil.which("apt-get") is not None
+    expected = PEERS if can_unpack else PEERS - {"srt"}
+    assert expected <= measured, report["missing"]
+    for way in expected:
+        assert report["peers"][way]["version"]
+    cli = next(
+        f for f in report["figures"] if f["id"] == "per-command/true/corral-cli/wall"
+    )
+    assert set(cli["ratios"]) >= expected
+    cache = tmp_path / "peers"
+    assert cache.is_dir()
+    assert not (Path(__file__).resolve().parent.parent / "node_modules").exists()

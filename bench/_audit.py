@@ -4,29 +4,28 @@ In one run: appends from one process, then from several processes at once;
 `verify_log` over a large log (rotated, as a long-used one is); the exporter's
 catch-up read; and, as baselines measured alongside, starting /bin/true and
 ``corral run true`` (whose own records are counted).  Nothing is asserted.
-Usage: ``.venv/bin/python bench/audit.py [--quick] [--json FILE]``.
+``bench/run.py`` runs it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-from _machine import machine  # bench/ is on sys.path: scripts run from it
+from _figures import Figure, Result
+from _scratch import remove_tree
+from _scratch import scratch as make_scratch
 
 from corral.audit._log import EventLog
 from corral.audit._read import entries, records_after
 from corral.audit._verify import verify_log
 
+SECTION = "audit"
 FULL = {
     "appends": 20000,
     "processes": 4,
@@ -75,12 +74,6 @@ for n in range(count):
 """
 
 
-def percentile(samples: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of a non-empty sample."""
-    ordered = sorted(samples)
-    return ordered[max(0, -(-int(fraction * 100) * len(ordered) // 100) - 1)]
-
-
 def time_each(step: Callable[[], object], count: int) -> list[float]:
     """Microseconds each of `count` calls of `step` took, after a warm-up."""
     for _ in range(_WARMUP):
@@ -98,9 +91,7 @@ def one_process(state: Path, count: int) -> dict[str, object]:
     samples = time_each(lambda: EventLog(state).append(RECORD), count)
     return {
         "appends": count,
-        "median_us": round(statistics.median(samples), 1),
-        "p90_us": round(percentile(samples, 0.9), 1),
-        "appends_per_s": round(1e6 * count / sum(samples)),
+        "samples_us": samples,
     }
 
 
@@ -151,14 +142,11 @@ def verification(state: Path, count: int, rounds: int) -> dict[str, object]:
     caught_up = sum(1 for _ in records_after(state, count - 100))
     catch_up = time.perf_counter() - started
     assert (read, caught_up) == (count, 100)
-    seconds = statistics.median(walks)
     return {
         "records": count,
         "files": len(log.files()),
         "mib": round(size / (1 << 20), 1),
-        "verify_s": round(seconds, 3),
-        "verify_records_per_s": round(count / seconds),
-        "verify_mib_per_s": round(size / (1 << 20) / seconds, 1),
+        "samples_records_per_s": [count / walk for walk in walks],
         "read_records_per_s": round(count / reading),
         "last_100_ms": round(catch_up * 1000, 2),
     }
@@ -197,9 +185,7 @@ def corral_run_true(scratch: Path, count: int) -> dict[str, object]:
 
 def measure(plan: dict[str, int]) -> dict[str, object]:
     """Run every measurement of `plan`, each in a state directory of its own."""
-    base = Path.home() / ".cache" / "corral-bench"
-    base.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="audit-", dir=base))
+    scratch = make_scratch("audit-")
     try:
         for name in ("one", "many", "verify", "run"):
             (scratch / name).mkdir(mode=0o700)
@@ -216,23 +202,7 @@ def measure(plan: dict[str, int]) -> dict[str, object]:
         }
     finally:
         remove_tree(scratch)
-    add_shares(report)
     return report
-
-
-def add_shares(report: dict[str, object]) -> None:
-    """An append as a fraction of each baseline, and a run's records as its share."""
-    append = _figure(report["one_process"], "median_us")
-    spawn = _figure(report["spawn_true"], "median_us")
-    shares: dict[str, object] = {"append_x_spawn_true": round(append / spawn, 4)}
-    run = report["corral_run_true"]
-    if isinstance(run, dict) and "median_us" in run:
-        records = _figure(run, "records_per_run")
-        shares["append_x_corral_run_true"] = round(append / run["median_us"], 5)
-        shares["records_x_corral_run_true"] = round(
-            records * append / run["median_us"], 4
-        )
-    report["shares"] = shares
 
 
 def _figure(section: object, key: str) -> float:
@@ -246,61 +216,60 @@ def _part(report: dict[str, object], name: str) -> dict[str, object]:
     return section
 
 
-def remove_tree(path: Path) -> None:
-    """Remove a tree, including corral's mode-000 stand-ins inside a workspace."""
-    for directory, subdirectories, _ in os.walk(path):
-        for name in subdirectories:
-            (Path(directory) / name).chmod(0o700)
-    shutil.rmtree(path)
+def _samples(section: dict[str, object], key: str) -> tuple[float, ...]:
+    values = section[key]
+    assert isinstance(values, list)
+    return tuple(float(v) for v in values)
 
 
-def format_report(report: dict[str, object]) -> str:
-    """The results as plain text, one block per measurement."""
+def figures(report: dict[str, object]) -> list[Result]:
+    """Append, verify and read rates, against starting a process in the same run."""
     one, many = _part(report, "one_process"), _part(report, "many_processes")
     check, spawn = _part(report, "verify"), _part(report, "spawn_true")
-    run, shares = _part(report, "corral_run_true"), _part(report, "shares")
-    lines = [
-        f"append, one process: {one['median_us']} us median, {one['p90_us']} us "
-        f"p90, {one['appends_per_s']} appends/s ({one['appends']} appends)",
-        f"append, {many['processes']} processes at once: {many['appends_per_s']} "
-        f"appends/s in all ({many['appends']} appends)",
-        f"verify, {check['records']} records in {check['files']} files "
-        f"({check['mib']} MiB): {check['verify_s']} s, "
-        f"{check['verify_records_per_s']} records/s, "
-        f"{check['verify_mib_per_s']} MiB/s",
-        f"read, the same log: {check['read_records_per_s']} records/s; the last "
-        f"100 records for the exporter: {check['last_100_ms']} ms",
-        f"baseline, start /bin/true: {spawn['median_us']} us median; one append "
-        f"is x {shares['append_x_spawn_true']} of it",
+    run = _part(report, "corral_run_true")
+    measured_run = "median_us" in run
+    baselines: dict[str, float | None] = {
+        "start /bin/true": 1e6 / _figure(spawn, "median_us"),
+        "corral run true": 1e6 / _figure(run, "median_us") if measured_run else None,
+    }
+    per_run = f", {run['records_per_run']} per corral run" if measured_run else ""
+    appends = [1e6 / us for us in _samples(one, "samples_us")]
+    return [
+        Figure(
+            id=f"{SECTION}/append/one-process",
+            section=SECTION,
+            label="append, one process",
+            unit="appends/s",
+            samples=tuple(appends),
+            better="higher",
+            peers=baselines,
+            note=f"records the size of command.started{per_run}",
+        ),
+        Figure(
+            id=f"{SECTION}/append/{many['processes']}-processes",
+            section=SECTION,
+            label=f"append, {many['processes']} processes at once",
+            unit="appends/s",
+            samples=(_figure(many, "appends_per_s"),),
+            better="higher",
+            peers=baselines,
+            note="in all, contending for the log's lock",
+        ),
+        Figure(
+            id=f"{SECTION}/verify",
+            section=SECTION,
+            label=f"verify, {check['records']} records",
+            unit="records/s",
+            samples=_samples(check, "samples_records_per_s"),
+            better="higher",
+            note=f"{check['mib']} MiB in {check['files']} files",
+        ),
+        Figure(
+            id=f"{SECTION}/read",
+            section=SECTION,
+            label="read, the same log",
+            unit="records/s",
+            samples=(_figure(check, "read_records_per_s"),),
+            better="higher",
+        ),
     ]
-    if "skipped" in run:
-        lines.append(f"baseline, corral run true: skipped ({run['skipped']})")
-    else:
-        lines.append(
-            f"baseline, corral run true: {run['median_us']} us median, "
-            f"{run['records_per_run']} records per run; one append is x "
-            f"{shares['append_x_corral_run_true']} of it, its records together "
-            f"x {shares['records_x_corral_run_true']}"
-        )
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a smaller run, for a smoke test"
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to FILE")
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    report: dict[str, object] = {"plan": plan, "machine": machine(), **measure(plan)}
-    print(format_report(report))
-    if args.json:
-        temporary = args.json.with_name(args.json.name + ".tmp")
-        temporary.write_text(json.dumps(report, indent=2) + "\n")
-        temporary.replace(args.json)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,34 +5,30 @@ a CONNECT tunnel over the proxy's unix socket, and through a TCP connection that
 a bridge passes to the proxy as the sandbox's bridge does; then the time from
 connecting to the first byte, the same three ways.  Server, proxy and bridge
 are processes of their own, as they are in use.
-Usage: ``.venv/bin/python bench/network.py [--quick] [--json FILE]``; a full
-run writes bench/network.json unless told otherwise.
+``bench/run.py`` runs it.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import signal
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from _machine import machine  # bench/ is on sys.path: scripts run from it
+from _figures import Figure, Result
 
 from corral.network._patterns import Rules
 from corral.network._proxy import ProxyServer, Route
 
-JSON = Path(__file__).resolve().parent / "network.json"
+SECTION = "proxy"
 NAME = "bench.test"
 FULL = {"download_mib": 1024, "downloads": 3, "setups": 300}
 QUICK = {"download_mib": 64, "downloads": 1, "setups": 30}
@@ -225,14 +221,10 @@ def _throughput(
         results.append(
             {
                 "path": way,
-                "mib_per_s": round(size / (1 << 20) / statistics.median(samples)),
-                "samples_s": [round(s, 3) for s in samples],
+                "samples_mib_per_s": [size / (1 << 20) / s for s in samples],
                 "proxy_cpu_s_per_gib": round(proxy_cpu * (1 << 30) / size, 3),
             }
         )
-    direct = float(str(results[0]["mib_per_s"]))
-    for result in results:
-        result["x_direct"] = round(float(str(result["mib_per_s"])) / direct, 2)
     return results
 
 
@@ -241,65 +233,39 @@ def _setups(ways: dict[str, Opener], count: int) -> list[dict[str, object]]:
     for way, opener in ways.items():
         for _ in range(_WARMUP):
             setup_ms(opener)
-        samples = sorted(setup_ms(opener) for _ in range(count))
         results.append(
-            {
-                "path": way,
-                "median_ms": round(statistics.median(samples), 3),
-                "p90_ms": round(samples[max(0, -(-9 * len(samples) // 10) - 1)], 3),
-            }
+            {"path": way, "samples_ms": [setup_ms(opener) for _ in range(count)]}
         )
-    direct = float(str(results[0]["median_ms"]))
-    for result in results:
-        result["added_ms"] = round(float(str(result["median_ms"])) - direct, 3)
     return results
 
 
-def format_report(report: dict[str, object]) -> str:
-    """The results as two plain-text tables."""
-    plan = report["plan"]
-    assert isinstance(plan, dict)
-    lines = [
-        f"download of {plan['download_mib']} MiB, median of {plan['downloads']}",
-        f"{'path':<22}{'MiB/s':>10}{'x direct':>10}{'proxy CPU s/GiB':>18}",
-    ]
-    for r in report["throughput"]:  # type: ignore[attr-defined]
-        lines.append(
-            f"{r['path']:<22}{r['mib_per_s']:>10}{r['x_direct']:>10.2f}"
-            f"{r['proxy_cpu_s_per_gib']:>18.3f}"
-        )
-    lines += [
-        "",
-        f"connect to first byte, {plan['setups']} connections",
-        f"{'path':<22}{'median ms':>10}{'p90 ms':>10}{'added ms':>10}",
-    ]
-    for r in report["setup"]:  # type: ignore[attr-defined]
-        lines.append(
-            f"{r['path']:<22}{r['median_ms']:>10.3f}{r['p90_ms']:>10.3f}"
-            f"{r['added_ms']:>10.3f}"
-        )
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a smaller run, for a smoke test"
-    )
-    parser.add_argument(
-        "--json", type=Path, help=f"write the results to FILE (a full run: {JSON})"
-    )
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    report: dict[str, object] = {"plan": plan, "machine": machine(), **measure(plan)}
-    print(format_report(report))
-    target = args.json or (None if args.quick else JSON)
-    if target is not None:
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(report, indent=2) + "\n")
-        temporary.replace(target)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def figures(report: dict[str, object]) -> list[Result]:
+    """Throughput and connection set-up of each path, each against direct's."""
+    out: list[Result] = []
+    for kind, unit, better, key in (
+        ("throughput", "MiB/s", "higher", "samples_mib_per_s"),
+        ("connect-to-first-byte", "ms", "lower", "samples_ms"),
+    ):
+        rows = report["throughput" if kind == "throughput" else "setup"]
+        assert isinstance(rows, list)
+        direct = statistics.median(rows[0][key])
+        for row in rows:
+            name = str(row["path"])
+            note = (
+                f"proxy CPU {row['proxy_cpu_s_per_gib']} s per GiB"
+                if "proxy_cpu_s_per_gib" in row and name != "direct"
+                else ""
+            )
+            out.append(
+                Figure(
+                    id=f"{SECTION}/{kind}/{name}",
+                    section=SECTION,
+                    label=f"{kind}: {name}",
+                    unit=unit,
+                    samples=tuple(row[key]),
+                    better=better,
+                    peers={} if name == "direct" else {"direct": direct},
+                    note=note,
+                )
+            )
+    return out

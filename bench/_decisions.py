@@ -3,22 +3,21 @@
 Every command corral runs is parsed, classified and decided first, so this cost
 is on every command's path.  The baseline, measured in the same run, is
 ``shlex.split`` over the same lines: the least any classifier must do.
-Usage: ``.venv/bin/python bench/decisions.py [--rounds N] [--json FILE]``.
+``bench/run.py`` runs it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
+
+from _figures import Figure, Result
 
 # Commands of the kind coding agents run, taken from the shapes seen in agent
 # transcripts: reads, searches, tests, builds, git, installs, and the compound
@@ -87,6 +86,8 @@ AGENT_COMMANDS = (
 )
 
 Step = Callable[[str], object]
+SECTION = "decisions"
+BASELINE = "shlex.split (baseline)"
 
 
 def _setup(workspace: Path, environ: dict[str, str]) -> dict[str, Step]:
@@ -110,7 +111,7 @@ def _setup(workspace: Path, environ: dict[str, str]) -> dict[str, Step]:
         ).decision
 
     return {
-        "shlex.split (baseline)": shlex.split,
+        BASELINE: shlex.split,
         "parse": parse,
         "decide, context reused": lambda line: decide(line, reuse=True),
         "decide, as corral run": lambda line: decide(line, reuse=False),
@@ -152,44 +153,31 @@ def measure(rounds: int) -> dict[str, object]:
                 {
                     "step": name,
                     "median_us_per_command": round(median, 2),
-                    "commands_per_second": round(1e6 / median),
                     "samples_us": [round(s, 2) for s in samples],
                 }
             )
-    baseline = float(results[0]["median_us_per_command"])  # type: ignore[arg-type]
-    for result in results:
-        result["x_baseline"] = round(
-            float(result["median_us_per_command"]) / baseline,  # type: ignore[arg-type]
-            2,
-        )
     return {"commands": len(AGENT_COMMANDS), "rounds": rounds, "results": results}
 
 
-def format_table(report: dict[str, object]) -> str:
-    """The results as the table BENCHMARKS.md shows."""
-    lines = [
-        f"{report['commands']} agent commands, {report['rounds']} rounds",
-        f"{'step':<28}{'us/command':>12}{'commands/s':>12}{'x baseline':>12}",
-    ]
-    for r in report["results"]:  # type: ignore[attr-defined]
-        lines.append(
-            f"{r['step']:<28}{r['median_us_per_command']:>12.1f}"
-            f"{r['commands_per_second']:>12}{r['x_baseline']:>12.1f}"
+def figures(report: dict[str, object]) -> list[Result]:
+    """Decisions per second of each step, each against the baseline's."""
+    steps = report["results"]
+    assert isinstance(steps, list)
+    rates = {
+        str(step["step"]): tuple(1e6 / us for us in step["samples_us"])
+        for step in steps
+    }
+    baseline = BASELINE, statistics.median(rates[BASELINE])
+    return [
+        Figure(
+            id=f"{SECTION}/{name}",
+            section=SECTION,
+            label=name,
+            unit="decisions/s",
+            samples=samples,
+            better="higher",
+            peers={} if name == BASELINE else dict([baseline]),
+            note=f"{report['commands']} agent command lines per round",
         )
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=50, help="measured rounds")
-    parser.add_argument("--json", type=Path, help="also write the results to FILE")
-    args = parser.parse_args(argv)
-    report = measure(args.rounds)
-    print(format_table(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        for name, samples in rates.items()
+    ]
