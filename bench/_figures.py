@@ -121,6 +121,13 @@ def table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
     )
 
 
+def markdown(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    """Render rows as a Markdown table; the first row is the header."""
+    rule = ["---:" if i in right else "---" for i in range(len(rows[0]))]
+    lines = [rows[0], rule, *rows[1:]]
+    return "".join("| " + " | ".join(row) + " |\n" for row in lines)
+
+
 def number(value: float) -> str:
     """A figure to about three significant digits, without exponent."""
     if value >= 100:

@@ -23,7 +23,16 @@ import _commands
 import _decisions
 import _network
 import _peers
-from _figures import Figure, Missing, Result, number, spread, table, write_json
+from _figures import (
+    Figure,
+    Missing,
+    Result,
+    markdown,
+    number,
+    spread,
+    table,
+    write_json,
+)
 from _machine import machine
 from _scratch import remove_tree, scratch
 
@@ -67,6 +76,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         choices=SECTIONS,
         help="measure this section only (repeatable)",
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the tables as Markdown"
     )
     parser.add_argument(
         "--json",
@@ -157,18 +169,11 @@ def _ratio(figure: Figure, peer: str) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def command_table(results: Sequence[Result]) -> str:
-    """The per-command figures: one row per command and way."""
-    rows = [
-        [
-            "command",
-            "way",
-            "median ms",
-            "p10-p90 ms",
-            *(f"x {c}" for c in RATIO_COLUMNS),
-            "peak RSS",
-        ]
-    ]
+def command_rows(results: Sequence[Result]) -> list[list[str]]:
+    """The per-command figures, one row per command and way; a header first."""
+    header = ["command", "way", "median ms", "p10-p90 ms",
+              *(f"x {c}" for c in RATIO_COLUMNS), "peak RSS"]  # fmt: skip
+    rows = [header]
     memory = {
         r.id.removesuffix("/peak-rss"): r
         for r in results
@@ -179,22 +184,13 @@ def command_table(results: Sequence[Result]) -> str:
             continue
         command, _, way = r.label.partition(": ")
         if isinstance(r, Missing):
-            rows.append([command, way, "missing", r.reason[:60], *[""] * 6])
-            continue
-        if r.unit != "ms":
-            continue
-        rss = memory[r.id.removesuffix("/wall")].median
-        rows.append(
-            [
-                command,
-                way,
-                number(r.median),
-                _spread(r),
-                *(_ratio(r, c) for c in RATIO_COLUMNS),
-                f"{rss:.1f} MiB",
-            ]
-        )
-    return table(rows, right=range(2, 9))
+            rows.append([command, way, "missing", *[""] * (len(header) - 3)])
+        elif r.unit == "ms":
+            rss = memory[r.id.removesuffix("/wall")].median
+            ratios = [_ratio(r, c) for c in RATIO_COLUMNS]
+            row = [command, way, number(r.median), _spread(r), *ratios]
+            rows.append([*row, f"{rss:.1f} MiB"])
+    return rows
 
 
 def _spread(figure: Figure) -> str:
@@ -202,20 +198,20 @@ def _spread(figure: Figure) -> str:
     return f"{number(s['p10'])}-{number(s['p90'])}"
 
 
-def other_table(results: Sequence[Result]) -> str:
+def other_rows(results: Sequence[Result]) -> list[list[str]]:
     """Every other figure: its median, spread, and its same-run baselines."""
     rows = [["section", "figure", "median", "unit", "p10-p90", "against (same run)"]]
     for r in results:
         if r.section == _commands.SECTION:
             continue
         if isinstance(r, Missing):
-            rows.append([r.section, r.label, "missing", "", "", r.reason])
+            rows.append([r.section, r.label, "missing", "", "", ""])
             continue
         against = ", ".join(
             f"x {value:.3g} {name}" for name, value in r.ratios().items()
         )
         rows.append([r.section, r.label, number(r.median), r.unit, _spread(r), against])
-    return table(rows, right=(2,))
+    return rows
 
 
 def targets(results: Sequence[Result]) -> list[str]:
@@ -261,21 +257,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     m = report["machine"]
     assert isinstance(m, dict)
-    print(
-        f"corral benchmark: {args.plan['repeat']} runs per cell after "
-        f"{args.plan['warmup']} warm-up; Linux {m['kernel']}, {m['cpus']} CPUs, "
-        f"{m['cpu']}, {m['user']}"
-    )
-    for way, peer in dict(about.get("peers", {})).items():  # type: ignore[call-overload]
-        print(f"  {way}: {peer.get('version') or 'missing: ' + peer['missing']}")
+    print(f"corral benchmark: {args.plan['repeat']} runs per cell after "
+          f"{args.plan['warmup']} warm-up; Linux {m['kernel']}, {m['cpus']} CPUs, "
+          f"{m['cpu']}, {m['user']}")  # fmt: skip
+    render = markdown if args.markdown else table
+    blocks = []
     if "per-command" in args.sections:
-        print()
-        print(command_table(results), end="")
-        print()
-        print("\n".join(report["targets"]))  # type: ignore[arg-type]
+        blocks.append(render(command_rows(results), right=range(2, 9)))
+        blocks.append("\n".join(report["targets"]) + "\n")  # type: ignore[arg-type]
     if any(r.section != _commands.SECTION for r in results):
-        print()
-        print(other_table(results), end="")
+        blocks.append(render(other_rows(results), right=(2,)))
+    missing = [r for r in results if isinstance(r, Missing)]
+    if missing:
+        blocks.append("".join(f"missing: {r.label}: {r.reason}\n" for r in missing))
+    print("\n" + "\n".join(blocks), end="")
     if args.json:
         write_json(args.json, report)
         print(f"\nwritten to {args.json}")
