@@ -48,8 +48,7 @@ from corral.approvals.catalog._shell import (
     evaluates_text,
 )
 from corral.approvals.catalog._system import SYSTEM_PROGRAMS
-from corral.approvals.shell._assign import SHELL_CODE_MARKS
-from corral.approvals.shell._parse import parse
+from corral.approvals.shell import SHELL_CODE_MARKS
 
 __all__ = [
     "MAX_CWDS",
@@ -132,6 +131,9 @@ def classify_text(text: str, context: Context) -> tuple[Finding, ...]:
 
 
 def _parse(text: str, context: Context) -> Script:
+    # Imported here: an argv with no shell text in it never loads tree-sitter.
+    from corral.approvals.shell._parse import parse  # noqa: PLC0415
+
     home = str(context.home) if context.home is not None else None
     return parse(text, home=home)
 

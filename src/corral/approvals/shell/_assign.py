@@ -11,15 +11,11 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from corral.approvals._model import Assignment, Invocation, Word, WordKind
+from corral.approvals.shell import SHELL_CODE_MARKS
 from corral.approvals.shell._redirects import RedirectReader
 from corral.approvals.shell._words import Where
 
-__all__ = ["SHELL_CODE_MARKS", "AssignmentReader"]
-
-SHELL_CODE_MARKS = ("$(", "`", "${")
-"""A value holding one of these is shell code that arithmetic (``((x))``, a
-subscript), ``${!x}``, ``${x@P}`` and the name operands of ``read``,
-``printf -v`` and ``unset`` run: ``x='a[$(cmd)]'; ((x))`` runs cmd."""
+__all__ = ["AssignmentReader"]
 
 _ARITHMETIC_ASSIGNMENTS = frozenset(
     {"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "^=", "|="}

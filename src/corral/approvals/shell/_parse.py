@@ -7,10 +7,13 @@ order, and records in `Script.unmodelled` whatever it cannot model.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import re
+import sys
+from types import ModuleType
 
 import tree_sitter
-import tree_sitter_bash
 from tree_sitter import Node
 
 from corral.approvals._model import Invocation, Script
@@ -47,8 +50,43 @@ def _get_parser() -> tree_sitter.Parser:
     """Return the bash parser, built on first use."""
     global _parser  # noqa: PLW0603 - one parser per process, built lazily
     if _parser is None:
-        _parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+        _parser = tree_sitter.Parser(tree_sitter.Language(_bash_language()))
     return _parser
+
+
+def _bash_language() -> object:
+    """Return the bash grammar from tree-sitter-bash's compiled binding.
+
+    The binding is loaded on its own, not through ``import tree_sitter_bash``:
+    that package's ``__init__`` imports importlib.resources, for a highlighting
+    query corral never reads, and that import cost every command given as shell
+    text some 16 ms.  Where the binding is not a file beside the package (a
+    layout this does not know), the package is imported after all.
+    """
+    package = sys.modules.get("tree_sitter_bash") or _bash_binding()
+    if package is None:
+        import tree_sitter_bash  # noqa: PLC0415 (a layout this does not know)
+
+        package = tree_sitter_bash
+    language: object = package.language()
+    return language
+
+
+def _bash_binding() -> ModuleType | None:
+    """Load ``tree_sitter_bash._binding`` without its package, or return None."""
+    spec = importlib.util.find_spec("tree_sitter_bash")
+    loaders = (
+        importlib.machinery.ExtensionFileLoader,
+        importlib.machinery.EXTENSION_SUFFIXES,
+    )
+    for location in (spec and spec.submodule_search_locations) or ():
+        finder = importlib.machinery.FileFinder(location, loaders)
+        found = finder.find_spec("tree_sitter_bash._binding")
+        if found is not None and found.loader is not None:
+            binding = importlib.util.module_from_spec(found)
+            found.loader.exec_module(binding)
+            return binding
+    return None
 
 
 def parse(text: str, *, home: str | None = None) -> Script:

@@ -1,0 +1,66 @@
+"""What a fresh ``corral`` process loads: only what its subcommand and command need.
+
+Every ``corral run`` is a new process, so what it imports is paid before every
+command an agent runs.  Each test runs the command line in a fresh interpreter
+and checks which modules it loaded, never how long that took.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Home
+
+_PROBE = """
+import json, sys
+from corral.cli import main
+status = main(sys.argv[1:])
+print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+"""
+
+
+def _loaded(home: Home, *argv: str) -> set[str]:
+    """Run ``corral ARGV`` in a fresh interpreter; return the modules it loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv],
+        env=home.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["status"] == 0, done.stderr
+    return set(result["modules"])
+
+
+def _run(home: Home, workspace: Path, *command: str) -> set[str]:
+    return _loaded(home, "run", "-C", str(workspace), "--", *command)
+
+
+def test_a_run_logs_nothing_so_loads_no_logging(home: Home, workspace: Path) -> None:
+    assert "logging" not in _run(home, workspace, "true")
+
+
+def test_a_run_of_an_argv_loads_no_shell_parser(home: Home, workspace: Path) -> None:
+    loaded = _run(home, workspace, "true")
+    assert not loaded & {
+        "tree_sitter",
+        "tree_sitter_bash",
+        "corral.approvals.shell._parse",
+        "importlib.resources",
+    }
+
+
+def test_shell_text_loads_the_bash_grammar_without_its_package(
+    home: Home, workspace: Path
+) -> None:
+    """tree-sitter-bash's package imports importlib.resources; its binding does not."""
+    loaded = _loaded(home, "check", "-C", str(workspace), "--", "sh", "-c", "ls | wc")
+    assert "tree_sitter" in loaded
+    assert "corral.approvals.shell._parse" in loaded
+    assert not loaded & {"tree_sitter_bash", "importlib.resources"}
