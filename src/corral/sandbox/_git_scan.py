@@ -32,7 +32,9 @@ def find_git_entries(workspace: Path) -> Iterator[Path]:
     directory (a bare repository) counts; none of them is searched further.
     Raises `WorkspaceError` when a directory cannot be listed.
     """
-    pending = [workspace]
+    # Every run walks the whole workspace, twice: plain strings, not Path
+    # objects, for the directories passed through.
+    pending = [os.fspath(workspace)]
     visited = 0
     while pending:
         directory = pending.pop()
@@ -55,7 +57,7 @@ def find_git_entries(workspace: Path) -> Iterator[Path]:
                 f"make it readable (chmod u+rx {directory}) and retry"
             ) from exc
         if is_git_directory({entry.name for entry in entries}):
-            yield directory
+            yield Path(directory)
             continue
         for entry in entries:
             if entry.name == ".git":
@@ -66,7 +68,7 @@ def find_git_entries(workspace: Path) -> Iterator[Path]:
                     )
                 yield Path(entry.path)
             elif entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
+                pending.append(entry.path)
 
 
 def is_git_directory(names: set[str]) -> bool:
