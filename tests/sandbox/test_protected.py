@@ -200,3 +200,23 @@ def test_an_absent_protected_path_under_an_existing_directory_is_held_itself(
         (tmp_path / "deploy" / "secrets", Placeholder.DIRECTORY),
         (tmp_path / "deploy" / "key", Placeholder.FILE),
     )
+
+
+def test_pinned_ancestors_are_those_strictly_beneath_the_root_of_each_path(
+    tmp_path: Path,
+) -> None:
+    """Not the root itself, nothing for a path outside every root, shallowest first."""
+    first, second = tmp_path / "ws", tmp_path / "other"
+    protected = [
+        first / "a" / "b" / ".git",
+        first / ".envrc",
+        first,
+        second / "x" / "y.git",
+        tmp_path / "elsewhere" / "z" / ".git",
+        first / "a" / ".git",
+    ]
+    assert pinned_ancestors(protected, [first, second]) == [
+        second / "x",
+        first / "a",
+        first / "a" / "b",
+    ]

@@ -68,14 +68,29 @@ def pinned_ancestors(
     ancestor over itself makes it a mount point, which cannot be renamed or
     removed.  Shallowest first, as they must be mounted.
     """
-    roots = tuple(writable_roots)
-    pinned: set[Path] = set()
+    # Compared as strings, lexically as Path.is_relative_to does: every run
+    # asks this of each protected path.
+    roots = [_beneath_prefix(root) for root in writable_roots]
+    pinned: set[str] = set()
     for path in protected:
-        root = next((r for r in roots if path.is_relative_to(r) and path != r), None)
-        if root is None:
+        text = os.fspath(path)
+        prefix = next((r for r in roots if text.startswith(r)), None)
+        if prefix is None:
             continue
-        pinned.update(a for a in path.parents if a.is_relative_to(root) and a != root)
-    return sorted(pinned, key=lambda ancestor: (len(ancestor.parts), str(ancestor)))
+        parent = text.rpartition("/")[0]
+        while len(parent) >= len(prefix):
+            pinned.add(parent)
+            parent = parent.rpartition("/")[0]
+    return [
+        Path(ancestor)
+        for ancestor in sorted(pinned, key=lambda text: (text.count("/"), text))
+    ]
+
+
+def _beneath_prefix(root: Path) -> str:
+    """Return how the path of everything strictly beneath `root` starts."""
+    text = os.fspath(root)
+    return text if text.endswith("/") else text + "/"
 
 
 def find_protected(
