@@ -6,6 +6,7 @@ Each case builds a real directory tree and asks `find_protected` or
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -200,6 +201,73 @@ def test_an_absent_protected_path_under_an_existing_directory_is_held_itself(
         (tmp_path / "deploy" / "secrets", Placeholder.DIRECTORY),
         (tmp_path / "deploy" / "key", Placeholder.FILE),
     )
+
+
+def _repository(path: Path) -> Path:
+    """Make `path` a repository with a work tree; return its git directory."""
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return path / ".git"
+
+
+def test_a_second_name_for_a_file_deep_in_a_git_directory_refuses(
+    tmp_path: Path,
+) -> None:
+    """A command could rewrite the file through the name outside .git."""
+    gitdir = _repository(tmp_path)
+    (gitdir / "refs" / "heads" / "topic").mkdir()
+    ref = gitdir / "refs" / "heads" / "topic" / "a"
+    ref.write_text("0" * 40 + "\n")
+    os.link(ref, tmp_path / "other-name")
+    with pytest.raises(WorkspaceError, match="hard links") as raised:
+        find_protected(tmp_path, [], [tmp_path])
+    assert str(ref) in str(raised.value)
+
+
+def test_a_second_name_for_an_object_is_not_refused(tmp_path: Path) -> None:
+    """Objects are content-addressed data, shared by ``git clone --local``."""
+    gitdir = _repository(tmp_path)
+    (gitdir / "objects" / "ab").mkdir()
+    blob = gitdir / "objects" / "ab" / "cdef"
+    blob.write_bytes(b"data")
+    os.link(blob, tmp_path / "other-name")
+    assert gitdir in find_protected(tmp_path, [], [tmp_path]).existing
+
+
+def test_what_links_in_a_git_directory_lead_to_is_protected_in_turn(
+    tmp_path: Path,
+) -> None:
+    """A link to a file, to a directory and a link beneath that directory."""
+    gitdir = _repository(tmp_path)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "pre-commit").write_text("#!/bin/sh\n")
+    (gitdir / "hooks" / "pre-commit").symlink_to("../../scripts/pre-commit")
+    (tmp_path / "shared" / "deeper").mkdir(parents=True)
+    (tmp_path / "notes").write_text("notes\n")
+    (tmp_path / "shared" / "deeper" / "notes").symlink_to("../../notes")
+    (gitdir / "shared").symlink_to("../shared")
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert {
+        tmp_path / "scripts" / "pre-commit",
+        tmp_path / "shared",
+        tmp_path / "notes",
+    } <= set(found.existing)
+
+
+def test_a_link_beneath_a_protected_directory_of_the_policy_is_followed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / "tasks.json").write_text("{}\n")
+    (tmp_path / ".vscode" / "tasks.json").symlink_to("../tasks.json")
+    found = find_protected(tmp_path, [".vscode/"], [tmp_path])
+    assert found.existing == (tmp_path / ".vscode", tmp_path / "tasks.json")
+
+
+def test_a_protected_path_that_is_a_link_refuses(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / ".claude").symlink_to("real")
+    with pytest.raises(WorkspaceError, match="symbolic link"):
+        find_protected(tmp_path, [".claude/"], [tmp_path])
 
 
 def test_pinned_ancestors_are_those_strictly_beneath_the_root_of_each_path(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,13 +228,15 @@ def _first_missing(workspace: Path, path: Path) -> Path | None:
     current = workspace
     for part in path.relative_to(workspace).parts:
         current = current / part
-        if current.is_symlink():
+        try:
+            info = current.lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            return current
+        if stat.S_ISLNK(info.st_mode):
             raise WorkspaceError(
                 f"protected path {current} is a symbolic link, so a command could "
                 "redirect it; replace it with the real directory or file and retry"
             )
-        if not current.exists():
-            return current
     return None
 
 
@@ -244,31 +246,61 @@ def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
     The writable git directories in `granted` are not searched: a command may
     change what they hold anyway.
     """
+    if not path.is_dir() or path.is_symlink():
+        return [path] if _is_link(path, path.lstat()) else []
+    skipped = {os.fspath(p) for p in granted}
     links: list[Path] = []
-    for file in _files_beneath(path, granted):
-        info = file.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            links.append(file)
-        elif stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-            raise WorkspaceError(
-                f"protected file {file} has {info.st_nlink} names (hard links); a "
-                "command could change it through another one; break the link "
-                f"(cp {file} {file}.tmp && mv {file}.tmp {file}) and retry"
-            )
+    # Every run walks every protected directory: plain strings, and a stat
+    # only where the directory entry does not tell enough (a file's links).
+    top = os.fspath(path)
+    pending = [(top, _GIT_DATA_DIRS)]
+    while pending:
+        directory, data_dirs = pending.pop()
+        # Replaced by a link since it was listed: a link, not to be followed.
+        if directory != top and os.path.islink(directory):  # noqa: PTH114 (a Path per name costs every run)
+            links.append(Path(directory))
+            continue
+        for entry in _entries(directory):
+            if entry.is_symlink():
+                # A link to a skipped directory is passed over with them.
+                if (entry.name in data_dirs or entry.path in skipped) and _is_dir(
+                    entry
+                ):
+                    continue
+                links.append(Path(entry.path))
+            elif _is_dir(entry):
+                if entry.name not in data_dirs and entry.path not in skipped:
+                    pending.append((entry.path, frozenset()))
+            elif entry.is_file(follow_symlinks=False) and _is_link(
+                entry.path, entry.stat(follow_symlinks=False)
+            ):
+                links.append(Path(entry.path))  # a link now, though listed as a file
     return links
 
 
-def _files_beneath(path: Path, granted: Collection[Path]) -> Iterator[Path]:
-    if not path.is_dir() or path.is_symlink():
-        yield path
-        return
-    for directory, dirnames, filenames in os.walk(path):
-        here = Path(directory)
-        skipped = _GIT_DATA_DIRS if here == path else frozenset()
-        dirnames[:] = [
-            d for d in dirnames if d not in skipped and here / d not in granted
-        ]
-        for name in filenames:
-            yield here / name
-        # os.walk lists a link to a directory with the directories, unfollowed.
-        yield from (here / name for name in dirnames if (here / name).is_symlink())
+def _is_link(file: Path | str, info: os.stat_result) -> bool:
+    """Tell whether `info` is a symbolic link's; refuse a file with several names."""
+    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        raise WorkspaceError(
+            f"protected file {file} has {info.st_nlink} names (hard links); a "
+            "command could change it through another one; break the link "
+            f"(cp {file} {file}.tmp && mv {file}.tmp {file}) and retry"
+        )
+    return stat.S_ISLNK(info.st_mode)
+
+
+def _entries(directory: str) -> list[os.DirEntry[str]]:
+    """List `directory`; nothing if it cannot be listed (gone, or unreadable)."""
+    try:
+        with os.scandir(directory) as it:
+            return list(it)
+    except OSError:
+        return []
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """Tell whether `entry` is a directory or a link to one, as os.walk does."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
