@@ -64,3 +64,53 @@ def test_shell_text_loads_the_bash_grammar_without_its_package(
     assert "tree_sitter" in loaded
     assert "corral.approvals.shell._parse" in loaded
     assert not loaded & {"tree_sitter_bash", "importlib.resources"}
+
+
+def test_a_run_loads_no_other_subcommand(home: Home, workspace: Path) -> None:
+    loaded = _run(home, workspace, "true")
+    assert not loaded & {
+        "corral.cli._approve",
+        "corral.cli._doctor",
+        "corral.cli._event",
+        "corral.cli._log",
+        "corral.cli._log_view",
+        "corral.cli._policy",
+    }
+
+
+def test_verbose_options_before_the_subcommand_still_load_only_that_one(
+    home: Home, workspace: Path
+) -> None:
+    loaded = _loaded(home, "-v", "--verbose", "run", "-C", str(workspace), "--", "true")
+    assert "corral.cli._run" in loaded
+    assert "corral.cli._doctor" not in loaded
+
+
+def test_help_lists_every_subcommand(home: Home) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "corral", "--help"],
+        env=home.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("run", "check", "approve", "event", "log", "policy", "doctor"):
+        assert f"    {name} " in done.stdout
+
+
+def test_an_unknown_subcommand_is_refused_naming_every_one(home: Home) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "corral", "-v", "rnu"],
+        env=home.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert (
+        "invalid choice: 'rnu' (choose from 'run', 'check', 'approve', 'event', "
+        "'log', 'policy', 'doctor')" in done.stderr
+    )

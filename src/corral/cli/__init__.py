@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from corral._logger import configure_later
-from corral.cli import _approve, _check, _doctor, _event, _log, _policy, _run
 from corral.cli._output import claim_standard_fds, say
 from corral.cli._signals import Terminated, terminate_by_exception
 from corral.errors import CorralError, ExitCode
@@ -22,7 +22,24 @@ from corral.errors import CorralError, ExitCode
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+# Each subcommand's module, in the order ``corral --help`` lists them.
+_SUBCOMMANDS = {
+    "run": "corral.cli._run",
+    "check": "corral.cli._check",
+    "approve": "corral.cli._approve",
+    "event": "corral.cli._event",
+    "log": "corral.cli._log",
+    "policy": "corral.cli._policy",
+    "doctor": "corral.cli._doctor",
+}
+
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The command line's parser, with the subcommands `argv` may need.
+
+    Only the subcommand `argv` names has its module imported (a ``corral run``
+    does not pay for the log viewer); when that is not certain, every one is.
+    """
     parser = argparse.ArgumentParser(
         prog="corral",
         description="Run an agent's shell commands inside a kernel-enforced boundary.",
@@ -35,9 +52,25 @@ def _parser() -> argparse.ArgumentParser:
         help="more diagnostics on stderr (-vv for debug)",
     )
     subparsers = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    for module in (_run, _check, _approve, _event, _log, _policy, _doctor):
-        module.add_parser(subparsers)
+    chosen = _chosen_subcommand(argv)
+    for name, module in _SUBCOMMANDS.items():
+        if chosen in (None, name):
+            importlib.import_module(module).add_parser(subparsers)
     return parser
+
+
+def _chosen_subcommand(argv: Sequence[str]) -> str | None:
+    """Return the subcommand `argv` names, when argparse must read it so; else None.
+
+    It is the first argument after any number of ``-v``, ``-vv`` or
+    ``--verbose`` (or its abbreviation): the only options before it that take
+    no value.  Anything else first (``-h``, ``--``, a typo) gives None.
+    """
+    for arg in argv:
+        verbose = len(arg) > 1 and arg.startswith("-") and arg.strip("v") == "-"
+        if not verbose and not (len(arg) > 2 and "--verbose".startswith(arg)):
+            return arg if arg in _SUBCOMMANDS else None
+    return None
 
 
 _LOG_FORMAT = "corral: %(name)s: %(message)s"
@@ -94,8 +127,9 @@ def _start_export() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the corral command line and return its exit status."""
     claim_standard_fds()
-    parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    parser = _parser(arguments)
+    args = parser.parse_args(arguments)
     if args.subcommand is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
