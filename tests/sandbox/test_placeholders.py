@@ -71,3 +71,31 @@ def test_a_vanished_path_is_stood_in_for_by_the_kind_asked_for(
         assert protected == (target,)
         assert target.read_bytes() == DOT
     assert not target.exists()
+
+
+def test_a_placeholder_directory_someone_filled_is_left_in_place(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / ".vscode"
+    with lease_placeholders(tmp_path / "state") as lease:
+        lease.hold([], [(target, Placeholder.DIRECTORY)])
+        lease.release()
+        (target / "tasks.json").write_text("{}\n")
+    assert (target / "tasks.json").read_text() == "{}\n"
+    with lease_placeholders(tmp_path / "state"):
+        pass  # the journal forgot it: a later run leaves it too
+    assert (target / "tasks.json").exists()
+
+
+def test_each_kind_of_placeholder_is_removed_once_no_run_holds_it(
+    tmp_path: Path,
+) -> None:
+    kinds = {
+        tmp_path / ".vscode": Placeholder.DIRECTORY,
+        tmp_path / ".envrc": Placeholder.FILE,
+        tmp_path / "commondir": Placeholder.DOT_FILE,
+    }
+    with lease_placeholders(tmp_path / "state") as lease:
+        assert set(lease.hold([], kinds.items())) == set(kinds)
+        assert all(path.exists() for path in kinds)
+    assert not any(path.exists() for path in kinds)

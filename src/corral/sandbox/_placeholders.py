@@ -147,7 +147,7 @@ class PlaceholderLease:
     ) -> None:
         for _ in range(_MAX_HOLD_ATTEMPTS):
             info, created = _make_placeholder(path, kind)
-            fd = _hold(path, info)
+            fd = _hold(path, info, made=created)
             if isinstance(fd, _Vanished):
                 continue
             if fd is not None:
@@ -202,11 +202,15 @@ class _Vanished:
 _VANISHED = _Vanished()
 
 
-def _hold(path: Path, info: os.stat_result) -> int | _Vanished | None:
+def _hold(
+    path: Path, info: os.stat_result, *, made: bool = False
+) -> int | _Vanished | None:
     """Take a shared lock on `path` if it may be a placeholder of any kind.
 
     Returns the descriptor holding the lock, None when `path` cannot be a
     placeholder, `_VANISHED` when it is no longer the entry `info` describes.
+    A placeholder this run `made` is held whatever it holds by now: a lock
+    on it keeps nobody from anything but removing it.
     """
     if stat.S_ISDIR(info.st_mode):
         flags = _OPEN_DIR
@@ -224,11 +228,12 @@ def _hold(path: Path, info: os.stat_result) -> int | _Vanished | None:
             "corral must hold an empty protected path while a sandbox binds it"
         ) from exc
     try:
-        if _kind_of(fd) is None:
+        held = os.fstat(fd)
+        if not made and _kind_of(fd, held) is None:
             os.close(fd)
             return None
         _lock_within(fd, fcntl.LOCK_SH, path)
-        if not _is_same(fd, path):
+        if not _is_same(held, path):
             os.close(fd)
             return _VANISHED
     except BaseException:
@@ -240,9 +245,11 @@ def _hold(path: Path, info: os.stat_result) -> int | _Vanished | None:
 _PLACEHOLDER_SIZES = (0, len(DOT))
 
 
-def _kind_of(fd: int) -> Placeholder | None:
-    """Return the kind of placeholder the open entry `fd` is like, None if none."""
-    info = os.fstat(fd)
+def _kind_of(fd: int, info: os.stat_result) -> Placeholder | None:
+    """Return the kind of placeholder the open entry `fd` is like, None if none.
+
+    `info` is what fstat says of `fd`.
+    """
     if stat.S_ISDIR(info.st_mode):
         with os.scandir(fd) as entries:
             return Placeholder.DIRECTORY if next(entries, None) is None else None
@@ -264,8 +271,8 @@ def _kind_it_was(info: os.stat_result) -> Placeholder:
     return Placeholder.FILE
 
 
-def _is_same(fd: int, path: Path) -> bool:
-    held = os.fstat(fd)
+def _is_same(held: os.stat_result, path: Path) -> bool:
+    """Tell whether `path` still names the entry `held` (an open one) describes."""
     try:
         now = path.lstat()
     except FileNotFoundError:
@@ -378,9 +385,10 @@ def _remove_placeholder(path: Path, dev: int, ino: int, kind: Placeholder) -> bo
         except BlockingIOError:
             return False
         info = os.fstat(fd)
-        if (info.st_dev, info.st_ino) != (dev, ino) or not _is_same(fd, path):
+        if (info.st_dev, info.st_ino) != (dev, ino) or not _is_same(info, path):
             return True
-        if _kind_of(fd) is not kind:
+        # rmdir(2) itself refuses a directory that is no longer empty.
+        if not is_dir and _kind_of(fd, info) is not kind:
             return True
         with contextlib.suppress(OSError):
             if is_dir:
