@@ -114,3 +114,11 @@ def test_an_unknown_subcommand_is_refused_naming_every_one(home: Home) -> None:
         "invalid choice: 'rnu' (choose from 'run', 'check', 'approve', 'event', "
         "'log', 'policy', 'doctor')" in done.stderr
     )
+
+
+def test_an_allowed_command_loads_nothing_for_approvals(
+    home: Home, workspace: Path
+) -> None:
+    """It waits for nobody: no approval store, prompt or rule writer (nor tomllib)."""
+    loaded = _run(home, workspace, "true")
+    assert not loaded & {"corral.cli._approval", "corral.approvals._always", "tomllib"}

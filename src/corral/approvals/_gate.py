@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from corral.approvals._always import can_always
 from corral.approvals._classify import classify_argv
 from corral.approvals._context import Context, make_context
 from corral.approvals._decide import decide
@@ -59,6 +58,9 @@ class Assessment:
     @property
     def always_allowed(self) -> bool:
         """Whether an "always" answer may turn the deciding parts into rules."""
+        # Imported here: only a command that waits for a person is asked this.
+        from corral.approvals._always import can_always  # noqa: PLC0415
+
         return can_always(self.verdict.deciding)
 
     @property
