@@ -8,6 +8,7 @@ keeps those read-only when they lie in a writable root.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from corral.errors import WorkspaceError
@@ -71,6 +72,20 @@ def expand_path(value: str) -> str | None:
         return None
 
 
+# What the parser skips or takes in runs rather than byte by byte: every run
+# reads each repository's config and the user's, often a few kilobytes.
+_BLANKS = re.compile(rb"[ \t\n\v\f\r]+")
+_KEY = re.compile(rb"[A-Za-z0-9-]*")
+_PLAIN = re.compile(rb'[^ \t\n\v\f\r"\\#;]+(?:[ \t\v\f\r]+[^ \t\n\v\f\r"\\#;]+)*')
+"""A run of value bytes outside quotes that stand for themselves: the spaces
+within it too, as only those at its end are cut."""
+_PLAIN_QUOTED = re.compile(rb'[^\n"\\]+')
+"""Likewise inside quotes, where spaces and comment marks do too."""
+_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_KEY_CHARS = _LETTERS | frozenset(b"0123456789-")
+_SECTION_CHARS = _KEY_CHARS | frozenset(b".")
+
+
 class _Parser:
     """git's config grammar: sections, quoted subsections, keys, quoted values."""
 
@@ -89,23 +104,26 @@ class _Parser:
     def _ended(self) -> bool:
         return self.at > len(self.data)
 
+    def _skip_line(self) -> None:
+        """Move to the end of the line (its line end is read next)."""
+        end = self.data.find(b"\n", self.at)
+        self.at = len(self.data) if end < 0 else end
+
     def entries(self) -> list[tuple[str, str | None]]:
         found: list[tuple[str, str | None]] = []
         section = ""
-        comment = False
         while True:
+            blanks = _BLANKS.match(self.data, self.at)
+            if blanks is not None:
+                self.at = blanks.end()
             c = self._next()
-            if c == ord("\n"):
-                if self._ended():
-                    return found
-                comment = False
-            elif comment or c in _SPACE:
-                continue
-            elif c in b"#;":
-                comment = True
+            if self._ended():
+                return found
+            if c in b"#;":
+                self._skip_line()
             elif c == ord("["):
                 section = self._section()
-            elif chr(c).isascii() and chr(c).isalpha() and section:
+            elif c in _LETTERS and section:
                 key, value = self._entry(c)
                 found.append((f"{section}.{key}", value))
             else:
@@ -121,7 +139,7 @@ class _Parser:
                 return name.decode().lower()
             if c in _SPACE:
                 return name.decode().lower() + "." + self._subsection()
-            if not (_is_key_char(c) or c == ord(".")):
+            if c not in _SECTION_CHARS:
                 raise ValueError(f"bad section name character {chr(c)!r}")
             name.append(c)
 
@@ -143,36 +161,40 @@ class _Parser:
         return os.fsdecode(bytes(name))
 
     def _entry(self, first: int) -> tuple[str, str | None]:
-        key = bytearray([first])
-        while _is_key_char(c := self._next()):
-            key.append(c)
+        rest = _KEY.match(self.data, self.at)
+        key = chr(first) + rest.group().decode() if rest else chr(first)
+        self.at = rest.end() if rest else self.at
+        c = self._next()
         while c in b" \t":
             c = self._next()
         if c == ord("\n"):
-            return key.decode().lower(), None
+            return key.lower(), None
         if c != ord("="):
-            raise ValueError(f"bad config line for {key.decode()!r}")
-        return key.decode().lower(), self._value()
+            raise ValueError(f"bad config line for {key!r}")
+        return key.lower(), self._value()
 
     def _value(self) -> str:
         value = bytearray()
-        quoted = comment = False
+        quoted = False
         trim = 0
         while True:
+            plain = (_PLAIN_QUOTED if quoted else _PLAIN).match(self.data, self.at)
+            if plain is not None:
+                value += plain.group()
+                self.at = plain.end()
+                trim = 0
             c = self._next()
             if c == ord("\n"):
                 if quoted:
                     raise ValueError("unterminated quote")
                 return os.fsdecode(bytes(value[:trim] if trim else value))
-            if comment:
-                continue
             if c in _SPACE and not quoted:
                 trim = trim or len(value)
                 if value:
                     value.append(c)
                 continue
             if not quoted and c in b"#;":
-                comment = True
+                self._skip_line()  # a comment, to the line end
                 continue
             trim = 0
             if c == ord("\\"):
@@ -186,7 +208,3 @@ class _Parser:
                 quoted = not quoted
             else:
                 value.append(c)
-
-
-def _is_key_char(c: int) -> bool:
-    return (chr(c).isascii() and chr(c).isalnum()) or c == ord("-")
