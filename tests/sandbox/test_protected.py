@@ -288,3 +288,20 @@ def test_pinned_ancestors_are_those_strictly_beneath_the_root_of_each_path(
         first / "a",
         first / "a" / "b",
     ]
+
+
+def test_a_relative_hooks_path_of_the_users_config_is_held_in_every_repository(
+    tmp_path: Path,
+) -> None:
+    """git reads the user's config for each repository, and each has its own top."""
+    workspace = tmp_path / "ws"
+    for top in (workspace, workspace / "a", workspace / "b"):
+        _repository(top)
+    user_config = tmp_path / "gitconfig"
+    user_config.write_text("[core]\n\thooksPath = shared-hooks\n")
+    found = find_protected(workspace, [], [workspace], user_configs=[user_config])
+    assert {
+        workspace / "shared-hooks",
+        workspace / "a" / "shared-hooks",
+        workspace / "b" / "shared-hooks",
+    } <= {path for path, _ in found.absent}

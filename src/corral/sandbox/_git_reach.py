@@ -62,6 +62,20 @@ class Guard:
     absent: dict[Path, Placeholder]
     reached: set[Path] = field(default_factory=set)
     """Every path added through `reach`: what configs and links name."""
+    configs: dict[Path, list[tuple[str, str | None]] | None] = field(
+        default_factory=dict
+    )
+    """What each config file read so far holds (None: not a file).  The user's
+    and the system's are read for every repository: once is enough."""
+
+    def config(self, file: Path) -> list[tuple[str, str | None]] | None:
+        """Return the entries of the config `file`, None if it is not a file.
+
+        Raises `WorkspaceError` when the file is malformed.
+        """
+        if file not in self.configs:
+            self.configs[file] = read_config(file) if file.is_file() else None
+        return self.configs[file]
 
     def reach(
         self, source: Path, base: Path, written: str, *, is_dir: bool
@@ -151,10 +165,11 @@ def _guard_configs(
     read: set[Path] = set()
     while pending:
         file, base, prefix, depth = pending.pop()
-        if file in read or not file.is_file():
+        entries = None if file in read else guard.config(file)
+        if entries is None:
             continue
         read.add(file)
-        for key, value in read_config(file):
+        for key, value in entries:
             written = expand_path(value) if value else None
             if written is None:
                 continue
