@@ -122,3 +122,52 @@ def test_an_allowed_command_loads_nothing_for_approvals(
     """It waits for nobody: no approval store, prompt or rule writer (nor tomllib)."""
     loaded = _run(home, workspace, "true")
     assert not loaded & {"corral.cli._approval", "corral.approvals._always", "tomllib"}
+
+
+_COLLECTOR = """
+import gc, json, sys
+from corral.cli import main
+was_enabled = sys.argv[1] == "enabled"
+if not was_enabled:
+    gc.disable()
+if sys.argv[2] == "program":
+    sys.argv[1:] = sys.argv[3:]
+    status = main()
+else:
+    status = main(sys.argv[3:])
+print(json.dumps([status, gc.isenabled(), gc.get_freeze_count()]))
+"""
+
+
+def _collector_after(home: Home, collector: str, caller: str, *argv: str) -> list[int]:
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR, collector, caller, *argv],
+        env=home.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: list[int] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_the_command_line_freezes_what_its_imports_built(
+    home: Home, workspace: Path
+) -> None:
+    """Left out of later collections; the collector runs again for the rest."""
+    status, enabled, frozen = _collector_after(
+        home, "enabled", "program", "run", "-C", str(workspace), "--", "true"
+    )
+    assert status == 0
+    assert enabled
+    assert frozen > 0
+
+
+def test_a_caller_passing_argv_keeps_its_heap_and_its_collector_setting(
+    home: Home, workspace: Path
+) -> None:
+    argv = ("run", "-C", str(workspace), "--", "true")
+    assert _collector_after(home, "enabled", "caller", *argv) == [0, True, 0]
+    assert _collector_after(home, "disabled", "caller", *argv) == [0, False, 0]
