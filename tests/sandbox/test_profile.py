@@ -1,12 +1,17 @@
-"""What the profile says about the host's unix sockets, layer by layer."""
+"""What the profile says about the host's unix sockets, layer by layer, and
+what of corral's own it refuses to find in a writable root."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from corral.errors import WorkspaceError
 from corral.sandbox._layers import Layer
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
+    check_trusted_outside,
     unix_socket_hold,
     writable_private_dirs,
 )
@@ -43,3 +48,22 @@ def test_without_it_the_hosts_run_is_never_writable() -> None:
     assert Path("/run") not in writable
     assert Path("/var/run") not in writable
     assert Path("/tmp") in writable
+
+
+@pytest.mark.parametrize("where", ["ws", "ws/state", "link/state", "ws/absent/x"])
+def test_a_trusted_path_in_a_writable_root_by_any_name_refuses(
+    tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "ws" / "state").mkdir(parents=True)
+    (tmp_path / "link").symlink_to("ws")
+    with pytest.raises(WorkspaceError, match="beneath the writable root"):
+        check_trusted_outside((tmp_path / "ws",), {tmp_path / where: "the state"})
+
+
+def test_a_trusted_path_beside_a_writable_root_of_a_longer_name_passes(
+    tmp_path: Path,
+) -> None:
+    """``ws-state`` is not beneath ``ws``, though its name starts the same."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws-state").mkdir()
+    check_trusted_outside((tmp_path / "ws",), {tmp_path / "ws-state": "the state"})

@@ -253,10 +253,12 @@ def check_trusted_outside(roots: tuple[Path, ...], trusted: Mapping[Path, str]) 
     policy) to what it is.  A command could otherwise rewrite what corral runs,
     records or obeys outside the sandbox.  Raises `WorkspaceError`.
     """
+    # Every run asks this: compared as strings, as is_relative_to compares parts.
+    prefixes = [(root, os.fspath(root).rstrip("/") + "/") for root in roots]
     for path, what in trusted.items():
-        real = Path(os.path.realpath(path))
-        for root in roots:
-            if real.is_relative_to(root):
+        real = os.path.realpath(path) + "/"
+        for root, prefix in prefixes:
+            if real.startswith(prefix):
                 raise WorkspaceError(
                     f"{what} {path} lies beneath the writable root {root}, so a "
                     "sandboxed command could rewrite it; move it outside every "
