@@ -10,7 +10,7 @@ hidden paths and host sockets over everything.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,15 +128,25 @@ def ordered_binds(view: View) -> list[tuple[Path, bool]]:
     """
     writable = dict.fromkeys((*view.pinned, *view.granted), True)
     writable.update(dict.fromkeys(view.protected, False))
-    granted = set(view.granted)
-    binds: dict[Path, bool] = {}
-    for path in sorted(writable, key=lambda p: (len(p.parts), str(p))):
-        holder = next((a for a in path.parents if a in binds), None)
+    granted = {os.fspath(path) for path in view.granted}
+    # Every run orders its binds: compared as strings, by depth as Path.parts
+    # counts it for these absolute paths.
+    paths = {os.fspath(path): path for path in writable}
+    binds: dict[str, bool] = {}
+    for text in sorted(paths, key=lambda text: (text.count("/"), text)):
+        holder = next((a for a in _ancestors(text) if a in binds), None)
         read_only_there = holder is not None and not binds[holder]
-        if writable[path] and read_only_there and path not in granted:
+        if writable[paths[text]] and read_only_there and text not in granted:
             continue
-        binds[path] = writable[path]
-    return list(binds.items())
+        binds[text] = writable[paths[text]]
+    return [(paths[text], bind) for text, bind in binds.items()]
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    """Yield the directories that hold the absolute `path`, nearest first."""
+    while path != "/":
+        path = path.rpartition("/")[0] or "/"
+        yield path
 
 
 def _namespaces(
