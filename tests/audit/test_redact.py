@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.audit.redact import MASK, Redactor
-from corral.audit.redact._text import _DEFAULTS, _combined, _rules_in, _substitute
+from corral.audit.redact._text import (
+    _RULES,
+    _combined,
+    _rules_in,
+    _secret_groups,
+    _substitute,
+)
 
 DEFAULTS = Redactor()
 
@@ -422,7 +428,17 @@ def test_leaving_out_the_rules_a_text_cannot_match_changes_nothing(text: str) ->
     rules = _rules_in(text)
     picked = _substitute(_combined(rules), text) if rules else text
 
-    assert picked == _substitute(_DEFAULTS, text)
+    assert picked == _substitute(_combined(-1), text)
+
+
+@pytest.mark.parametrize("rule", [name for name, _ in _RULES])
+def test_a_rules_secret_groups_are_its_groups_in_the_expression_of_every_rule(
+    rule: str,
+) -> None:
+    everything = _combined(-1).groupindex
+    assert _secret_groups(rule) == tuple(
+        group for group in everything if group.startswith(f"{rule}_")
+    )
 
 
 @given(st.text(alphabet=string.ascii_lowercase + string.digits + " ./", max_size=200))

@@ -150,14 +150,15 @@ def _expression(rules: int) -> str:
     )
 
 
-_DEFAULTS = re.compile(_expression(-1), re.ASCII)
-"""Every rule in one expression; `_rules_in` picks the part a text needs."""
+@functools.cache
+def _secret_groups(rule: str) -> tuple[str, ...]:
+    """The groups of `rule` holding the secret; those absent from a match are skipped.
 
-# The groups holding the secret, by rule; groups absent from a match are skipped.
-_SECRET_GROUPS = {
-    name: tuple(group for group in _DEFAULTS.groupindex if group.startswith(f"{name}_"))
-    for name, _ in _RULES
-}
+    Read from the rule's own expression, compiled on first use: most commands'
+    records hold no match that needs them, so imports do not pay for it.
+    """
+    groups = _combined(_RULE_BITS[rule]).groupindex
+    return tuple(group for group in groups if group.startswith(f"{rule}_"))
 
 
 # Words one of which every name in `_OPTION_NAMES`, `_KEY_NAMES` contains.
@@ -266,7 +267,7 @@ def _replace(match: re.Match[str]) -> str | None:
         return MASK
     if _is_plain(match, rule):
         return None
-    spans = [match.span(group) for group in _SECRET_GROUPS[rule]]
+    spans = [match.span(group) for group in _secret_groups(rule)]
     if rule == "url":
         spans = _url_spans(match)
     elif rule != "pem":
@@ -283,7 +284,7 @@ def _is_plain(match: re.Match[str], rule: str) -> bool:
         return False
     name = _name(match, rule)
     value = next(
-        (v for g in _SECRET_GROUPS[rule] if (v := match.group(g)) is not None), ""
+        (v for g in _secret_groups(rule) if (v := match.group(g)) is not None), ""
     )
     if rule == "assign" and not _is_secret_name(name):
         return True
