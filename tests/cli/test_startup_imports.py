@@ -46,6 +46,12 @@ def test_a_run_logs_nothing_so_loads_no_logging(home: Home, workspace: Path) -> 
     assert "logging" not in _run(home, workspace, "true")
 
 
+def test_a_run_with_nothing_on_stderr_loads_no_refusal_patterns(
+    home: Home, workspace: Path
+) -> None:
+    assert "corral.sandbox._refusals" not in _run(home, workspace, "true")
+
+
 def test_a_run_of_an_argv_loads_no_shell_parser(home: Home, workspace: Path) -> None:
     loaded = _run(home, workspace, "true")
     assert not loaded & {

@@ -15,7 +15,10 @@ from signal import SIGKILL, SIGRTMAX, SIGRTMIN, Signals
 from corral.errors import ExitCode, LayerUnavailableError, SandboxSetupError
 from corral.sandbox._launch import Outcome
 from corral.sandbox._profile import SandboxProfile
-from corral.sandbox._refusals import Refusal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from corral.sandbox._refusals import Refusal
 
 __all__ = ["Ending", "RunResult", "command_ending", "command_status", "landlock_abi_of"]
 

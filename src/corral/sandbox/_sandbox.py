@@ -61,7 +61,6 @@ from corral.sandbox._protected import (
     find_protected,
     pinned_ancestors,
 )
-from corral.sandbox._refusals import find_refusals
 from corral.sandbox._restored import RESTORED_LINKS, find_restored
 from corral.sandbox._result import (
     RunResult,
@@ -269,8 +268,12 @@ class Sandbox:
                     if not self._fall_back_from(exc):
                         raise
                     result = attempt()
-                if explain_refusals:
-                    result.refusals = find_refusals(result.stderr or b"", self.profile)
+                if explain_refusals and result.stderr:
+                    # Imported here: a command that wrote nothing to stderr
+                    # reported no refusal, and its run need not load the patterns.
+                    from corral.sandbox._refusals import find_refusals  # noqa: PLC0415
+
+                    result.refusals = find_refusals(result.stderr, self.profile)
             except BaseException as exc:
                 self._record_error(argv, exc, outcome)
                 raise
