@@ -9,7 +9,6 @@ the layers is `_merge`'s job.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -159,6 +158,9 @@ def parse_layer(text: bytes, origin: str, kind: LayerKind) -> PolicyLayer:
     Raises PolicyError for a syntax error (with its line), an unknown table or
     key, a wrong type, a key this layer may not set, or a malformed rule.
     """
+    # Imported here: with no policy file, none is parsed (tomllib costs ~3 ms).
+    import tomllib  # noqa: PLC0415
+
     try:
         data = tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
