@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
-from corral.audit import record_event
+from corral.audit import new_id, record_event
 from corral.audit._log import digest_of, events_path
 
 
@@ -28,6 +30,26 @@ def test_fields_cannot_replace_who_where_and_when(tmp_path: Path) -> None:
     assert record["id"] != "0" * 16
     assert record["session"] != "forged"
     assert (record["seq"], record["prev"], record["v"]) == (1, "0" * 64, 2)
+
+
+def test_the_time_is_utc_to_the_millisecond_as_datetime_writes_it(
+    tmp_path: Path,
+) -> None:
+    before = datetime.now(UTC)
+    record_event(tmp_path, "thing.happened", {})
+    after = datetime.now(UTC)
+    (line,) = events_path(tmp_path).read_text().splitlines()
+    written = json.loads(line)["time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", written)
+    moment = datetime.fromisoformat(written.removesuffix("Z") + "+00:00")
+    assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= moment
+    assert moment <= after
+
+
+def test_ids_are_sixteen_hex_digits_never_twice_the_same() -> None:
+    ids = {new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
 
 
 def test_a_record_cut_short_before_does_not_swallow_the_next(tmp_path: Path) -> None:

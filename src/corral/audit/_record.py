@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
-import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from corral._home import user_name
@@ -49,7 +47,23 @@ FROM_ENVIRON = _FromEnviron()
 
 def new_id() -> str:
     """Return a fresh event or run id (16 hex digits)."""
-    return secrets.token_hex(_ID_BYTES)
+    # What secrets.token_hex returns, without the modules secrets imports.
+    return os.urandom(_ID_BYTES).hex()
+
+
+def _utc_now() -> str:
+    """Return the time now in UTC to the millisecond: ``2025-01-31T12:34:56.789Z``.
+
+    The text ``datetime.now(UTC).isoformat(timespec="milliseconds")`` gives,
+    without importing datetime for it.
+    """
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    t = time.gmtime(seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}."
+        f"{nanoseconds // 1_000_000:03d}Z"
+    )
 
 
 def record_event(
@@ -75,12 +89,13 @@ def record_event(
         **_redactor(settings.redact, _secret_items(env)).redact(dict(fields)),
         "id": event_id,
         "event": event,
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+        "time": _utc_now(),
         "session": session if session is not None else session_id(env),
         "agent": agent_name(env) if isinstance(agent, _FromEnviron) else agent,
         "user": user_name(),
         "uid": os.geteuid(),
-        "host": socket.gethostname(),
+        # What socket.gethostname() returns on Linux, without importing socket.
+        "host": os.uname().nodename,
         "pid": os.getpid(),
     }
     log = EventLog(state, rotate_bytes=settings.rotate_bytes)
