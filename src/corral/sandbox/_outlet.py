@@ -12,10 +12,13 @@ import contextlib
 import errno
 import os
 import select
-import socket
 import stat
 
 from corral._logger import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
 
 __all__ = ["Outlet"]
 
@@ -38,6 +41,7 @@ class Outlet:
         self.gone = False
         """Whether the destination's reader has gone (EPIPE): nothing more arrives."""
         self._socket: socket.socket | None = None
+        self._send_flags = 0
         self._chunk = _WRITE_CHUNK
         self.fd = self._private_fd(target)
 
@@ -58,7 +62,10 @@ class Outlet:
                 self._chunk = _PIPE_BUF
         fd = os.dup(target)
         if stat.S_ISSOCK(mode):
+            import socket  # noqa: PLC0415 (only output to a socket needs it)
+
             self._socket = socket.socket(fileno=fd)
+            self._send_flags = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
         return fd
 
     def add(self, chunk: bytes) -> None:
@@ -74,8 +81,7 @@ class Outlet:
             chunk = bytes(self.pending[: self._chunk])
             try:
                 if self._socket is not None:
-                    flags = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
-                    written = self._socket.send(chunk, flags)
+                    written = self._socket.send(chunk, self._send_flags)
                 else:
                     written = os.write(self.fd, chunk)
             except BlockingIOError:
