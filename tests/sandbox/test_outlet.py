@@ -46,7 +46,7 @@ def test_a_run_whose_stdout_is_a_socket_delivers_the_output_there(
         done = subprocess.run(
             [*CORRAL, "run", "-C", str(workspace), "--", "echo", "over a socket"],
             env=corral.env,
-            stdout=ours,
+            stdout=ours.fileno(),
             stderr=subprocess.PIPE,
             timeout=60,
             check=False,
