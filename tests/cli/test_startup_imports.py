@@ -127,7 +127,12 @@ def test_an_allowed_command_loads_nothing_for_approvals(
 ) -> None:
     """It waits for nobody: no approval store, prompt or rule writer (nor tomllib)."""
     loaded = _run(home, workspace, "true")
-    assert not loaded & {"corral.cli._approval", "corral.approvals._always", "tomllib"}
+    assert not loaded & {
+        "corral.cli._approval",
+        "corral.approvals._always",
+        "corral.approvals._store",
+        "tomllib",
+    }
 
 
 _COLLECTOR = """

@@ -21,12 +21,12 @@ from corral.approvals._escalation import (
     mode_escalations,
     named_policy_escalation,
 )
+from corral.approvals._fingerprint import fingerprint
 from corral.approvals._model import (
     Decision,
     Part,
     Verdict,
 )
-from corral.approvals._store import fingerprint
 from corral.policy import Policy, policy_digest
 
 __all__ = ["Assessment", "assess", "part_to_json"]

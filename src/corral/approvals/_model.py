@@ -19,6 +19,7 @@ __all__ = [
     "Invocation",
     "Part",
     "Redirect",
+    "Scope",
     "Script",
     "Verdict",
     "Word",
@@ -50,6 +51,15 @@ def strictest(*decisions: Decision) -> Decision:
     if not decisions:
         raise ValueError("no decisions to combine")
     return max(decisions, key=_ORDER.__getitem__)
+
+
+class Scope(enum.StrEnum):
+    """How long a person's approval lasts."""
+
+    ONCE = "once"
+    SESSION = "session"
+    ALWAYS = "always"
+    """Written as a rule into the user's policy; never for a weaker boundary."""
 
 
 class Category(enum.StrEnum):

@@ -2,25 +2,26 @@
 
 The state directory is hidden from every sandbox, so a command can neither
 approve itself nor read what was approved.  A request is identified by the
-fingerprint of exactly what would run (`fingerprint`); an approval applies to
-that fingerprint only, once or for one session.
+fingerprint of exactly what would run (`fingerprint`, from `_fingerprint`); an
+approval applies to that fingerprint only, once or for one session.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from corral._files import StateFileError, open_regular
 from corral._session import session_id
 from corral._state import ensure_private_dir
+from corral.approvals._fingerprint import fingerprint
+from corral.approvals._model import Scope
 from corral.errors import ApprovalError
 
 __all__ = [
@@ -45,40 +46,6 @@ SESSION_LIFETIME_SECONDS = 24 * 3600
 REQUEST_ID_LENGTH = 16
 # A request file larger than this is not corral's: refuse rather than parse it.
 MAX_RECORD_BYTES = 1 << 20
-
-
-class Scope(enum.StrEnum):
-    """How long a person's approval lasts."""
-
-    ONCE = "once"
-    SESSION = "session"
-    ALWAYS = "always"
-    """Written as a rule into the user's policy; never for a weaker boundary."""
-
-
-def fingerprint(
-    *,
-    workspace: Path,
-    cwd: Path,
-    argv: Sequence[str],
-    boundary: Mapping[str, str],
-    scripts: Mapping[str, str],
-) -> str:
-    """Return the hex digest that names exactly what a run would do.
-
-    `scripts` maps the workspace-relative files that decide what a test runner
-    or build runs to digests of their content: an approval given before a
-    command rewrote its package.json or Makefile does not cover it afterwards.
-    """
-    material = {
-        "workspace": os.fsdecode(workspace),
-        "cwd": os.fsdecode(cwd),
-        "argv": [os.fsencode(arg).hex() for arg in argv],
-        "boundary": dict(sorted(boundary.items())),
-        "scripts": dict(sorted(scripts.items())),
-    }
-    text = json.dumps(material, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
 from corral.approvals import Part
-from corral.approvals._store import Scope
+from corral.approvals._model import Scope
 
 __all__ = [
     "ask",
