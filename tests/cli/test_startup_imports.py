@@ -52,6 +52,17 @@ def test_a_run_with_nothing_on_stderr_loads_no_refusal_patterns(
     assert "corral.sandbox._refusals" not in _run(home, workspace, "true")
 
 
+def test_a_run_with_no_collector_named_loads_no_log_reader_or_cursor(
+    home: Home, workspace: Path
+) -> None:
+    assert not _run(home, workspace, "true") & {
+        "corral.audit._read",
+        "corral.audit._verify",
+        "corral.audit.export._cursor",
+        "corral.audit.export._ship",
+    }
+
+
 def test_a_run_of_an_argv_loads_no_shell_parser(home: Home, workspace: Path) -> None:
     loaded = _run(home, workspace, "true")
     assert not loaded & {

@@ -29,10 +29,14 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from corral._logger import get_logger
-from corral.audit._read import head, records_after
-from corral.audit.export._cursor import Position, read_position, without_credentials
 from corral.audit.export._process import exporter_lock, reap, serve, spawn, take_lock
 from corral.errors import CorralError, ExitCode
+
+# The log reader and the cursor are imported where they are used: every
+# command calls start_export, and one with no collector named needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from corral.audit.export._cursor import Position
 
 __all__ = [
     "METRICS_FAILED",
@@ -95,6 +99,8 @@ def export_pending(
     result's `error` (and recorded as ``export.failed``); raises `CorralError`
     when no endpoint is configured or the state directory cannot be used.
     """
+    from corral.audit.export._cursor import read_position  # noqa: PLC0415
+
     endpoint = check_endpoint(settings.endpoint)
     before = read_position(state, endpoint)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -116,6 +122,9 @@ def export_pending(
 def _meanwhile(state: Path, endpoint: str, before: Position) -> tuple[int, int]:
     """Return what another exporter sent since `before`, and how many it was told
     were dropped (as its ``export.rejected`` records say)."""
+    from corral.audit._read import records_after  # noqa: PLC0415
+    from corral.audit.export._cursor import read_position  # noqa: PLC0415
+
     sent = read_position(state, endpoint).seq - before.seq
     if sent <= 0:
         return 0, 0
@@ -146,6 +155,8 @@ def start_export(state: Path, environ: Mapping[str, str]) -> int | None:
         endpoint = audit_settings(environ).endpoint
         if endpoint is None or not pending(state, endpoint):
             return None
+        from corral.audit.export._cursor import read_position  # noqa: PLC0415
+
         if _backing_off(read_position(state, endpoint)):
             return None
         lock = take_lock(state)
@@ -183,11 +194,16 @@ def check_endpoint(endpoint: str | None) -> str:
 
 def shown(endpoint: str) -> str:
     """Return `endpoint` as messages and events may show it: without credentials."""
+    from corral.audit.export._cursor import without_credentials  # noqa: PLC0415
+
     return without_credentials(endpoint)
 
 
 def pending(state: Path, endpoint: str) -> int:
     """Return how many records `endpoint` lacks (a log replaced since: all of them)."""
+    from corral.audit._read import head  # noqa: PLC0415
+    from corral.audit.export._cursor import read_position  # noqa: PLC0415
+
     last = head(state)
     if last is None:
         return 0
