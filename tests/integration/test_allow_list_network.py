@@ -521,7 +521,9 @@ def test_a_command_cannot_use_the_proxy_of_another_state_directory(
     with ProxyLease(other, None):
         ran = finished()
     out = ran.stdout
-    assert "reply: b''" in out or "Connection reset" in out, ran
+    # The proxy hangs up at once: before, while or after the request is sent.
+    hung_up = ("reply: b''", "Connection reset", "Broken pipe")
+    assert any(sign in out for sign in hung_up), ran
     assert '"ok":true' not in out
 
 
