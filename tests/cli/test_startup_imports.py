@@ -63,6 +63,12 @@ def test_a_run_with_no_collector_named_loads_no_log_reader_or_cursor(
     }
 
 
+def test_a_run_digests_its_records_without_loading_openssl(
+    home: Home, workspace: Path
+) -> None:
+    assert not _run(home, workspace, "true") & {"hashlib", "_hashlib"}
+
+
 def test_a_run_of_an_argv_loads_no_shell_parser(home: Home, workspace: Path) -> None:
     loaded = _run(home, workspace, "true")
     assert not loaded & {

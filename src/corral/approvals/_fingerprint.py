@@ -7,11 +7,12 @@ said yes: not the directory, the argv, the boundary, nor the scripts it runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from corral._digest import sha256_hex
 
 __all__ = ["fingerprint"]
 
@@ -38,4 +39,4 @@ def fingerprint(
         "scripts": dict(sorted(scripts.items())),
     }
     text = json.dumps(material, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_hex(text.encode())

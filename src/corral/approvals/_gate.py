@@ -8,11 +8,11 @@ else.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral._digest import sha256_hex
 from corral.approvals._classify import classify_argv
 from corral.approvals._context import Context, make_context
 from corral.approvals._decide import decide
@@ -164,4 +164,4 @@ def _digest(path: Path) -> str:
             size = stream.seek(0, 2)
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
-    return f"{hashlib.sha256(data).hexdigest()}:{size}"
+    return f"{sha256_hex(data)}:{size}"

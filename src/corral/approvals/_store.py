@@ -9,7 +9,6 @@ approval applies to that fingerprint only, once or for one session.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -17,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from corral._digest import sha256_hex
 from corral._files import StateFileError, open_regular
 from corral._session import session_id
 from corral._state import ensure_private_dir
@@ -210,7 +210,7 @@ class ApprovalStore:
         return None
 
     def _approval_path(self, approval: Approval) -> Path:
-        session = hashlib.sha256(approval.session.encode()).hexdigest()[:16]
+        session = sha256_hex(approval.session.encode())[:16]
         name = f"{approval.fingerprint}-{approval.scope}-{session}"
         if approval.scope is Scope.ONCE:
             name += f"-{int(approval.granted * 1e6)}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
+from corral._digest import sha256_hex
 from corral._files import PRIVATE_FILE_MODE, open_regular
 from corral._logger import get_logger
 from corral.audit._schema import SCHEMA_VERSION
@@ -104,7 +104,7 @@ def events_path(state: Path) -> Path:
 
 def digest_of(raw: bytes) -> str:
     """The digest of a record: sha256 (hex) of its line, without the newline."""
-    return hashlib.sha256(raw).hexdigest()
+    return sha256_hex(raw)
 
 
 def chain_of(record: Mapping[str, object] | None) -> tuple[int, str] | None:

@@ -7,9 +7,9 @@ policy it ran under.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
+from corral._digest import sha256_hex
 from corral.policy._model import Policy
 
 __all__ = ["policy_digest", "policy_to_json", "policy_values", "rule_values"]
@@ -89,7 +89,7 @@ def policy_digest(policy: Policy) -> str:
     canonical = json.dumps(
         values, sort_keys=True, separators=(",", ":"), ensure_ascii=True
     )
-    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return "sha256:" + sha256_hex(canonical.encode("ascii"))
 
 
 def policy_to_json(policy: Policy) -> dict[str, object]:
