@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import pytest
 
 from corral.errors import SandboxSetupError
 from corral.sandbox._enforce import ENFORCER, EnforcerConfig, enforcer_argv
+from corral.sandbox._handover import MAX_MESSAGE, channel, fits, hand_over
 from corral.sandbox._landlock import LandlockSpec, landlock_abi
 from tests.sandbox.enforcer_support import python_argv, run_enforced
 
@@ -200,6 +202,10 @@ def test_enforcer_argv_runs_python_isolated_on_this_file() -> None:
     assert EnforcerConfig.from_args(argv[5:-3]) == NO_LAYERS
     with pytest.raises(SandboxSetupError):
         enforcer_argv("/usr/bin/python3", NO_LAYERS, [])
+    waiting = NO_LAYERS._replace(command_fd=3)
+    assert enforcer_argv("/usr/bin/python3", waiting, [])[-1] == "--"
+    with pytest.raises(SandboxSetupError):
+        enforcer_argv("/usr/bin/python3", waiting, ["ls"])
 
 
 def test_the_configuration_survives_its_command_line_form() -> None:
@@ -213,6 +219,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         env_fd=5,
         proxy_bridge=6,
         supervise="pid:[4026531836]",
+        command_fd=7,
     )
     assert EnforcerConfig.from_args(config.to_args()) == config
     assert config.to_args() == [
@@ -223,6 +230,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         "--seccomp=online",
         "--proxy-bridge=6",
         "--supervise=pid:[4026531836]",
+        "--command-fd=7",
         "--landlock=on",
         "--landlock-restrict-tcp=yes",
         "--landlock-scope=yes",
@@ -261,6 +269,8 @@ LANDLOCK_ON = ["--landlock=on", "--landlock-restrict-tcp=yes", "--landlock-scope
         (["--supervise=yes"], "--supervise=none"),
         (["--supervise=pid:[12a]"], "--supervise=none"),
         (["--supervise=net:[4026531836]"], "--supervise=none"),
+        (["--command-fd=x"], "--command-fd=none"),
+        ([], "--command-fd=none"),  # missing
     ],
 )
 def test_unknown_repeated_missing_or_ill_formed_options_are_refused(
@@ -296,3 +306,83 @@ def test_the_command_gets_the_environment_from_env_fd_not_the_enforcers(
     os.close(env_file)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["ONLY=from-file", "PATH=/usr/bin:/bin"]
+
+
+def _waiting_enforcer(
+    theirs: socket.socket, config: EnforcerConfig = NO_LAYERS
+) -> subprocess.Popen[bytes]:
+    fd = theirs.fileno()
+    argv = enforcer_argv(sys.executable, config._replace(command_fd=fd), [])
+    return subprocess.Popen(
+        argv, pass_fds=(fd,), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def test_a_waiting_enforcer_runs_the_command_handed_over_with_its_streams(
+    tmp_path: Path,
+) -> None:
+    ours, theirs = channel()
+    enforcer = _waiting_enforcer(theirs)
+    theirs.close()
+    (tmp_path / "in").write_text("given\n")
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    with (tmp_path / "in").open("rb") as stdin:
+        script = "cat; echo out; echo err >&2; ls /proc/self/fd"
+        hand_over(ours, ["sh", "-c", script], (stdin.fileno(), out_w, err_w))
+    os.close(out_w)
+    os.close(err_w)
+    ours.close()
+
+    enforcers_out, enforcers_own = enforcer.communicate(timeout=30)
+    with os.fdopen(out_r, "rb") as out, os.fdopen(err_r, "rb") as err:
+        output, errors = out.read(), err.read()
+
+    assert enforcer.returncode == 0
+    assert output.startswith(b"given\nout\n")
+    assert sorted(output.split(b"\n")[2:-1]) == [b"0", b"1", b"2", b"3"]  # ls's own
+    assert errors == b"err\n"
+    assert (enforcers_out, enforcers_own) == (b"", b"")
+
+
+def test_a_waiting_enforcer_whose_channel_closes_runs_nothing() -> None:
+    ours, theirs = channel()
+    enforcer = _waiting_enforcer(theirs)
+    theirs.close()
+
+    ours.close()
+
+    _, errors = enforcer.communicate(timeout=30)
+    assert enforcer.returncode == 125
+    assert b"no command came" in errors
+
+
+@pytest.mark.parametrize("streams", [0, 1, 2, 4])
+def test_a_handover_with_other_than_three_streams_runs_nothing(streams: int) -> None:
+    ours, theirs = channel()
+    enforcer = _waiting_enforcer(theirs)
+    theirs.close()
+    null = os.open(os.devnull, os.O_RDWR)
+
+    socket.send_fds(ours, [b"touch\0/nonexistent-corral-marker"], [null] * streams)
+    os.close(null)
+    ours.close()
+
+    _, errors = enforcer.communicate(timeout=30)
+    assert enforcer.returncode == 125
+    assert b"malformed" in errors or b"no command came" in errors
+    assert not Path("/nonexistent-corral-marker").exists()
+
+
+def test_a_command_line_too_long_for_one_message_is_not_handed_over() -> None:
+    ours, theirs = channel()
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        assert not fits(["x" * (MAX_MESSAGE + 1)])
+        assert not fits([])
+        with pytest.raises(ValueError, match="fits"):
+            hand_over(ours, ["x" * (MAX_MESSAGE + 1)], (null, null, null))
+    finally:
+        os.close(null)
+        ours.close()
+        theirs.close()

@@ -64,6 +64,7 @@ _OPTIONS = (
     "landlock",
     "proxy-bridge",
     "supervise",
+    "command-fd",
 )
 """The options the enforcer's command line must give, each exactly once."""
 _LANDLOCK_OPTIONS = ("landlock-restrict-tcp", "landlock-scope")
@@ -86,6 +87,7 @@ class EnforcerConfig(Record):
     """
 
     __slots__ = (
+        "command_fd",
         "env_fd",
         "identity",
         "landlock",
@@ -121,6 +123,10 @@ class EnforcerConfig(Record):
     of its own: the enforcer forks before Landlock and seccomp and stays as the
     command's supervisor (`_supervise`) once it has seen that it runs in another,
     since the supervisor kills every process it can see when the command ends."""
+    command_fd: int | None
+    """None: the command line follows ``--``.  Otherwise an inherited unix socket
+    on which a sandbox started before its command was known waits for it: the
+    command line and its three streams (`corral.sandbox._handover`)."""
 
     def __init__(
         self,
@@ -133,6 +139,7 @@ class EnforcerConfig(Record):
         env_fd: int | None = None,
         proxy_bridge: int | None = None,
         supervise: str | None = None,
+        command_fd: int | None = None,
     ) -> None:
         self._init(
             status_fd=status_fd,
@@ -143,6 +150,7 @@ class EnforcerConfig(Record):
             env_fd=env_fd,
             proxy_bridge=proxy_bridge,
             supervise=supervise,
+            command_fd=command_fd,
         )
 
     def to_args(self) -> list[str]:
@@ -156,6 +164,7 @@ class EnforcerConfig(Record):
             f"--seccomp={seccomp[self.seccomp_allow_inet]}",
             f"--proxy-bridge={_fd_text(self.proxy_bridge)}",
             f"--supervise={_namespace_text(self.supervise)}",
+            f"--command-fd={_fd_text(self.command_fd)}",
         ]
         spec = self.landlock
         if spec is None:
@@ -198,6 +207,7 @@ class EnforcerConfig(Record):
             env_fd=_fd(given, "env-fd"),
             proxy_bridge=_fd(given, "proxy-bridge"),
             supervise=_namespace(given, "supervise"),
+            command_fd=_fd(given, "command-fd"),
         )
 
 
@@ -290,21 +300,29 @@ def enforcer_argv(
 
     `python` must be an interpreter inside the sandbox that can read `script`
     (this installation's entry script unless another copy is named).
-    Raises SandboxSetupError for an empty `argv`.
+    `argv` is empty exactly when `config` names a `command_fd` to receive it on.
+    Raises SandboxSetupError for an empty `argv` otherwise, or one given anyway.
     """
-    if not argv:
-        raise SandboxSetupError("no command given to run; this is a bug in corral")
+    if bool(argv) == (config.command_fd is not None):
+        raise SandboxSetupError(
+            "the command must be given on the command line or by --command-fd, "
+            "once; this is a bug in corral"
+        )
     return [python, *_PYTHON_FLAGS, script, *config.to_args(), "--", *argv]
 
 
 def _parse(args: Sequence[str]) -> tuple[EnforcerConfig, list[str]]:
-    if "--" not in args or args.index("--") == len(args) - 1:
-        raise SandboxSetupError(
-            "usage: _enforce.py OPTION... -- COMMAND [ARG...]; this is a bug in "
-            "corral's launcher"
-        )
+    usage = SandboxSetupError(
+        "usage: _enforce.py OPTION... -- COMMAND [ARG...], or with --command-fd "
+        "no command after --; this is a bug in corral's launcher"
+    )
+    if "--" not in args:
+        raise usage
     split = args.index("--")
-    return EnforcerConfig.from_args(args[:split]), list(args[split + 1 :])
+    config, argv = EnforcerConfig.from_args(args[:split]), list(args[split + 1 :])
+    if bool(argv) == (config.command_fd is not None):
+        raise usage
+    return config, argv
 
 
 def main(args: Sequence[str]) -> int:
@@ -325,10 +343,17 @@ def main(args: Sequence[str]) -> int:
             os.set_inheritable(config.status_fd, False)
             reporter = Reporter(config.status_fd)
         env = _read_environment(config.env_fd)
+        stderr_fd = config.stderr_fd
 
         if config.identity:
             layer = "identity"
             _identity.drop_privileges()
+        if config.command_fd is not None:
+            # Started before its command was known: everything above is done
+            # ahead, everything below (the supervisor, the layers) for the
+            # command, as on any run.
+            layer = "handover"
+            argv, stderr_fd = _take_command(config.command_fd)
         if config.proxy_bridge is not None:
             # Before Landlock and seccomp, which are the command's: the bridge
             # only listens and passes descriptors.
@@ -350,10 +375,10 @@ def main(args: Sequence[str]) -> int:
             _seccomp.apply_seccomp(program)
 
         layer = "streams"
-        if config.stderr_fd is not None and config.stderr_fd != 2:
+        if stderr_fd is not None and stderr_fd != 2:
             # dup2 leaves the new fd 2 inheritable; the original is not needed.
-            os.dup2(config.stderr_fd, 2)
-            os.close(config.stderr_fd)
+            os.dup2(stderr_fd, 2)
+            os.close(stderr_fd)
         reporter.ok(abi, config.seccomp_allow_inet is not None, config.identity)
     except CorralError as exc:
         reporter.failed(layer, str(exc))
@@ -375,6 +400,24 @@ def main(args: Sequence[str]) -> int:
         )
         return ExitCode.NOT_FOUND if exc.errno == errno.ENOENT else EXIT_CANNOT_EXECUTE
     raise AssertionError("unreachable: exec returns only by raising")
+
+
+def _take_command(fd: int) -> tuple[list[str], int]:
+    """Wait on `fd` for the command; put its stdin and stdout in place.
+
+    Returns the command line and the command's stderr, which goes onto fd 2
+    only just before exec (until then fd 2 is bubblewrap's, for corral's own
+    errors).  Raises SandboxSetupError when nothing or something malformed
+    comes (the sandbox was not wanted after all: nothing runs).
+    """
+    from corral.sandbox._handover import receive  # noqa: PLC0415 (only here)
+
+    argv, (stdin, stdout, stderr) = receive(fd)
+    for source, target in ((stdin, 0), (stdout, 1)):
+        if source != target:
+            os.dup2(source, target)
+            os.close(source)
+    return argv, stderr
 
 
 def _start_supervised(config: EnforcerConfig) -> None:
