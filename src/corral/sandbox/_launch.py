@@ -21,7 +21,7 @@ from corral._logger import get_logger
 from corral.errors import SandboxSetupError
 from corral.sandbox._outlet import Outlet
 
-__all__ = ["Carried", "Launch", "Outcome", "launch"]
+__all__ = ["Carried", "Launch", "Outcome", "abandon", "launch", "start"]
 
 logger = get_logger(__name__)
 
@@ -95,41 +95,52 @@ class Outcome:
     it, so that its own end was the command's."""
 
 
-def launch(spec: Launch) -> Outcome:
+def start(spec: Launch) -> subprocess.Popen[bytes]:
+    """Start the process of `spec`; close `spec.close_after_spawn` whatever happens.
+
+    Raises `SandboxSetupError` when the launcher cannot be started.
+    """
+    try:
+        return subprocess.Popen(
+            list(spec.argv),
+            env=dict(spec.env),
+            cwd=spec.cwd,
+            stdin=spec.stdin,
+            stdout=spec.stdout,
+            stderr=spec.stderr,
+            pass_fds=spec.pass_fds,
+            close_fds=True,
+        )
+    except OSError as exc:
+        raise SandboxSetupError(
+            f"cannot start the sandbox launcher {spec.argv[0]}: {exc.strerror}; "
+            "the command did not run; check that corral's installation is "
+            "intact, and for an argument list too long, shorten the command's "
+            "arguments"
+        ) from exc
+    finally:
+        for fd in spec.close_after_spawn:
+            os.close(fd)
+
+
+def launch(spec: Launch, started: subprocess.Popen[bytes] | None = None) -> Outcome:
     """Run `spec` to completion and return its outcome; the process tree is gone after.
 
-    Every descriptor named in `spec` is closed when this returns.  Raises
-    `SandboxSetupError` when the launcher cannot be started.
+    With `started`, a process `start` made for `spec` earlier is watched from
+    now on instead of a new one.  Every descriptor named in `spec` is closed
+    when this returns.  Raises `SandboxSetupError` when the launcher cannot be
+    started.
     """
-    started = time.monotonic()
-    deadline = None if spec.timeout is None else started + spec.timeout
+    begun = time.monotonic()
+    deadline = None if spec.timeout is None else begun + spec.timeout
     watcher = _Watcher(spec)
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | None = started
     timed_out = False
     # One try around both steps: an exception (a signal turned into one) that
     # arrives once the process exists still ends its tree.
     try:
-        try:
-            process = subprocess.Popen(
-                list(spec.argv),
-                env=dict(spec.env),
-                cwd=spec.cwd,
-                stdin=spec.stdin,
-                stdout=spec.stdout,
-                stderr=spec.stderr,
-                pass_fds=spec.pass_fds,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise SandboxSetupError(
-                f"cannot start the sandbox launcher {spec.argv[0]}: {exc.strerror}; "
-                "the command did not run; check that corral's installation is "
-                "intact, and for an argument list too long, shorten the command's "
-                "arguments"
-            ) from exc
-        finally:
-            for fd in spec.close_after_spawn:
-                os.close(fd)
+        if process is None:
+            process = start(spec)
         timed_out = watcher.run(process, deadline)
     finally:
         if process is not None:
@@ -144,12 +155,21 @@ def launch(spec: Launch) -> Outcome:
     return Outcome(
         returncode=process.returncode,
         timed_out=timed_out,
-        duration=time.monotonic() - started,
+        duration=time.monotonic() - begun,
         status_lines=_json_lines(watcher.buffers[spec.status_r]),
         bwrap_status=_json_lines(watcher.buffers.get(spec.json_r or -1, bytearray())),
         errors=bytes(watcher.buffers[spec.errors_r]),
         direct=spec.json_r is None,
     )
+
+
+def abandon(spec: Launch, process: subprocess.Popen[bytes]) -> None:
+    """End a process `start` made for `spec`, unwatched, and close `spec`'s pipes."""
+    watcher = _Watcher(spec)
+    try:
+        watcher.end_tree(process)
+    finally:
+        watcher.close()
 
 
 class _Watcher:
