@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,12 +42,14 @@ from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
 from corral.sandbox._environment import build_environment, environment_file
 from corral.sandbox._git_reach import user_config_files
 from corral.sandbox._git_write import find_exec_todos
+from corral.sandbox._handover import channel
 from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
-from corral.sandbox._launch import Launch, Outcome, launch
+from corral.sandbox._launch import Launch, Outcome, launch, start
 from corral.sandbox._layers import Layer
 from corral.sandbox._mounts import View, bwrap_command, bwrap_options
 from corral.sandbox._placeholders import PlaceholderLease, lease_placeholders
+from corral.sandbox._prestart import Prestarted, Setup, Slot, usable
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
     check_trusted_outside,
@@ -125,7 +128,11 @@ class Sandbox:
     In allow-list network mode every run is served by corral's proxy; `ask`
     puts destinations no entry names to a person (when the policy says so).
     The proxy process is kept from the first such run until `close` (or the
-    end of a ``with`` block), so that later runs find it started.
+    end of a ``with`` block), so that later runs find it started.  With
+    `prestart`, each run ends by starting the sandbox of the next (outside
+    allow-list mode), which a run with the same view, working directory and
+    environment then uses: it pays for neither bubblewrap nor the enforcer's
+    start-up; see `corral.sandbox._prestart`.  It waits until `close`.
     Raises `LayerUnavailableError` at construction when a layer the policy
     needs is missing and not explicitly accepted, `WorkspaceError` when the
     workspace cannot be guarded.
@@ -139,10 +146,15 @@ class Sandbox:
         environ: Mapping[str, str] | None = None,
         git_write: bool = False,
         ask: Asker | None = None,
+        prestart: bool = False,
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.ask = ask
         self._proxy_hold: ProxyLease | None = None
+        self._prestart = prestart
+        self._prestarted = Slot()
+        # Also when the Sandbox is collected unclosed, or at the interpreter's end.
+        weakref.finalize(self, self._prestarted.clear)
         check_home(self.environ)
         self.policy = policy
         self.state = state_dir(self.environ)
@@ -183,7 +195,9 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """Let the proxy process go once no other run needs it; runs may follow."""
+        """End a prestarted sandbox; let the proxy process go once no other run
+        needs it.  Runs may follow."""
+        self._prestarted.clear()
         if self._proxy_hold is not None:
             self._proxy_hold.close()
             self._proxy_hold = None
@@ -220,6 +234,8 @@ class Sandbox:
         """
         if not argv:
             raise CorralError("no command given; pass it after --")
+        # The next run's sandbox is started apart from any run's own set-up.
+        self._prestarted.settle()
         directory = self._working_directory(cwd)
         limit = timeout if timeout is not None else self.profile.timeout
         run_id = run_id or new_id()
@@ -381,6 +397,10 @@ class Sandbox:
                 new_git_dirs, scan_error = [], str(exc)
             exec_todos = find_exec_todos(view.granted)
             proxy_lost = proxy is not None and proxy.lost
+        if self._prestart and route is None:
+            # Once this run's placeholders are let go: no sweep of this
+            # process's runs can meet it half way.
+            self._prestart_later(cwd, env)
         status, start_error = command_status(outcome, profile)
         ending = command_ending(outcome)
         return RunResult(
@@ -524,12 +544,52 @@ class Sandbox:
         env: Mapping[str, str],
         bridge: int | None,
     ) -> Outcome:
+        prestarted = self._prestarted.take()
+        if prestarted is not None:
+            setup = Setup.of(view, cwd, env, self.profile)
+            if bridge is None and usable(prestarted, setup, argv):
+                outcome = prestarted.run(argv, streams, timeout)
+                if outcome is not None:
+                    return outcome
+            else:
+                prestarted.discard()
+        spec = self._spec(
+            argv, cwd, view, env=env, stderr_fd=streams.command_stderr_fd, bridge=bridge
+        )
+        return launch(
+            dataclasses.replace(
+                spec,
+                stdin=streams.stdin,
+                stdout=streams.stdout,
+                stderr=streams.launcher_stderr,
+                close_after_spawn=tuple({*streams.close_after_spawn, *spec.pass_fds}),
+                errors_r=streams.launcher_errors_r,
+                carried=streams.carried,
+                timeout=timeout,
+            )
+        )
+
+    def _spec(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        view: View,
+        *,
+        env: Mapping[str, str],
+        stderr_fd: int | None,
+        bridge: int | None,
+        command_fd: int | None = None,
+    ) -> Launch:
+        """The launch of one sandbox; its streams are the caller's to fill in.
+
+        With `command_fd`, `argv` is empty: the enforcer waits for it there.
+        """
         profile = self.profile
         status_r, status_w = os.pipe()
         env_fd = environment_file(env)
         config = EnforcerConfig(
             status_fd=status_w,
-            stderr_fd=streams.command_stderr_fd,
+            stderr_fd=stderr_fd,
             landlock=self._landlock_spec()
             if Layer.LANDLOCK in profile.layers
             else None,
@@ -542,13 +602,15 @@ class Sandbox:
             env_fd=env_fd,
             proxy_bridge=bridge,
             supervise=pid_namespace() if Layer.NAMESPACES in profile.layers else None,
+            command_fd=command_fd,
         )
         command = enforcer_argv(
             self.tools.python, config, argv, script=str(self.tools.enforcer)
         )
-        pass_fds = [status_w, env_fd, streams.command_stderr_fd]
-        if bridge is not None:
-            pass_fds.append(bridge)
+        pass_fds = [
+            fd for fd in (status_w, env_fd, stderr_fd, bridge, command_fd)
+            if fd is not None
+        ]  # fmt: skip
         json_r: int | None = None
         if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
             json_r, json_w = os.pipe()
@@ -559,23 +621,64 @@ class Sandbox:
                 require_bwrap(self.tools), options, command
             )
             pass_fds += [json_w, options_fd]
-        return launch(
-            Launch(
-                argv=command,
-                env=_LAUNCHER_ENV,
-                cwd=None if json_r is not None else str(cwd),
-                stdin=streams.stdin,
-                stdout=streams.stdout,
-                stderr=streams.launcher_stderr,
-                pass_fds=tuple(pass_fds),
-                close_after_spawn=tuple({*streams.close_after_spawn, *pass_fds}),
-                status_r=status_r,
-                errors_r=streams.launcher_errors_r,
-                json_r=json_r,
-                carried=streams.carried,
-                timeout=timeout,
-            )
+        return Launch(
+            argv=command,
+            env=_LAUNCHER_ENV,
+            cwd=None if json_r is not None else str(cwd),
+            stdin=-1,
+            stdout=-1,
+            stderr=-1,
+            pass_fds=tuple(pass_fds),
+            close_after_spawn=tuple(pass_fds),
+            status_r=status_r,
+            errors_r=-1,
+            json_r=json_r,
         )
+
+    def _prestart_later(self, cwd: Path, env: Mapping[str, str]) -> None:
+        """Start the next run's sandbox while the caller goes on with this result."""
+        self._prestarted.start_later(lambda: self._prestart_next(cwd, dict(env)))
+
+    def _prestart_next(self, cwd: Path, env: Mapping[str, str]) -> Prestarted | None:
+        """Start the sandbox of the next run in `cwd`; a failure is only logged.
+
+        Only in bubblewrap, whose pipes tell how set-up went; the next run that
+        cannot use it reports whatever went wrong by launching anew.
+        """
+        if Layer.NAMESPACES not in self.profile.layers:
+            return None
+        lease = contextlib.ExitStack()
+        undo = contextlib.ExitStack()  # what a failure leaves to close
+        ours, theirs = channel()
+        undo.callback(ours.close)
+        undo.callback(theirs.close)  # a no-op once detached
+        try:
+            view, _ = self._view(lease.enter_context(lease_placeholders(self.state)))
+            command_fd = theirs.detach()  # closed by `start`, with the rest
+            spec = self._spec(
+                (), cwd, view, env=env, stderr_fd=None, bridge=None,
+                command_fd=command_fd,
+            )  # fmt: skip
+            errors_r, errors_w = os.pipe()
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            spec = dataclasses.replace(
+                spec,
+                stdin=null,
+                stdout=null,
+                stderr=errors_w,
+                close_after_spawn=(*spec.close_after_spawn, null, errors_w),
+                errors_r=errors_r,
+            )
+            undo.callback(_close_read_ends, spec)
+            process = start(spec)
+        except Exception as exc:  # noqa: BLE001 - the next run launches anew
+            logger.info("could not prestart the next sandbox: %s", exc)
+            with lease:
+                undo.close()
+            return None
+        undo.pop_all()  # the prestarted sandbox closes them once it is done
+        setup = Setup.of(view, cwd, env, self.profile)
+        return Prestarted(setup, spec, process, ours, lease)
 
     def _landlock_spec(self) -> LandlockSpec:
         profile = self.profile
@@ -608,6 +711,12 @@ class Sandbox:
         else:
             if isinstance(exc, CorralError):
                 exc.recorded = True
+
+
+def _close_read_ends(spec: Launch) -> None:
+    for fd in (spec.status_r, spec.errors_r, spec.json_r):
+        if fd is not None and fd >= 0:
+            os.close(fd)
 
 
 def _covered_path_vanished(exc: SandboxSetupError) -> bool:

@@ -1,0 +1,183 @@
+"""Prestarted sandboxes: the next run's sandbox, set up before its command is known.
+
+With ``Sandbox(prestart=True)``, once a run ends corral starts the sandbox of
+the next one: bubblewrap with its namespaces and mounts, and the enforcer, which
+drops its privileges and then waits for the command (``--command-fd``,
+`corral.sandbox._handover`) before it forks the supervisor and applies Landlock
+and seccomp, as on any run.  A sandbox still serves one run only.  When the
+next run comes its view is resolved afresh, and the waiting sandbox is used
+only if it was set up for the same view, working directory, environment and
+profile; otherwise it is ended, and the run launched as usual.
+
+While it waits, its processes (bubblewrap and an enforcer) stay alive, and the
+placeholders it binds stay in the workspace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from corral._logger import get_logger
+from corral.sandbox._handover import fits, hand_over
+from corral.sandbox._launch import Launch, Outcome, abandon, launch
+from corral.sandbox._mounts import View
+from corral.sandbox._streams import Streams
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+__all__ = ["Prestarted", "Setup", "Slot"]
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a sandbox is set up for; a run may use one set up for the same."""
+
+    view: View
+    cwd: Path
+    env: tuple[tuple[str, str], ...]
+    profile: object
+    """The sandbox's profile, compared by identity: a fallback replaces it."""
+
+    @classmethod
+    def of(
+        cls, view: View, cwd: Path, env: Mapping[str, str], profile: object
+    ) -> Setup:
+        # Placeholders held already come first among the protected paths, those
+        # created now last: which is which says nothing about the sandbox.
+        protected = tuple(sorted(view.protected))
+        view = replace(view, protected=protected)
+        return cls(view, cwd, tuple(sorted(env.items())), profile)
+
+    def same(self, other: Setup) -> bool:
+        return (self.view, self.cwd, self.env) == (
+            other.view,
+            other.cwd,
+            other.env,
+        ) and self.profile is other.profile
+
+
+@dataclass
+class Prestarted:
+    """A sandbox waiting for its command, and what holds it."""
+
+    setup: Setup
+    spec: Launch
+    """How it was started; its pipes are read once it runs."""
+    process: subprocess.Popen[bytes]
+    channel: socket.socket
+    """corral's end of the socket the enforcer waits on."""
+    hold: contextlib.ExitStack
+    """Its placeholders' lease, released once it is gone."""
+
+    def run(
+        self, argv: Sequence[str], streams: Streams, timeout: float | None
+    ) -> Outcome | None:
+        """Hand `argv` and its streams over and watch the run to its end.
+
+        Returns None, with this sandbox ended, when it can no longer take a
+        command (it failed to set up, or was ended); the caller launches anew.
+        """
+        given = (streams.stdin, streams.stdout, streams.command_stderr_fd)
+        try:
+            hand_over(self.channel, argv, given)
+        except OSError as exc:
+            logger.info("the prestarted sandbox is gone (%s); starting anew", exc)
+            self.discard()
+            return None
+        # What the run's own launch would have closed once its process held it.
+        for fd in {*streams.close_after_spawn, streams.command_stderr_fd}:
+            os.close(fd)
+        os.close(streams.launcher_errors_r)
+        self.channel.close()
+        spec = replace(self.spec, carried=streams.carried, timeout=timeout)
+        try:
+            return launch(spec, self.process)
+        finally:
+            self.hold.close()
+
+    def discard(self) -> None:
+        """End the waiting sandbox, unused, and let its placeholders go."""
+        try:
+            self.channel.close()
+            abandon(self.spec, self.process)
+        finally:
+            self.hold.close()
+
+
+class Slot:
+    """The one prestarted sandbox of a `Sandbox`, if any, and the thread that
+    starts it.
+
+    That thread lives until `clear`: bubblewrap ends its sandbox when the thread
+    that started it ends (``--die-with-parent`` is a parent-death signal, which
+    Linux sends when the parent thread exits), so a short-lived thread would
+    take the sandbox with it.  Kept apart from the `Sandbox`, so that a
+    finalizer can end the waiting sandbox of one collected without being closed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: Prestarted | None = None
+        self._starter: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+
+    def start_later(self, prestart: Callable[[], Prestarted | None]) -> None:
+        """Run `prestart` on the starting thread; keep what it returns."""
+        self.settle()
+        if self._starter is None:
+            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+            self._starter = ThreadPoolExecutor(1, "corral-prestart")
+        self._pending = self._starter.submit(self._keep, prestart)
+
+    def _keep(self, prestart: Callable[[], Prestarted | None]) -> None:
+        prestarted = prestart()
+        if prestarted is not None:
+            self.put(prestarted)
+
+    def settle(self) -> None:
+        """Wait until a sandbox being started is started (or failed to be)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def take(self) -> Prestarted | None:
+        """Remove the waiting sandbox and return it: it is the caller's now."""
+        self.settle()
+        with self._lock:
+            waiting, self._waiting = self._waiting, None
+        return waiting
+
+    def put(self, prestarted: Prestarted) -> None:
+        """Keep `prestarted` for the next run; end one kept before."""
+        with self._lock:
+            earlier, self._waiting = self._waiting, prestarted
+        if earlier is not None:
+            earlier.discard()
+
+    def clear(self) -> None:
+        """End the waiting sandbox, if any, and the thread that started it."""
+        waiting = self.take()
+        if waiting is not None:
+            waiting.discard()
+        starter, self._starter = self._starter, None
+        if starter is not None:
+            # Not waited for: this may run on that thread itself, when the last
+            # reference to a Sandbox goes with the job that started its sandbox.
+            starter.shutdown(wait=False)
+
+
+def usable(prestarted: Prestarted, setup: Setup, argv: Sequence[str]) -> bool:
+    """Whether `prestarted` can run `argv` for a run resolved as `setup`."""
+    return prestarted.setup.same(setup) and fits(argv)

@@ -1,0 +1,215 @@
+"""A prestarted sandbox holds the same boundary as a fresh one, for one run only."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corral.policy import load_policy
+from corral.sandbox import RunResult, Sandbox
+from tests.conftest import Home
+
+# Long enough for a prestarted sandbox to be waiting, on a loaded machine too.
+_SETTLE_SECONDS = 1.0
+
+
+def _bwrap_children() -> set[int]:
+    """This process's children that are bubblewrap: sandboxes it started."""
+    found = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        for pid in children:
+            try:
+                exe = Path(f"/proc/{pid}/exe").readlink()
+            except OSError:
+                continue
+            if exe.name == "bwrap":
+                found.add(int(pid))
+    return found
+
+
+@pytest.fixture
+def sandbox(home: Home, workspace: Path) -> Iterator[Sandbox]:
+    env = home.env()
+    box = Sandbox(
+        workspace, load_policy(workspace, environ=env), environ=env, prestart=True
+    )
+    with box:
+        box.run(["true"], capture=True)  # the first run starts the next's sandbox
+        time.sleep(_SETTLE_SECONDS)
+        yield box
+
+
+def _stdout(result: RunResult) -> bytes:
+    assert result.stdout is not None
+    return result.stdout
+
+
+def _sandbox_age(box: Sandbox) -> float:
+    """Seconds between the sandbox's pid 1 starting and its command starting."""
+    script = (
+        "import os; tick = os.sysconf('SC_CLK_TCK'); "
+        "mine = int(open('/proc/self/stat').read().rpartition(')')[2].split()[19]); "
+        "init = int(open('/proc/1/stat').read().rpartition(')')[2].split()[19]); "
+        "print((mine - init) / tick)"
+    )
+    result = box.run(["python3", "-c", script], capture=True)
+    assert result.exit_status == 0, result.stderr
+    return float(_stdout(result))
+
+
+def test_a_run_after_a_pause_starts_in_a_sandbox_set_up_before_it(
+    sandbox: Sandbox,
+) -> None:
+    assert _sandbox_age(sandbox) >= _SETTLE_SECONDS / 2
+
+
+def test_the_prestarted_run_passes_streams_and_exit_status_through(
+    sandbox: Sandbox, workspace: Path
+) -> None:
+    (workspace / "input.txt").write_text("from stdin\n")
+    with (workspace / "input.txt").open("rb") as stdin:
+        result = sandbox.run(
+            ["sh", "-c", "cat; echo out; echo err >&2; exit 3"],
+            stdin=stdin,
+            capture=True,
+        )
+
+    assert result.exit_status == 3
+    assert result.stdout == b"from stdin\nout\n"
+    assert result.stderr == b"err\n"
+    assert result.landlock_abi is not None
+
+
+def test_the_prestarted_run_holds_every_layer(
+    sandbox: Sandbox, workspace: Path, home: Home
+) -> None:
+    script = (
+        "for p in .git/config .envrc; do "
+        "(echo x >> $p) 2>/dev/null && echo W $p; done; "
+        f"cat {home.path}/.ssh/id_ed25519 2>/dev/null && echo READ; "
+        "python3 -c 'import socket; socket.socket()' 2>/dev/null && echo INET; "
+        "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status"
+    )
+
+    output = _stdout(sandbox.run(["sh", "-c", script], capture=True))
+
+    assert b"W " not in output
+    assert b"READ" not in output
+    assert b"INET" not in output
+    assert b"Seccomp:\t2" in output
+    assert b"NoNewPrivs:\t1" in output
+    envrc = workspace / ".envrc"
+    assert not envrc.exists() or not envrc.read_bytes()
+
+
+def test_a_repository_made_by_one_run_is_protected_in_the_next(
+    sandbox: Sandbox, workspace: Path
+) -> None:
+    made = sandbox.run(["git", "init", "-q", "fresh"], capture=True)
+    assert made.exit_status == 0, made.stderr
+    time.sleep(_SETTLE_SECONDS)
+
+    result = sandbox.run(["sh", "-c", "echo x >> fresh/.git/config"], capture=True)
+
+    assert result.exit_status != 0
+    assert b"x" not in (workspace / "fresh" / ".git" / "config").read_bytes()[-2:]
+
+
+def test_a_run_in_another_directory_runs_there(
+    sandbox: Sandbox, workspace: Path
+) -> None:
+    result = sandbox.run(["pwd"], cwd=workspace / "src", capture=True)
+
+    assert _stdout(result).decode().strip() == str(workspace / "src")
+
+
+def test_a_command_line_too_long_to_hand_over_runs_all_the_same(
+    sandbox: Sandbox,
+) -> None:
+    long = "y" * 100_000
+
+    result = sandbox.run(
+        ["sh", "-c", 'printf %s "$1" | wc -c', "sh", long], capture=True
+    )
+
+    assert _stdout(result).strip() == b"100000"
+
+
+def test_the_time_limit_counts_from_the_command_not_from_the_set_up(
+    sandbox: Sandbox,
+) -> None:
+    result = sandbox.run(["sleep", "0.5"], timeout=_SETTLE_SECONDS / 2 + 0.4)
+
+    assert not result.timed_out
+    assert result.exit_status == 0
+
+
+def test_closing_ends_the_waiting_sandbox(home: Home, workspace: Path) -> None:
+    env = home.env()
+    before = _bwrap_children()
+    box = Sandbox(
+        workspace, load_policy(workspace, environ=env), environ=env, prestart=True
+    )
+    box.run(["true"], capture=True)
+    time.sleep(_SETTLE_SECONDS)
+    assert _bwrap_children() - before
+
+    box.close()
+
+    assert _bwrap_children() == before
+
+
+def test_a_sandbox_collected_unclosed_ends_its_waiting_sandbox(
+    home: Home, workspace: Path
+) -> None:
+    env = home.env()
+    before = _bwrap_children()
+    box = Sandbox(
+        workspace, load_policy(workspace, environ=env), environ=env, prestart=True
+    )
+    box.run(["true"], capture=True)
+    time.sleep(_SETTLE_SECONDS)
+    assert _bwrap_children() - before
+
+    del box
+    gc.collect()
+
+    assert _bwrap_children() == before
+
+
+def test_runs_prestarted_or_not_give_the_same_results(
+    home: Home, workspace: Path
+) -> None:
+    env = home.env()
+    commands = [
+        ["sh", "-c", "echo hi; exit 7"],
+        ["sh", "-c", "touch made-here && ls made-here"],
+        ["sh", "-c", "kill -9 $$"],
+        ["no-such-program-here"],
+        ["git", "status", "--short"],
+    ]
+    outcomes = []
+    for prestart in (False, True):
+        with Sandbox(
+            workspace, load_policy(workspace, environ=env), environ=env,
+            prestart=prestart,
+        ) as box:  # fmt: skip
+            box.run(["true"], capture=True)
+            runs = []
+            for argv in commands:
+                time.sleep(0.3 if prestart else 0)
+                result = box.run(argv, capture=True)
+                runs.append((result.exit_status, result.signal, result.stdout))
+            outcomes.append(runs)
+        (workspace / "made-here").unlink()
+
+    assert outcomes[0] == outcomes[1]
