@@ -28,8 +28,14 @@ if TYPE_CHECKING:  # the cells' own processes stay as small as a bare interprete
     from _peers import Peer
 
 SECTION = "per-command"
-CORRAL_WAYS = ("bare", "bwrap", "corral-cli", "corral-lib")
+CORRAL_WAYS = ("bare", "bwrap", "corral-cli", "corral-lib", "corral-lib-prestart")
 """The ways measured without any peer: nothing, bubblewrap alone, and corral."""
+LIBRARY_WAYS = ("corral-lib", "corral-lib-prestart")
+
+PAUSE_SECONDS = 0.25
+"""Between two commands of `corral-lib-prestart`, untimed: an agent's model takes
+longer than this to decide its next command, and the next run's sandbox is
+started meanwhile.  Every other way runs its commands back to back."""
 COMMANDS = ("true", "python3 script.py", "git status")
 
 SCRIPT = """\
@@ -140,14 +146,16 @@ def find_bwrap() -> str:
     return bwrap
 
 
-def _library_runner(argv: list[str], ws: Path, env: dict[str, str]) -> Runner:
+def _library_runner(
+    argv: list[str], ws: Path, env: dict[str, str], *, prestart: bool
+) -> Runner:
     # Imported here, not at the top: every cell's runner forks its commands, and
     # Linux counts a forked child's peak RSS from its parent's, so the runners
     # of the other ways stay as small as a bare interpreter.
     from corral.policy import load_policy  # noqa: PLC0415
     from corral.sandbox import Sandbox  # noqa: PLC0415
 
-    sandbox = Sandbox(ws, load_policy(ws, environ=env), environ=env)
+    sandbox = Sandbox(ws, load_policy(ws, environ=env), environ=env, prestart=prestart)
 
     def run_in_library() -> None:
         result = sandbox.run(argv, cwd=ws, capture=True)
@@ -204,18 +212,21 @@ class Cell:
             corral = str(Path(sys.executable).with_name("corral"))
             cli = [corral, "run", "-C", str(ws), "--", *argv]
             return _subprocess_runner(cli, ws, env)
-        if self.way == "corral-lib":
-            return _library_runner(argv, ws, env)
+        if self.way in LIBRARY_WAYS:
+            prestart = self.way == "corral-lib-prestart"
+            return _library_runner(argv, ws, env, prestart=prestart)
         return _subprocess_runner([*self.prefix, *argv], ws, {**env, **dict(self.env)})
 
 
 def measure_cell(cell: Cell) -> None:
     """Time one cell and print its samples and peak RSS as one JSON object."""
     run = cell.runner(command_argv(cell.command), dict(os.environ))
+    pause = PAUSE_SECONDS if cell.way == "corral-lib-prestart" else 0
     for _ in range(cell.warmup):
         run()
     samples = []
     for _ in range(cell.repeat):
+        time.sleep(pause)
         start = time.perf_counter()
         run()
         samples.append((time.perf_counter() - start) * 1000)
@@ -238,7 +249,7 @@ def run_cell(cell: Cell, env: dict[str, str]) -> tuple[Figure, Figure] | Missing
         return Missing(name, SECTION, label, f"failed in this run: {reason}")
     figures = json.loads(done.stdout.splitlines()[-1])
     # A long-lived caller holds the Sandbox itself: its own size counts too.
-    own = figures["self_kib"] if cell.way == "corral-lib" else 0
+    own = figures["self_kib"] if cell.way in LIBRARY_WAYS else 0
     peak = max(figures["children_kib"], own) / 1024
     wall = tuple(figures["samples_ms"])
     return (

@@ -221,6 +221,7 @@ def targets(results: Sequence[Result]) -> list[str]:
     for command in _commands.COMMANDS:
         cli = by_id.get(f"{_commands.SECTION}/{command}/corral-cli/wall")
         lib = by_id.get(f"{_commands.SECTION}/{command}/corral-lib/wall")
+        warm = by_id.get(f"{_commands.SECTION}/{command}/corral-lib-prestart/wall")
         if cli is None or lib is None:
             continue
         parts = [f"{command}: corral CLI {number(cli.median)} ms"]
@@ -232,10 +233,10 @@ def targets(results: Sequence[Result]) -> list[str]:
                 else f"{peer} missing"
             )
         bwrap = lib.peers.get("bwrap")
-        if bwrap:
-            parts.append(
-                f"library {number(lib.median)} ms = bwrap x {lib.median / bwrap:.2f}"
-            )
+        for name, figure in (("library", lib), ("prestarted", warm)):
+            if bwrap and figure is not None:
+                ratio = figure.median / bwrap
+                parts.append(f"{name} {number(figure.median)} ms = bwrap x {ratio:.2f}")
         lines.append("; ".join(parts))
     return lines
 
