@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
-WAYS = {"bare", "bwrap", "corral-cli", "corral-lib"}
+WAYS = {"bare", "bwrap", "corral-cli", "corral-lib", "corral-lib-prestart"}
 PEERS = {"codex", "codex-native", "srt"}
 COMMANDS = {"true", "python3 script.py", "git status"}
 SECTIONS = {"per-command", "decisions", "proxy", "audit"}
