@@ -303,6 +303,11 @@ class Sandbox:
             result.stderr = None
         # A library caller has no command line to do this after the run.
         start_export(self.state, self.environ)
+        if self._prestart and route is None:
+            # Last: this run's placeholders are let go, so no sweep of this
+            # process meets the next set-up half way, and the starting thread
+            # takes the interpreter from no work of this run.
+            self._prestart_later(directory, self.profile.env)
         return result
 
     def _record_finished(
@@ -397,10 +402,6 @@ class Sandbox:
                 new_git_dirs, scan_error = [], str(exc)
             exec_todos = find_exec_todos(view.granted)
             proxy_lost = proxy is not None and proxy.lost
-        if self._prestart and route is None:
-            # Once this run's placeholders are let go: no sweep of this
-            # process's runs can meet it half way.
-            self._prestart_later(cwd, env)
         status, start_error = command_status(outcome, profile)
         ending = command_ending(outcome)
         return RunResult(
