@@ -89,8 +89,7 @@ def pinned_ancestors(
 
 def _beneath_prefix(root: Path) -> str:
     """Return how the path of everything strictly beneath `root` starts."""
-    text = os.fspath(root)
-    return text if text.endswith("/") else text + "/"
+    return os.fspath(root).rstrip("/") + "/"
 
 
 def find_protected(
@@ -247,7 +246,9 @@ def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
     change what they hold anyway.
     """
     if not path.is_dir() or path.is_symlink():
-        return [path] if _is_link(path, path.lstat()) else []
+        info = path.lstat()
+        _refuse_hard_link(path, info)
+        return [path] if stat.S_ISLNK(info.st_mode) else []
     skipped = {os.fspath(p) for p in granted}
     links: list[Path] = []
     # Every run walks every protected directory: plain strings, and a stat
@@ -271,22 +272,22 @@ def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
             elif _is_dir(entry):
                 if entry.name not in data_dirs and entry.path not in skipped:
                     pending.append((entry.path, frozenset()))
-            elif entry.is_file(follow_symlinks=False) and _is_link(
-                entry.path, entry.stat(follow_symlinks=False)
-            ):
-                links.append(Path(entry.path))  # a link now, though listed as a file
+            elif entry.is_file(follow_symlinks=False):
+                info = entry.stat(follow_symlinks=False)
+                _refuse_hard_link(entry.path, info)
+                if stat.S_ISLNK(info.st_mode):  # a link now, though listed as a file
+                    links.append(Path(entry.path))
     return links
 
 
-def _is_link(file: Path | str, info: os.stat_result) -> bool:
-    """Tell whether `info` is a symbolic link's; refuse a file with several names."""
+def _refuse_hard_link(file: Path | str, info: os.stat_result) -> None:
+    """Refuse a regular file `info` describes if it has more than one name."""
     if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
         raise WorkspaceError(
             f"protected file {file} has {info.st_nlink} names (hard links); a "
             "command could change it through another one; break the link "
             f"(cp {file} {file}.tmp && mv {file}.tmp {file}) and retry"
         )
-    return stat.S_ISLNK(info.st_mode)
 
 
 def _entries(directory: str) -> list[os.DirEntry[str]]:
