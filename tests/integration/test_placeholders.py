@@ -6,15 +6,21 @@ A process outside corral holding a lock must make a run fail, not hang.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from corral.errors import CorralError
+from corral.policy import load_policy
+from corral.sandbox import Sandbox
+from tests.conftest import Home
 from tests.support import CORRAL, CorralCLI
 
 # What corral waits at most for a lock held by someone else, plus start-up.
@@ -130,3 +136,41 @@ def test_placeholders_a_killed_run_left_are_removed_by_the_next_run(
     assert ran.returncode == 0, ran.stderr
     for name in (".vscode", ".envrc", ".mcp.json", ".claude"):
         assert not (workspace / name).exists(), name
+
+
+_CHURNED = (".corral", ".codex", ".vscode")
+
+
+def test_protected_paths_coming_and_going_during_resolution_never_crash_a_run(
+    workspace: Path, home: Home
+) -> None:
+    """Another run's placeholders appear and vanish at any moment: a run resolving
+    the protected paths meanwhile runs, or fails with corral's own error."""
+    env = home.env()
+    sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+    stop = threading.Event()
+
+    def churn() -> None:  # what other runs' placeholders and sweeps do
+        while not stop.is_set():
+            for name in _CHURNED:
+                with contextlib.suppress(OSError):
+                    (workspace / name).mkdir()
+                with contextlib.suppress(OSError):
+                    (workspace / name).rmdir()
+
+    churning = threading.Thread(target=churn)
+    churning.start()
+    failures: list[BaseException] = []
+    try:
+        for _ in range(30):
+            try:
+                sandbox.run(["true"], capture=True)
+            except CorralError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - collected, asserted below
+                failures.append(exc)
+    finally:
+        stop.set()
+        churning.join()
+
+    assert failures == []

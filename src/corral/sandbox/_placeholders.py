@@ -315,7 +315,13 @@ def _make_placeholder(path: Path, kind: Placeholder) -> tuple[os.stat_result, bo
             f"{path.parent}: make that directory writable by you, or create {path} "
             "yourself, and retry"
         ) from exc
-    info = path.lstat()
+    try:
+        info = path.lstat()
+    except FileNotFoundError as exc:
+        raise WorkspaceError(
+            f"protected path {path} was removed as soon as it was created; "
+            "something keeps creating and removing it: stop that and retry"
+        ) from exc
     if stat.S_ISLNK(info.st_mode):
         raise WorkspaceError(
             f"protected path {path} appeared as a symbolic link; remove it and retry"

@@ -499,6 +499,31 @@ class Sandbox:
             if identity(path) not in known
         ]
 
+    def _protected(self) -> ProtectedSet:
+        """Resolve the protected paths; again when one vanished meanwhile.
+
+        Other runs' placeholders come and go at any moment: one seen, then gone
+        before it was looked at closely, is resolved anew, as absent.
+        """
+        profile = self.profile
+        for tries in range(_SET_UP_TRIES):
+            try:
+                return find_protected(
+                    profile.workspace,
+                    profile.protected_entries,
+                    profile.writable_roots,
+                    git_write=profile.git_write,
+                    user_configs=user_config_files(self.environ),
+                )
+            except FileNotFoundError as exc:
+                if tries + 1 == _SET_UP_TRIES:
+                    raise WorkspaceError(
+                        f"{exc.filename} vanished each time corral resolved the "
+                        "workspace's protected paths; something keeps creating "
+                        "and removing it: stop that and retry"
+                    ) from exc
+        raise AssertionError("unreachable: the last try returns or raises")
+
     def _view(self, lease: PlaceholderLease) -> tuple[View, ProtectedSet]:
         """Resolve what can change between commands: protected paths and sockets."""
         profile = self.profile
@@ -507,13 +532,7 @@ class Sandbox:
         protected: tuple[Path, ...] = ()
         pinned: tuple[Path, ...] = ()
         if Layer.NAMESPACES in profile.layers and profile.writable_roots:
-            found = find_protected(
-                profile.workspace,
-                profile.protected_entries,
-                profile.writable_roots,
-                git_write=profile.git_write,
-                user_configs=user_config_files(self.environ),
-            )
+            found = self._protected()
             protected = lease.hold(found.existing, found.absent, found.kinds)
             bound = (*protected, *found.granted)
             pinned = tuple(pinned_ancestors(bound, profile.writable_roots))
