@@ -69,6 +69,12 @@ def test_a_run_digests_its_records_without_loading_openssl(
     assert not _run(home, workspace, "true") & {"hashlib", "_hashlib"}
 
 
+def test_a_run_with_no_policy_file_loads_no_toml_or_rule_parser(
+    home: Home, workspace: Path
+) -> None:
+    assert not _run(home, workspace, "true") & {"tomllib", "corral.policy._rules"}
+
+
 def test_a_run_of_an_argv_loads_no_shell_parser(home: Home, workspace: Path) -> None:
     loaded = _run(home, workspace, "true")
     assert not loaded & {

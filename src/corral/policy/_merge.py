@@ -37,8 +37,11 @@ from corral.policy._model import (
     UnknownDestinations,
     stricter_of,
 )
-from corral.policy._rules import Rule
 from corral.policy._schema import LayerKind, PolicyLayer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from corral.policy._rules import Rule
 
 __all__ = ["BUILT_IN", "merge_layers"]
 

@@ -26,7 +26,6 @@ from corral.policy._model import (
     SandboxMode,
     UnknownDestinations,
 )
-from corral.policy._rules import Rule, parse_rules
 from corral.policy._values import (
     ValueReader,
     check_denied_destination,
@@ -36,6 +35,10 @@ from corral.policy._values import (
     check_preset,
     check_workspace_path,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from corral.policy._rules import Rule
 
 __all__ = ["LayerKind", "PolicyLayer", "parse_layer", "parse_overrides"]
 
@@ -160,6 +163,8 @@ def parse_layer(text: bytes, origin: str, kind: LayerKind) -> PolicyLayer:
     """
     # Imported here: with no policy file, none is parsed (tomllib costs ~3 ms).
     import tomllib  # noqa: PLC0415
+
+    from corral.policy._rules import parse_rules  # noqa: PLC0415
 
     try:
         data = tomllib.loads(text.decode("utf-8"))
