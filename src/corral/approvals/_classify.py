@@ -61,7 +61,8 @@ __all__ = [
 
 # An option of declare/typeset/local that gives a variable the integer
 # attribute (-i, -ai, -ig, ...); +i removes it.
-_INTEGER_OPTION = re.compile(r"\A-[a-zA-Z]*i[a-zA-Z]*\Z")
+# As text: `re` compiles it on first use, and keeps it.
+_INTEGER_OPTION = r"\A-[a-zA-Z]*i[a-zA-Z]*\Z"
 
 MAX_NESTING = 16
 """Wrappers and shell strings are followed this deep; deeper is unmodelled.
@@ -94,7 +95,8 @@ PROGRAMS = MappingProxyType(
 """Every program corral knows, by name."""
 
 # python3.12, pip3, gcc-13, clang++-17: the program without its version.
-_VERSIONED = re.compile(r"^(.+?)[-.]?\d+(?:\.\d+)*$")
+# As text: `re` compiles it on first use, and keeps it.
+_VERSIONED = r"^(.+?)[-.]?\d+(?:\.\d+)*$"
 # Programs installed under versioned names; any other name is only itself.
 _VERSIONED_FAMILIES = frozenset(
     {
@@ -498,7 +500,7 @@ class _Classifier:
         """export, declare, local, ...: each ``NAME=value`` sets a variable."""
         if evaluates_text(self, argv):
             return
-        if any(_INTEGER_OPTION.match(word.text) for word in argv[1:]):
+        if any(re.match(_INTEGER_OPTION, word.text) for word in argv[1:]):
             # What is later assigned to an integer variable is evaluated as
             # arithmetic, where a value such as a[$(cmd)] runs cmd.
             self.emit(
@@ -587,7 +589,7 @@ _BUILTIN_NAMES = BUILTIN_NAMES | frozenset(_STATEFUL)
 def _lookup(name: str) -> Program | None:
     found = PROGRAMS.get(name)
     if found is None:
-        versioned = _VERSIONED.match(name)
+        versioned = re.match(_VERSIONED, name)
         if versioned is not None and versioned.group(1) in _VERSIONED_FAMILIES:
             found = PROGRAMS.get(versioned.group(1))
     return found

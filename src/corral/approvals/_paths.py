@@ -35,7 +35,8 @@ _RUN_TIME_CHARS = frozenset("$`{*?[")
 _NAME_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 )
-_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+# As text: `re` compiles it on first use, and keeps it.
+_VARIABLE = r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"
 _UNKNOWN_CWD = "cannot tell where relative paths point after cd to a computed directory"
 
 # When a write may land in several places, the finding is for the worst one.
@@ -113,7 +114,7 @@ class Paths:
         """Return run-time text with quotes dropped and known variables filled in."""
         text = self.expand_home(text.replace('"', "").replace("'", ""))
         environ = self.context.environ
-        return _VARIABLE.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+        return re.sub(_VARIABLE, lambda m: environ.get(m.group(1), m.group(0)), text)
 
     # -- reading ---------------------------------------------------------------
 

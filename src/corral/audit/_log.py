@@ -56,7 +56,8 @@ WITNESS_REBUILT = "witness_rebuilt"
 CURRENT = "events.jsonl"
 HEAD = "events.head"
 LOCK = "events.lock"
-_ROTATED = re.compile(r"events\.(\d{12,})\.jsonl")
+# As text: `re` compiles it on first use, and keeps it.
+_ROTATED = r"events\.(\d{12,})\.jsonl"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # The witness is rewritten in place at a fixed width: one pwrite, never a
 # moment when the file is empty or half old, half new.
@@ -128,7 +129,7 @@ def parse_line(raw: bytes) -> dict[str, object] | None:
 
 def rotated_seq(path: Path) -> int | None:
     """The first seq a rotated file's name gives; None for any other name."""
-    match = _ROTATED.fullmatch(path.name)
+    match = re.fullmatch(_ROTATED, path.name)
     return None if match is None else int(match.group(1))
 
 

@@ -49,7 +49,8 @@ OCCASIONAL_FIELDS: dict[str, str] = {
 
 AGENT_EVENT_PREFIX = "agent."
 # A harness's own event kinds: short, lower-case, dotted words.
-_AGENT_KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}")
+# As text: `re` compiles it on first use, and keeps it.
+_AGENT_KIND = r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}"
 _AGENT_KIND_LIMIT = 64
 
 
@@ -285,7 +286,7 @@ AGENT_EVENT = EventSpec(
 
 def agent_event_name(kind: str) -> str:
     """Return the event name for a harness's `kind`; raise ValueError if malformed."""
-    if len(kind) > _AGENT_KIND_LIMIT or not _AGENT_KIND.fullmatch(kind):
+    if len(kind) > _AGENT_KIND_LIMIT or not re.fullmatch(_AGENT_KIND, kind):
         raise ValueError(
             f"event kind {kind[:80]!r} is not lower-case dotted words "
             "(e.g. prompt, tool_call, tool.result)"

@@ -46,13 +46,15 @@ MAX_EXPORT_TIMEOUT = 300.0
 MAX_PATTERN_LENGTH = 1000
 """Characters; a redaction pattern longer than this is data pasted by mistake."""
 
+# The patterns are text, compiled by `re` (which keeps them) when an endpoint is
+# first checked: most policies name no collector.
 # A URL as RFC 3986 splits it: scheme, authority, path, then query or fragment.
-_URL = re.compile(r"([^:/?#]*)://([^/?#]*)([^?#]*)(.*)", re.DOTALL)
+_URL = r"(?s)([^:/?#]*)://([^/?#]*)([^?#]*)(.*)"
 
 # What a path segment may hold: unreserved and sub-delimiter characters and
 # percent-escapes, without '@' and ':' (which some parsers take for userinfo
 # or a port) and without '\' (which some take for '/').
-_SEGMENT = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+")
+_SEGMENT = r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+"
 
 
 def check_regex(entry: str) -> str | None:
@@ -89,7 +91,7 @@ def parse_endpoint(text: str) -> str:
         raise ValueError("must be plain ASCII without spaces or control characters")
     if "\\" in text:
         raise ValueError("must not contain '\\', which some clients read as '/'")
-    parts = _URL.fullmatch(text)
+    parts = re.fullmatch(_URL, text)
     if parts is None:
         raise ValueError("is not a URL; write one such as http://127.0.0.1:4318")
     scheme, authority, path, rest = parts.groups()
@@ -119,7 +121,7 @@ def _check_path(path: str) -> str:
     if not path:
         return ""
     for segment in path.split("/")[1:]:
-        if segment in ("", ".", "..") or not _SEGMENT.fullmatch(segment):
+        if segment in ("", ".", "..") or not re.fullmatch(_SEGMENT, segment):
             raise ValueError(
                 f"has the path segment {segment!r}; write a path prefix of plain "
                 "segments (letters, digits, - . _ ~, percent-escapes), without "

@@ -34,7 +34,8 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # A pattern is matched against variable names, so "=" or NUL could never match
 # and most likely mean a value was written where a name belongs.
-_PATTERN = re.compile(r"[A-Za-z0-9_*?\[\]!-]+")
+# As text: `re` compiles it on first use, and keeps it.
+_PATTERN = r"[A-Za-z0-9_*?\[\]!-]+"
 
 
 def check_nonempty(entry: str) -> str | None:
@@ -44,7 +45,7 @@ def check_nonempty(entry: str) -> str | None:
 
 def check_pattern(entry: str) -> str | None:
     """Return why `entry` is not a variable name or fnmatch pattern, or None."""
-    if _PATTERN.fullmatch(entry):
+    if re.fullmatch(_PATTERN, entry):
         return None
     return "must be a variable name or fnmatch pattern (letters, digits, _ * ? [ ] !)"
 

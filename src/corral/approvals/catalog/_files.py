@@ -243,9 +243,10 @@ def _recursive(parsed: Parsed) -> bool:
 
 
 # A chmod mode: octal, or symbolic clauses such as u+x,go-w.
-_MODE = re.compile(r"^(?:[0-7]{1,4}|(?:[ugoa]*[-+=][rwxXstugo]*,?)+)$")
+# As text: `re` compiles it on first use, and keeps it.
+_MODE = r"^(?:[0-7]{1,4}|(?:[ugoa]*[-+=][rwxXstugo]*,?)+)$"
 # Octal modes with the setuid or setgid bit, and symbolic ones that add it.
-_SETID = re.compile(r"^(?:0?[2-7][0-7]{3}|.*[+=][rwxXt]*s.*)$")
+_SETID = r"^(?:0?[2-7][0-7]{3}|.*[+=][rwxXt]*s.*)$"
 
 
 def _chmod(sink: Sink, argv: Argv) -> None:
@@ -254,7 +255,7 @@ def _chmod(sink: Sink, argv: Argv) -> None:
     targets: list[Word] = []
     for word in argv[1:]:
         text = word.text
-        if (mode is None and word.is_literal and _MODE.match(text)) or (
+        if (mode is None and word.is_literal and re.match(_MODE, text)) or (
             word.is_literal and text.startswith("--reference=")
         ):
             mode = word
@@ -262,7 +263,7 @@ def _chmod(sink: Sink, argv: Argv) -> None:
             continue
         else:
             targets.append(word)
-    if mode is not None and _SETID.match(mode.text):
+    if mode is not None and re.match(_SETID, mode.text):
         sink.emit(argv, Category.PRIVILEGE, "chmod sets a setuid or setgid bit")
     found = False
     for target in targets:

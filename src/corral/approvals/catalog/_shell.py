@@ -26,7 +26,8 @@ __all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "evaluates_text"]
 
 # An arithmetic expression made of numbers and operators alone: nothing in it
 # can hold a command.
-_NUMBERS_ONLY = re.compile(r"\A[0-9\s+\-*/%()<>=!&|^~?:,]*\Z")
+# As text: `re` compiles it on first use, and keeps it.
+_NUMBERS_ONLY = r"\A[0-9\s+\-*/%()<>=!&|^~?:,]*\Z"
 
 
 _READ = Category.READ
@@ -192,7 +193,7 @@ def _evaluating(what: str) -> Handler:
 
 def _let(sink: Sink, argv: Argv) -> None:
     """let: arithmetic; a variable's value there is evaluated too, commands and all."""
-    if all(word.is_literal and _NUMBERS_ONLY.match(word.text) for word in argv[1:]):
+    if all(word.is_literal and re.match(_NUMBERS_ONLY, word.text) for word in argv[1:]):
         sink.emit(argv, _READ, "let evaluates arithmetic on numbers")
     else:
         sink.emit(

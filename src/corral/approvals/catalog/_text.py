@@ -188,12 +188,14 @@ _SED = spec(
     "-z --null-data --posix --debug --sandbox --follow-symlinks -b --binary",
     "-i --in-place",
 )
+# The sed and awk patterns are text, compiled by `re` (which keeps them) when a
+# script is first read: most commands are neither, and need not compile them.
 # A sed ``w FILE`` command or ``s///w FILE`` flag writes FILE.
-_SED_WRITE = re.compile(r"(?:^|[;\n{}]|/[gpiImMe0-9]*)\s*[wW]\s+([^\n;}]+)")
+_SED_WRITE = r"(?:^|[;\n{}]|/[gpiImMe0-9]*)\s*[wW]\s+([^\n;}]+)"
 # A sed ``e COMMAND`` runs COMMAND in a shell.
-_SED_COMMAND = re.compile(r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e\s+([^\n;}]+)")
+_SED_COMMAND = r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e\s+([^\n;}]+)"
 # A sed ``e`` command or ``s///e`` flag runs a shell command.
-_SED_EXEC = re.compile(
+_SED_EXEC = (
     r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e(?:\s|;|$)|/[gpiImMw0-9]*e[gpiImM0-9]*(?:\s|;|$|})"
 )
 
@@ -225,11 +227,11 @@ def _sed_script(sink: Sink, argv: Argv, script: Word, *, sandboxed: bool) -> Non
         return
     if sandboxed:
         return
-    if _SED_EXEC.search(script.text) or _SED_COMMAND.search(script.text):
+    if re.search(_SED_EXEC, script.text) or re.search(_SED_COMMAND, script.text):
         sink.emit(argv, Category.EXECUTE, "sed's script runs shell commands (e)")
-    for match in _SED_COMMAND.finditer(script.text):
+    for match in re.finditer(_SED_COMMAND, script.text):
         sink.shell(argv, Word(match.group(1).strip()))
-    for match in _SED_WRITE.finditer(script.text):
+    for match in re.finditer(_SED_WRITE, script.text):
         sink.write(argv, Word(match.group(1).strip()))
 
 
@@ -239,13 +241,13 @@ _AWK = spec(
     "-b -c -C -d -D -g -h -L -M -n -N -o -O -p -P -r -s -S -t -V",
 )
 # awk's system(), and pipes to or from a command, run shell commands.
-_AWK_RUNS = re.compile(r"\bsystem\s*\(|\|")
+_AWK_RUNS = r"\bsystem\s*\(|\|"
 # The shell text of system("...") and of "..." | getline or print | "...".
-_AWK_COMMANDS = re.compile(
+_AWK_COMMANDS = (
     r'\bsystem\s*\(\s*"([^"\\]*)"\s*\)|"([^"\\]*)"\s*\|\s*getline|\|\s*"([^"\\]*)"'
 )
 # print and printf with ">" write the file named after it.
-_AWK_WRITES = re.compile(r"\bprintf?\b[^;{}\n]*>")
+_AWK_WRITES = r"\bprintf?\b[^;{}\n]*>"
 
 
 def _awk(sink: Sink, argv: Argv) -> None:
@@ -274,12 +276,12 @@ def _awk_program(sink: Sink, argv: Argv, program: Word) -> None:
     if not program.is_literal:
         reason = f"{name} runs a program only known at run time"
         sink.emit(argv, Category.EXECUTE, reason)
-    elif _AWK_RUNS.search(program.text):
+    elif re.search(_AWK_RUNS, program.text):
         sink.emit(argv, Category.EXECUTE, f"{name}'s program runs shell commands")
-        for match in _AWK_COMMANDS.finditer(program.text):
+        for match in re.finditer(_AWK_COMMANDS, program.text):
             command = next(g for g in match.groups() if g is not None)
             sink.shell(argv, Word(command))
-    elif _AWK_WRITES.search(program.text):
+    elif re.search(_AWK_WRITES, program.text):
         sink.emit(argv, _EDIT, f"{name}'s program writes files")
 
 

@@ -126,16 +126,16 @@ _RULES = (
 
 # --secret names a secret and holds none when its value is docker's or
 # buildah's id=NAME,src=PATH, or a secret's name (gcloud's db-password).
-_SECRET_SPEC = re.compile(
-    r"(?:id|src|source|env|type|target)=[^\s,]*(?:,|\Z)"
-    r"|[a-z0-9]+(?:-[a-z0-9]+)*-(?:password|token|key|secret|credentials?)\Z",
-    re.ASCII,
+# As text: `re` compiles it on first use, and keeps it.
+_REFERENCE_SPEC = (
+    r"(?a)(?:id|src|source|env|type|target)=[^\s,]*(?:,|\Z)"
+    r"|[a-z0-9]+(?:-[a-z0-9]+)*-(?:password|token|key|secret|credentials?)\Z"
 )
 
 
 def _is_reference_spec(name: str, value: str) -> bool:
     """Whether `value`, given to the option `name`, names a secret instead."""
-    return name.lower() == "secret" and _SECRET_SPEC.match(value) is not None
+    return name.lower() == "secret" and re.match(_REFERENCE_SPEC, value) is not None
 
 
 _RULE_BITS = {name: 1 << index for index, (name, _) in enumerate(_RULES)}
