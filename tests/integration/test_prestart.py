@@ -213,3 +213,38 @@ def test_runs_prestarted_or_not_give_the_same_results(
         (workspace / "made-here").unlink()
 
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_protected_file_replaced_on_the_host_while_waiting_stays_protected(
+    sandbox: Sandbox, workspace: Path
+) -> None:
+    """Renaming over a path detaches the mounts on it in every other namespace,
+    the waiting sandbox's too: it must not be used then."""
+    saved = workspace / ".envrc.new"
+    saved.write_text("export A=2\n")
+    saved.rename(workspace / ".envrc")  # as an editor saves a file
+
+    result = sandbox.run(["sh", "-c", "echo evil >> .envrc"], capture=True)
+
+    assert result.exit_status != 0
+    assert (workspace / ".envrc").read_text() == "export A=2\n"
+
+
+def test_a_hidden_file_replaced_on_the_host_while_waiting_stays_hidden(
+    home: Home, workspace: Path
+) -> None:
+    env = home.env()
+    secret = home.path / ".git-credentials"
+    secret.write_text("https://u:first@example.invalid\n")
+    with Sandbox(
+        workspace, load_policy(workspace, environ=env), environ=env, prestart=True
+    ) as box:
+        box.run(["true"], capture=True)
+        time.sleep(_SETTLE_SECONDS)
+        replaced = home.path / ".git-credentials.new"
+        replaced.write_text("https://u:second@example.invalid\n")
+        replaced.rename(secret)
+
+        result = box.run(["cat", str(secret)], capture=True)
+
+    assert b"second" not in _stdout(result)

@@ -9,6 +9,14 @@ next run comes its view is resolved afresh, and the waiting sandbox is used
 only if it was set up for the same view, working directory, environment and
 profile; otherwise it is ended, and the run launched as usual.
 
+Renaming a file over a path, or removing it, detaches every mount on that path
+in every other mount namespace: an editor saving a protected file, git
+rewriting a hidden credential file, a server binding its socket anew would
+each take a mount from the waiting sandbox while its view stays the same.  So
+just before the command is handed over, every path the view mounts on is
+checked to be a mount point in the sandbox still; if one is not, the sandbox
+is ended and the run launched anew.
+
 While it waits, its processes (bubblewrap and an enforcer) stay alive, and the
 placeholders it binds stay in the workspace.
 """
@@ -89,6 +97,11 @@ class Prestarted:
         command (it failed to set up, or was ended); the caller launches anew.
         """
         given = (streams.stdin, streams.stdout, streams.command_stderr_fd)
+        lost = self.lost_mounts()
+        if lost:
+            logger.info("the prestarted sandbox lost its mount on %s", lost[0])
+            self.discard()
+            return None
         try:
             hand_over(self.channel, argv, given)
         except OSError as exc:
@@ -105,6 +118,18 @@ class Prestarted:
             return launch(spec, self.process)
         finally:
             self.hold.close()
+
+    def lost_mounts(self) -> list[str]:
+        """Return the paths the view mounts on that are no mount points inside
+        any more (all of them when the sandbox's mounts cannot be read)."""
+        expected = mount_points(self.setup.view)
+        try:
+            init = _sandbox_init(self.process.pid)
+            with open(f"/proc/{init}/mountinfo", "rb") as table:  # noqa: PTH123
+                present = {line.split(b" ", 5)[4] for line in table}
+        except (OSError, IndexError):
+            return sorted(expected)
+        return sorted(path for path in expected if _escaped(path) not in present)
 
     def discard(self) -> None:
         """End the waiting sandbox, unused, and let its placeholders go."""
@@ -176,6 +201,27 @@ class Slot:
             # Not waited for: this may run on that thread itself, when the last
             # reference to a Sandbox goes with the job that started its sandbox.
             starter.shutdown(wait=False)
+
+
+def mount_points(view: View) -> set[str]:
+    """Every path `view` mounts on: protected, pinned, granted, hidden, sockets."""
+    paths = [*view.protected, *view.pinned, *view.granted, *view.sockets]
+    paths += [hidden.path for hidden in view.hidden]
+    return {str(path) for path in paths}
+
+
+def _sandbox_init(bubblewrap: int) -> int:
+    """The sandbox's pid 1: the one child of the bubblewrap process outside."""
+    children = Path(f"/proc/{bubblewrap}/task/{bubblewrap}/children").read_text()
+    return int(children.split()[0])
+
+
+def _escaped(path: str) -> bytes:
+    """`path` as /proc/PID/mountinfo writes a mount point (octal escapes)."""
+    escaped = os.fsencode(path).replace(b"\\", b"\\134")
+    for char, code in ((b" ", b"\\040"), (b"\t", b"\\011"), (b"\n", b"\\012")):
+        escaped = escaped.replace(char, code)
+    return escaped
 
 
 def usable(prestarted: Prestarted, setup: Setup, argv: Sequence[str]) -> bool:
