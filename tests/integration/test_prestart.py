@@ -248,3 +248,36 @@ def test_a_hidden_file_replaced_on_the_host_while_waiting_stays_hidden(
         result = box.run(["cat", str(secret)], capture=True)
 
     assert b"second" not in _stdout(result)
+
+
+def _bubblewraps_of_init() -> set[int]:
+    """bubblewrap processes whose parent is pid 1: left behind by their starter."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            exe = (entry / "exe").readlink()
+            parent = (entry / "stat").read_text().rpartition(")")[2].split()[1]
+        except OSError:
+            continue
+        if exe.name == "bwrap" and parent == "1":
+            found.add(int(entry.name))
+    return found
+
+
+def test_closing_at_once_after_a_run_leaves_no_sandbox_behind(
+    home: Home, workspace: Path
+) -> None:
+    """The next run's sandbox may be a few milliseconds old, bubblewrap still
+    setting it up, when it is ended."""
+    env = home.env()
+    policy = load_policy(workspace, environ=env)
+    before = _bubblewraps_of_init()
+
+    for _ in range(10):
+        with Sandbox(workspace, policy, environ=env, prestart=True) as box:
+            box.run(["true"], capture=True)
+    time.sleep(0.5)
+
+    assert _bubblewraps_of_init() - before == set()

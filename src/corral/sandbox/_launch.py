@@ -34,6 +34,9 @@ _DRAIN_SECONDS = 2.0
 # A reader this far behind pauses the pipe it is fed from, so the command waits
 # for the reader as it would with no corral in between.
 _BACKLOG_BYTES = 1 << 20
+# How long bubblewrap may take to say which process is the sandbox's pid 1, on
+# a loaded machine; it does so at once after creating it.
+_INIT_REPORT_SECONDS = 2.0
 
 
 @dataclass
@@ -351,10 +354,22 @@ class _Watcher:
                 return
 
     def end_tree(self, process: subprocess.Popen[bytes]) -> None:
-        """Kill the sandbox's pid 1 (which ends its namespace) and the launcher."""
+        """Kill the sandbox's pid 1 (which ends its namespace) and the launcher.
+
+        A launcher killed before it says which process is the sandbox's pid 1
+        (its first act after creating it) would leave that process waiting
+        forever for the set-up only the launcher does: so it is waited for.
+        """
         if self.spec.json_r is not None:
             self._pump(0)
             self._watch_sandbox_init()
+            give_up = time.monotonic() + _INIT_REPORT_SECONDS
+            while self.sandbox_pidfd is None and process.poll() is None:
+                left = give_up - time.monotonic()
+                if left <= 0 or self.spec.json_r not in self.selector.get_map():
+                    break
+                self._pump(min(left, 0.01))
+                self._watch_sandbox_init()
         if self.sandbox_pidfd is not None:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.sandbox_pidfd, signal.SIGKILL)
