@@ -281,3 +281,28 @@ def test_closing_at_once_after_a_run_leaves_no_sandbox_behind(
     time.sleep(0.5)
 
     assert _bubblewraps_of_init() - before == set()
+
+
+def test_a_command_on_a_terminal_sees_its_terminal_as_in_a_fresh_sandbox(
+    home: Home, workspace: Path
+) -> None:
+    """bubblewrap gives the sandbox a console only when it starts on a terminal."""
+    env = home.env()
+    policy = load_policy(workspace, environ=env)
+    seen = []
+    for prestart in (False, True):
+        controller, terminal = os.openpty()
+        try:
+            with Sandbox(workspace, policy, environ=env, prestart=prestart) as box:
+                box.run(["true"], capture=True)
+                time.sleep(_SETTLE_SECONDS if prestart else 0)
+                result = box.run(
+                    ["sh", "-c", "tty > tty.txt"],
+                    stdin=terminal, stdout=terminal, stderr=terminal,
+                )  # fmt: skip
+            seen.append((result.exit_status, (workspace / "tty.txt").read_text()))
+        finally:
+            os.close(controller)
+            os.close(terminal)
+
+    assert seen[0] == seen[1]

@@ -224,6 +224,15 @@ def _escaped(path: str) -> bytes:
     return escaped
 
 
-def usable(prestarted: Prestarted, setup: Setup, argv: Sequence[str]) -> bool:
-    """Whether `prestarted` can run `argv` for a run resolved as `setup`."""
-    return prestarted.setup.same(setup) and fits(argv)
+def usable(
+    prestarted: Prestarted, setup: Setup, argv: Sequence[str], streams: Streams
+) -> bool:
+    """Whether `prestarted` can run `argv` on `streams`, for a run resolved as
+    `setup`.
+
+    Not on a terminal: bubblewrap shows a terminal it starts on as the
+    sandbox's console, and a prestarted sandbox started on none.
+    """
+    given = (streams.stdin, streams.stdout, streams.command_stderr_fd)
+    on_terminal = any(os.isatty(fd) for fd in given)
+    return prestarted.setup.same(setup) and fits(argv) and not on_terminal

@@ -567,7 +567,7 @@ class Sandbox:
         prestarted = self._prestarted.take()
         if prestarted is not None:
             setup = Setup.of(view, cwd, env, self.profile)
-            if bridge is None and usable(prestarted, setup, argv):
+            if bridge is None and usable(prestarted, setup, argv, streams):
                 outcome = prestarted.run(argv, streams, timeout)
                 if outcome is not None:
                     return outcome
