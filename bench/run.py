@@ -97,6 +97,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.sections = tuple(args.only or SECTIONS)
     if args.json is None and not args.quick:
         args.json = RESULTS
+    if args.json is not None and (
+        args.json.is_dir() or not args.json.absolute().parent.is_dir()
+    ):
+        parser.error(f"--json {args.json}: name a file in an existing directory")
     return args
 
 

@@ -135,3 +135,14 @@ def test_the_peers_are_installed_on_demand_and_measured_beside_corral(
     cache = tmp_path / "peers"
     assert cache.is_dir()
     assert not (Path(__file__).resolve().parent.parent / "node_modules").exists()
+
+
+def test_a_results_file_that_cannot_be_written_is_refused_before_measuring(
+    tmp_path: Path,
+) -> None:
+    for n, target in enumerate((tmp_path, tmp_path / "no-such-dir" / "r.json")):
+        (tmp_path / str(n)).mkdir()
+        done, _ = run_bench(tmp_path / str(n), "--json", str(target))
+
+        assert done.returncode == 2
+        assert "name a file in an existing directory" in done.stderr
