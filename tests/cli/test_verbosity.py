@@ -50,3 +50,16 @@ def test_a_warning_during_a_plain_run_is_shown_as_corral_and_its_logger(
         f"corral: corral.sandbox._hidden: the host socket {path} has 1 other names"
         in ran.stderr
     )
+
+
+def test_a_broken_user_policy_is_reported_once(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    policy = Path(corral.env["XDG_CONFIG_HOME"]) / "corral" / "policy.toml"
+    policy.parent.mkdir(parents=True, exist_ok=True)
+    policy.write_text("nonsense = [\n")
+
+    ran = corral.run(workspace, "true")
+
+    assert ran.returncode == 125
+    assert ran.stderr.count("not valid TOML") == 1, ran.stderr

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from corral._logger import get_logger
 from corral.audit.export._process import exporter_lock, reap, serve, spawn, take_lock
-from corral.errors import CorralError, ExitCode
+from corral.errors import CorralError, ExitCode, PolicyError
 
 # The log reader and the cursor are imported where they are used: every
 # command calls start_export, and one with no collector named needs neither.
@@ -166,6 +166,8 @@ def start_export(state: Path, environ: Mapping[str, str]) -> int | None:
             return spawn(state, environ, lock)
         finally:
             os.close(lock)
+    except PolicyError:
+        return None  # said by whoever read the policy for the command
     except Exception as exc:  # noqa: BLE001 (export must never fail a command)
         logger.warning("cannot start the exporter: %s", exc)
         return None
