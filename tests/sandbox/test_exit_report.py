@@ -462,7 +462,12 @@ def test_the_enforcer_supervises_in_a_pid_namespace_of_its_own() -> None:
     )
     assert code == 5
     assert parent.strip() == "2"  # the supervisor, child of bubblewrap's init
-    assert lines[-1] == {"exited": 5, "left_running": 0, "left_names": []}
+    assert lines[-1] == {
+        "exited": 5,
+        "left_running": 0,
+        "left_names": [],
+        "mounts_lost": [],
+    }
 
 
 @pytest.mark.parametrize(

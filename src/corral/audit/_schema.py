@@ -200,6 +200,9 @@ EVENTS: dict[str, EventSpec] = {
             "left_running": "processes still running when the command ended, "
             "killed with the sandbox; null where corral cannot count them",
             "left_names": "their names, the first few",
+            "mounts_lost": "mount points of the sandbox removed from the host "
+            "while the command ran (a path renamed over or deleted there), "
+            "whereupon corral killed it",
             "stdout_bytes": "bytes written to stdout, or null when corral did "
             "not see the stream",
             "stderr_bytes": "bytes written to stderr, or null likewise",

@@ -152,6 +152,12 @@ def _report(result: RunResult, *, as_json: bool) -> None:
         say(result.start_error)
     if result.timed_out:
         say("the command ran past its time limit; its whole process tree was killed")
+    if result.mounts_lost:
+        say(
+            f"the command was killed: {result.mounts_lost[0]} was renamed over or "
+            "removed on the host while it ran, which takes away the sandbox's "
+            "hold on it; run the command again"
+        )
     for refusal in result.refusals:
         say(f"sandbox refused: {refusal.message}")
     if result.proxy_lost:

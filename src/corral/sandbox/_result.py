@@ -67,6 +67,11 @@ class RunResult:
     (the enforcer process, now its parent)."""
     left_names: list[str] = field(default_factory=list)
     """Their names (comm), at most `corral.sandbox._supervise.LEFT_NAMES_LIMIT`."""
+    mounts_lost: list[str] = field(default_factory=list)
+    """Mount points of the sandbox that vanished while the command ran, whereupon
+    corral killed it: a path renamed over or removed on the host loses its
+    mounts everywhere (a protected file an editor saved, say), and with them
+    what kept the command from it."""
     stdout_bytes: int | None = None
     """Bytes the command wrote to stdout, counted on a stream corral carries or
     captures.  None when corral did not see the stream: it passed straight
@@ -100,6 +105,7 @@ class RunResult:
             "signal_name": self.signal_name,
             "left_running": self.left_running,
             "left_names": self.left_names,
+            "mounts_lost": self.mounts_lost,
             "stdout_bytes": self.stdout_bytes,
             "stderr_bytes": self.stderr_bytes,
             "refusals": [
@@ -126,6 +132,7 @@ class Ending:
     signal: int | None
     left_running: int | None
     left_names: list[str]
+    mounts_lost: list[str] = field(default_factory=list)
 
 
 def command_ending(outcome: Outcome) -> Ending:
@@ -137,23 +144,27 @@ def command_ending(outcome: Outcome) -> Ending:
     for line in reversed(outcome.status_lines):
         if "exited" not in line and "signal" not in line:
             continue
-        ended, left, names = (
+        ended, left, names, lost = (
             line.get("signal"),
             line.get("left_running"),
             line.get("left_names"),
+            line.get("mounts_lost"),
         )
         return Ending(
             signal=ended if isinstance(ended, int) else None,
             left_running=left if isinstance(left, int) else None,
-            left_names=[n for n in names if isinstance(n, str)]
-            if isinstance(names, list)
-            else [],
+            left_names=_strings(names),
+            mounts_lost=_strings(lost),
         )
     if outcome.timed_out:
         return Ending(int(SIGKILL), None, [])
     if outcome.direct and outcome.returncode < 0:
         return Ending(-outcome.returncode, None, [])
     return Ending(None, None, [])
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def landlock_abi_of(outcome: Outcome) -> int | None:

@@ -330,6 +330,7 @@ class Sandbox:
             signal_name=result.signal_name,
             left_running=result.left_running,
             left_names=result.left_names,
+            mounts_lost=result.mounts_lost,
             stdout_bytes=result.stdout_bytes,
             stderr_bytes=result.stderr_bytes,
         )
@@ -426,6 +427,7 @@ class Sandbox:
             signal=ending.signal,
             left_running=ending.left_running,
             left_names=ending.left_names,
+            mounts_lost=ending.mounts_lost,
             stdout_bytes=streams.stdout_bytes(),
             stderr_bytes=streams.stderr_bytes(),
         )

@@ -147,7 +147,7 @@ def _supervise(
                 _signal.signal(signum, _signal.SIG_IGN)
         _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
         _hold_nothing_but(status_fd)
-        _, wait_status = os.waitpid(child, 0)
+        wait_status, lost = _wait_guarding_mounts(child)
         code = os.waitstatus_to_exitcode(wait_status)
         left: list[str] | None = None
         if own_namespace(outside):
@@ -157,9 +157,73 @@ def _supervise(
                 # Limits the command set on this process (no descriptor, little
                 # memory) can fail the count, never the kill.
                 _signal_all(_signal.SIGKILL, outside)
-        _report(status_fd, code, left)
+        _report(status_fd, code, left, lost)
     finally:
         os._exit(128 - code if code < 0 else code)
+
+
+def _wait_guarding_mounts(child: int) -> tuple[int, list[str]]:
+    """Wait for `child`; kill it if a mount of the sandbox vanishes meanwhile.
+
+    Returns its wait status and the mount points that vanished.  No process
+    inside may unmount (no capabilities, and seccomp), but renaming a file over
+    a path on the host, or removing it, detaches the mounts on that path here
+    too: a protected file, a placeholder, a hidden path or a covered socket
+    would then be the command's to reach.  Linux marks /proc/self/mountinfo
+    at every change of the mount table (POLLPRI).
+    """
+    import select  # noqa: PLC0415 (the supervisor's alone, after the fork)
+
+    try:
+        table = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+        exited = os.pidfd_open(child)
+    except OSError:
+        # Without the table (the command left no descriptor) the guard is gone.
+        os.kill(child, _signal.SIGKILL)
+        return os.waitpid(child, 0)[1], ["/proc/self/mountinfo"]
+    baseline = _mount_points(table)
+    watch = select.poll()
+    watch.register(exited, select.POLLIN)
+    watch.register(table, select.POLLPRI | select.POLLERR)
+    lost: list[str] = []
+    while not lost:
+        if any(fd == exited for fd, _ in watch.poll()):
+            break
+        now = _mount_points(table)
+        gone = [point for mount, point in baseline.items() if mount not in now]
+        lost = sorted(_unescaped(point) for point in gone)
+    if lost:
+        os.kill(child, _signal.SIGKILL)
+    return os.waitpid(child, 0)[1], lost
+
+
+def _mount_points(table: int) -> dict[bytes, bytes]:
+    """The sandbox's mounts, by id, with where each is (mountinfo's 1st and 5th)."""
+    os.lseek(table, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(table, 1 << 16):
+        chunks.append(chunk)
+    mounts = {}
+    for line in b"".join(chunks).splitlines():
+        fields = line.split(b" ", 5)
+        if len(fields) > 4:
+            mounts[fields[0]] = fields[4]
+    return mounts
+
+
+def _unescaped(point: bytes) -> str:
+    """A mount point as mountinfo writes it, with its octal escapes (\\040) undone."""
+    out = bytearray()
+    i = 0
+    while i < len(point):
+        code = point[i + 1 : i + 4]
+        if point[i : i + 1] == b"\\" and len(code) == 3 and code.isdigit():
+            out.append(int(code, 8) & 0xFF)
+            i += 4
+        else:
+            out.append(point[i])
+            i += 1
+    return os.fsdecode(bytes(out))
 
 
 def _hold_nothing_but(status_fd: int) -> None:
@@ -264,12 +328,16 @@ def _stat(path: str) -> tuple[str | None, bool]:
     return line[start + 1 : end].decode(errors="replace"), bool(ended)
 
 
-def _report(status_fd: int, code: int, left: list[str] | None) -> None:
+def _report(status_fd: int, code: int, left: list[str] | None, lost: list[str]) -> None:
     """Write how the command ended as one JSON line; a lost line is dropped."""
     ended = f'"signal":{-code}' if code < 0 else f'"exited":{code}'
     count = "null" if left is None else str(len(left))
     names = ",".join(json_string(name) for name in (left or [])[:LEFT_NAMES_LIMIT])
-    line = f'{{{ended},"left_running":{count},"left_names":[{names}]}}\n'
+    points = ",".join(json_string(point) for point in lost[:LEFT_NAMES_LIMIT])
+    line = (
+        f'{{{ended},"left_running":{count},"left_names":[{names}],'
+        f'"mounts_lost":[{points}]}}\n'
+    )
     try:  # noqa: SIM105 (contextlib costs every command ~2 ms)
         os.write(status_fd, line.encode())
     except OSError:
