@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral._home import home_dirs
+from corral._record import Record
 from corral._state import state_dir
 from corral.policy import Policy
 from corral.sandbox._profile import PRIVATE_DIRS as SANDBOX_PRIVATE_DIRS
@@ -32,16 +33,16 @@ GIT_DIR_NAME = ".git"
 _MAX_LINK_HOPS = 40
 
 
-@dataclass(frozen=True)
-class _Prefixes:
+class _Prefixes(Record):
     """Directories matched as prefixes: each path and the same with a slash."""
 
+    __slots__ = ("paths", "slashed")
     paths: tuple[str, ...]
-    slashed: tuple[str, ...] = field(init=False)
+    slashed: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        slashed = tuple(p if p.endswith("/") else p + "/" for p in self.paths)
-        object.__setattr__(self, "slashed", slashed)
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        slashed = tuple(p if p.endswith("/") else p + "/" for p in paths)
+        self._init(paths=paths, slashed=slashed)
 
     def match(self, path: str) -> str | None:
         """Return the first prefix that `path` is or lies beneath, or None."""

@@ -14,13 +14,13 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
 from corral._digest import sha256_hex
 from corral._files import PRIVATE_FILE_MODE, open_regular
 from corral._logger import get_logger
+from corral._record import Record
 from corral.audit._schema import SCHEMA_VERSION
 from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES
 
@@ -71,31 +71,40 @@ _APPEND = os.O_RDWR | os.O_APPEND | os.O_CREAT
 _WRITE = os.O_RDWR | os.O_CREAT
 
 
-@dataclass(frozen=True)
-class Appended:
+class Appended(Record):
     """Where a record went: its place in the chain, its digest, the file."""
 
+    __slots__ = ("seq", "digest", "path")  # noqa: RUF023 (as their repr shows them)
     seq: int
     digest: str
     path: Path
 
+    def __init__(self, seq: int, digest: str, path: Path) -> None:
+        self._init(seq=seq, digest=digest, path=path)
 
-@dataclass(frozen=True)
-class Head:
+
+class Head(Record):
     """The place in the chain of the last record appended."""
 
+    __slots__ = ("seq", "digest")  # noqa: RUF023 (as their repr shows them)
     seq: int
     digest: str
 
+    def __init__(self, seq: int, digest: str) -> None:
+        self._init(seq=seq, digest=digest)
 
-@dataclass(frozen=True)
-class Witness:
+
+class Witness(Record):
     """What ``events.head`` says: the last record, and the current file after it."""
 
+    __slots__ = ("seq", "digest", "size", "inode")  # noqa: RUF023 (as their repr shows them)
     seq: int
     digest: str
     size: int
     inode: int
+
+    def __init__(self, seq: int, digest: str, size: int, inode: int) -> None:
+        self._init(seq=seq, digest=digest, size=size, inode=inode)
 
 
 def events_path(state: Path) -> Path:

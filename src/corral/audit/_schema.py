@@ -9,7 +9,8 @@ removal is a new `SCHEMA_VERSION`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from corral._record import Record
 
 __all__ = [
     "AGENT_EVENT_PREFIX",
@@ -54,12 +55,15 @@ _AGENT_KIND = r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}"
 _AGENT_KIND_LIMIT = 64
 
 
-@dataclass(frozen=True)
-class EventSpec:
+class EventSpec(Record):
     """One event: when it is written, and the fields it carries beside the standard."""
 
+    __slots__ = ("when", "fields")  # noqa: RUF023 (as their repr shows them)
     when: str
     fields: dict[str, str]
+
+    def __init__(self, when: str, fields: dict[str, str]) -> None:
+        self._init(when=when, fields=fields)
 
 
 _RUN = {"run": "the run id (16 hex digits) every event of one command shares"}

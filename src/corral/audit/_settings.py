@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from corral._record import Record
 from corral.policy._audit import merge_audit
 from corral.policy._defaults import DEFAULT_AUDIT_ROTATE_BYTES, DEFAULT_EXPORT_TIMEOUT
 from corral.policy._load import (
@@ -33,17 +33,31 @@ _CACHE_ENTRIES = 8
 _Identity = tuple[object, ...]
 
 
-@dataclass(frozen=True)
-class AuditSettings:
+class AuditSettings(Record):
     """Where events go and what is masked in them (see `corral.policy._audit`)."""
 
-    endpoint: str | None = None
+    __slots__ = ("endpoint", "redact", "rotate_bytes", "export_timeout")  # noqa: RUF023 (as their repr shows them)
+    endpoint: str | None
     """The OTLP/HTTP collector's base URL, or None to export nothing."""
-    redact: tuple[str, ...] = ()
+    redact: tuple[str, ...]
     """Regular expressions masked besides the built-in ones (`corral.audit.redact`)."""
-    rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES
-    export_timeout: float = DEFAULT_EXPORT_TIMEOUT
+    rotate_bytes: int
+    export_timeout: float
     """Seconds for each export request."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        redact: tuple[str, ...] = (),
+        rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES,
+        export_timeout: float = DEFAULT_EXPORT_TIMEOUT,
+    ) -> None:
+        self._init(
+            endpoint=endpoint,
+            redact=redact,
+            rotate_bytes=rotate_bytes,
+            export_timeout=export_timeout,
+        )
 
 
 _cache: dict[tuple[_Identity, _Identity], AuditSettings] = {}

@@ -13,8 +13,9 @@ import os
 import signal
 import termios
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from corral._record import Record
 
 __all__ = ["terminal_kept"]
 
@@ -23,12 +24,19 @@ _STANDARD_FDS = (0, 1, 2)
 _WINSIZE_BYTES = 8
 
 
-@dataclass(frozen=True)
-class _Saved:
+class _Saved(Record):
+    __slots__ = ("attributes", "fd", "foreground", "window_size")
     fd: int
     attributes: list[Any]  # as termios.tcgetattr gives it
     window_size: bytes
     foreground: int | None
+
+    def __init__(
+        self, fd: int, attributes: list[Any], window_size: bytes, foreground: int | None
+    ) -> None:
+        self._init(
+            fd=fd, attributes=attributes, window_size=window_size, foreground=foreground
+        )
 
 
 def _save(fd: int) -> _Saved | None:

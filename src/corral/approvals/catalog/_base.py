@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from corral._record import Record
 from corral.approvals._context import Context
 from corral.approvals._model import Category, Word, WordKind
 
@@ -117,13 +118,16 @@ SubProgram = Callable[[Sink, Argv, int], None]
 """Like `Handler`, for one subcommand: also given the subcommand's index."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(Record):
     """A program, or a subcommand, that does one thing whatever its arguments."""
 
+    __slots__ = ("category", "what")
     category: Category
     what: str
     """The rest of the sentence after the program's name: ``lists files``."""
+
+    def __init__(self, category: Category, what: str) -> None:
+        self._init(category=category, what=what)
 
 
 Program = Entry | Handler
@@ -150,23 +154,35 @@ def about_only(argv: Argv) -> bool:
     return len(argv) == 2 and argv[1].is_literal and argv[1].text in _ABOUT_OPTIONS
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(Record):
     """How a program reads its options: which take a value, which it knows."""
 
-    valued: frozenset[str] = frozenset()
+    __slots__ = ("valued", "flags", "optional", "permute", "longs")  # noqa: RUF023 (as their repr shows them)
+    valued: frozenset[str]
     """Options followed by a value (``-o FILE``, ``--output FILE``)."""
-    flags: frozenset[str] = frozenset()
+    flags: frozenset[str]
     """Options without a value that the program is known to take."""
-    optional: frozenset[str] = frozenset()
+    optional: frozenset[str]
     """Options whose value, if any, is attached (``-i[REPL]``, ``--color[=WHEN]``)."""
-    permute: bool = True
+    permute: bool
     """Options may follow operands (GNU); else the first operand ends them."""
-    longs: tuple[str, ...] = field(init=False)
+    longs: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        every = self.valued | self.flags | self.optional
-        object.__setattr__(self, "longs", tuple(o for o in every if o[:2] == "--"))
+    def __init__(
+        self,
+        valued: frozenset[str] = frozenset(),
+        flags: frozenset[str] = frozenset(),
+        optional: frozenset[str] = frozenset(),
+        permute: bool = True,
+    ) -> None:
+        every = valued | flags | optional
+        self._init(
+            valued=valued,
+            flags=flags,
+            optional=optional,
+            permute=permute,
+            longs=tuple(o for o in every if o[:2] == "--"),
+        )
 
     def long_name(self, name: str) -> str:
         """Return the long option `name` abbreviates, as getopt accepts it."""
