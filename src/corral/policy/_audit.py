@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from corral._record import Record
 from corral.errors import PolicyError
 from corral.policy._defaults import (
     DEFAULT_AUDIT_ROTATE_BYTES,
@@ -130,15 +130,31 @@ def _check_path(path: str) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class AuditValues:
+class AuditValues(Record):
     """The audit settings in force, and the file each came from."""
 
-    redact: tuple[str, ...] = ()
-    rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES
-    endpoint: str | None = None
-    export_timeout: float = DEFAULT_EXPORT_TIMEOUT
-    origins: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("redact", "rotate_bytes", "endpoint", "export_timeout", "origins")  # noqa: RUF023 (as their repr shows them)
+    redact: tuple[str, ...]
+    rotate_bytes: int
+    endpoint: str | None
+    export_timeout: float
+    origins: Mapping[str, str]
+
+    def __init__(
+        self,
+        redact: tuple[str, ...] = (),
+        rotate_bytes: int = DEFAULT_AUDIT_ROTATE_BYTES,
+        endpoint: str | None = None,
+        export_timeout: float = DEFAULT_EXPORT_TIMEOUT,
+        origins: Mapping[str, str] | None = None,
+    ) -> None:
+        self._init(
+            redact=redact,
+            rotate_bytes=rotate_bytes,
+            endpoint=endpoint,
+            export_timeout=export_timeout,
+            origins={} if origins is None else origins,
+        )
 
 
 def merge_audit(

@@ -10,8 +10,8 @@ subcommand's handler.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+from corral._record import Record
 from corral.approvals._model import Category, Word
 from corral.approvals.catalog._base import (
     Argv,
@@ -43,14 +43,17 @@ _CONFIG = CONFIG_READ_ONLY
 EVERYTHING = frozenset({".", "./", ":/", ":(top)", "*", ":/*"})
 
 
-@dataclass(frozen=True)
-class GitCall:
+class GitCall(Record):
     """One git command: its words, where the subcommand is, and ``-C DIR``."""
 
+    __slots__ = ("sink", "argv", "at", "cwd")  # noqa: RUF023 (as their repr shows them)
     sink: Sink
     argv: Argv
     at: int
     cwd: Word | None
+
+    def __init__(self, sink: Sink, argv: Argv, at: int, cwd: Word | None) -> None:
+        self._init(sink=sink, argv=argv, at=at, cwd=cwd)
 
     @property
     def name(self) -> str:
