@@ -7,6 +7,7 @@ what the mount kept from it.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -75,3 +76,59 @@ def test_corral_run_says_why_it_killed_the_command(
     state = Path(corral.env["XDG_STATE_HOME"])
     finished = [e for e in events(state) if e["event"] == "command.finished"]
     assert finished[-1]["mounts_lost"] == [str(workspace / ".envrc")]
+
+
+def test_a_protected_file_moved_away_on_the_host_mid_run_ends_the_command(
+    home: Home, workspace: Path
+) -> None:
+    """The mount goes along with a moved file (an editor keeping a backup), and
+    the path left behind would be the command's to create."""
+    env = home.env()
+    envrc = workspace / ".envrc"
+    envrc.write_text("export A=1\n")
+    box = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+
+    def move_then_create() -> None:
+        time.sleep(0.7)
+        envrc.rename(workspace / ".envrc~")
+        envrc.write_text("export A=2\n")
+
+    moving = threading.Thread(target=move_then_create)
+    moving.start()
+    result = box.run(["sh", "-c", _WRITE_LATER], capture=True)
+    moving.join()
+
+    assert result.signal == 9
+    assert result.mounts_lost == [str(envrc)]
+    assert envrc.read_text() == "export A=2\n"
+
+
+@pytest.mark.root_only
+def test_an_unrelated_mount_going_on_the_host_does_not_end_the_command(
+    home: Home, workspace: Path, tmp_path: Path
+) -> None:
+    """Only what corral covers is guarded: a host mount elsewhere that reaches the
+    sandbox (shared propagation) may come and go."""
+    shared, inner = tmp_path / "shared", tmp_path / "shared" / "a"
+    shared.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "corral-test", str(shared)], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", str(shared)], check=True)
+        inner.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "corral-test", str(inner)], check=True)
+        env = home.env()
+        box = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+
+        def unmount_soon() -> None:
+            time.sleep(0.5)
+            subprocess.run(["umount", str(inner)], check=True)
+
+        unmounting = threading.Thread(target=unmount_soon)
+        unmounting.start()
+        result = box.run(["sh", "-c", "sleep 1.2; echo done"], capture=True)
+        unmounting.join()
+    finally:
+        subprocess.run(["umount", "-R", str(shared)], check=False)
+
+    assert result.exit_status == 0, result.mounts_lost
+    assert result.stdout == b"done\n"

@@ -220,6 +220,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         proxy_bridge=6,
         supervise="pid:[4026531836]",
         command_fd=7,
+        mounts_fd=8,
     )
     assert EnforcerConfig.from_args(config.to_args()) == config
     assert config.to_args() == [
@@ -231,6 +232,7 @@ def test_the_configuration_survives_its_command_line_form() -> None:
         "--proxy-bridge=6",
         "--supervise=pid:[4026531836]",
         "--command-fd=7",
+        "--mounts-fd=8",
         "--landlock=on",
         "--landlock-restrict-tcp=yes",
         "--landlock-scope=yes",
@@ -386,3 +388,44 @@ def test_a_command_line_too_long_for_one_message_is_not_handed_over() -> None:
         os.close(null)
         ours.close()
         theirs.close()
+
+
+def _entries(*paths: str) -> int:
+    fd = os.memfd_create("test-mounts")
+    os.write(fd, b"".join(os.fsencode(p) + b"\0" for p in paths))
+    return fd
+
+
+def test_a_covered_path_that_is_no_mount_point_any_more_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    """The host renamed over or removed it after bubblewrap covered it."""
+    marker = tmp_path / "ran"
+    mounts = _entries("/", str(tmp_path))  # "/" is a mount point, tmp_path not
+    config = NO_LAYERS._replace(mounts_fd=mounts)
+    done = subprocess.run(
+        enforcer_argv(sys.executable, config, ["touch", str(marker)]),
+        pass_fds=(mounts,),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    os.close(mounts)
+
+    assert done.returncode == 125
+    assert f"{tmp_path} was renamed over or removed on the host" in done.stderr
+    assert not marker.exists()
+
+
+def test_covered_paths_that_are_mount_points_let_the_command_run() -> None:
+    mounts = _entries("/", "/proc")
+    config = NO_LAYERS._replace(mounts_fd=mounts)
+    done = subprocess.run(
+        enforcer_argv(sys.executable, config, ["true"]),
+        pass_fds=(mounts,),
+        capture_output=True,
+        check=False,
+    )
+    os.close(mounts)
+
+    assert done.returncode == 0, done.stderr

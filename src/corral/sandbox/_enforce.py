@@ -65,6 +65,7 @@ _OPTIONS = (
     "proxy-bridge",
     "supervise",
     "command-fd",
+    "mounts-fd",
 )
 """The options the enforcer's command line must give, each exactly once."""
 _LANDLOCK_OPTIONS = ("landlock-restrict-tcp", "landlock-scope")
@@ -91,6 +92,7 @@ class EnforcerConfig(Record):
         "env_fd",
         "identity",
         "landlock",
+        "mounts_fd",
         "proxy_bridge",
         "seccomp_allow_inet",
         "status_fd",
@@ -127,6 +129,11 @@ class EnforcerConfig(Record):
     """None: the command line follows ``--``.  Otherwise an inherited unix socket
     on which a sandbox started before its command was known waits for it: the
     command line and its three streams (`corral.sandbox._handover`)."""
+    mounts_fd: int | None
+    """Inherited fd holding, NUL-separated, every path bubblewrap mounts on to
+    cover it (protected, hidden, sockets); each must still be a mount point
+    when the command starts, and stay one while it runs (the supervisor
+    watches).  None: nothing is watched."""
 
     def __init__(
         self,
@@ -140,6 +147,7 @@ class EnforcerConfig(Record):
         proxy_bridge: int | None = None,
         supervise: str | None = None,
         command_fd: int | None = None,
+        mounts_fd: int | None = None,
     ) -> None:
         self._init(
             status_fd=status_fd,
@@ -151,6 +159,7 @@ class EnforcerConfig(Record):
             proxy_bridge=proxy_bridge,
             supervise=supervise,
             command_fd=command_fd,
+            mounts_fd=mounts_fd,
         )
 
     def to_args(self) -> list[str]:
@@ -165,6 +174,7 @@ class EnforcerConfig(Record):
             f"--proxy-bridge={_fd_text(self.proxy_bridge)}",
             f"--supervise={_namespace_text(self.supervise)}",
             f"--command-fd={_fd_text(self.command_fd)}",
+            f"--mounts-fd={_fd_text(self.mounts_fd)}",
         ]
         spec = self.landlock
         if spec is None:
@@ -208,6 +218,7 @@ class EnforcerConfig(Record):
             proxy_bridge=_fd(given, "proxy-bridge"),
             supervise=_namespace(given, "supervise"),
             command_fd=_fd(given, "command-fd"),
+            mounts_fd=_fd(given, "mounts-fd"),
         )
 
 
@@ -343,6 +354,7 @@ def main(args: Sequence[str]) -> int:
             os.set_inheritable(config.status_fd, False)
             reporter = Reporter(config.status_fd)
         env = _read_environment(config.env_fd)
+        covered = _read_entries(config.mounts_fd)
         stderr_fd = config.stderr_fd
 
         if config.identity:
@@ -363,8 +375,12 @@ def main(args: Sequence[str]) -> int:
             start_bridge(config.proxy_bridge)
         # Before Landlock and seccomp, which are the command's alone: outside its
         # Landlock domain the supervisor is out of reach of the command's signals.
+        # Checked here, and watched from here on by the supervisor: a path the
+        # host renamed over or removed since bubblewrap mounted it is uncovered.
+        layer = "mounts"
+        guarded = _supervise.expected_mounts(covered)
         layer = "supervise"
-        _start_supervised(config)
+        _start_supervised(config, guarded)
         abi = None
         if config.landlock is not None:
             layer = "landlock"
@@ -375,10 +391,7 @@ def main(args: Sequence[str]) -> int:
             _seccomp.apply_seccomp(program)
 
         layer = "streams"
-        if stderr_fd is not None and stderr_fd != 2:
-            # dup2 leaves the new fd 2 inheritable; the original is not needed.
-            os.dup2(stderr_fd, 2)
-            os.close(stderr_fd)
+        _put_stderr(stderr_fd)
         reporter.ok(abi, config.seccomp_allow_inet is not None, config.identity)
     except CorralError as exc:
         reporter.failed(layer, str(exc))
@@ -402,6 +415,14 @@ def main(args: Sequence[str]) -> int:
     raise AssertionError("unreachable: exec returns only by raising")
 
 
+def _put_stderr(fd: int | None) -> None:
+    """Make `fd` the command's stderr, fd 2, just before exec."""
+    if fd is not None and fd != 2:
+        # dup2 leaves the new fd 2 inheritable; the original is not needed.
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
 def _take_command(fd: int) -> tuple[list[str], int]:
     """Wait on `fd` for the command; put its stdin and stdout in place.
 
@@ -420,7 +441,7 @@ def _take_command(fd: int) -> tuple[list[str], int]:
     return argv, stderr
 
 
-def _start_supervised(config: EnforcerConfig) -> None:
+def _start_supervised(config: EnforcerConfig, guarded: dict[bytes, bytes]) -> None:
     """Fork the supervisor off, when asked and in the sandbox's own pid namespace.
 
     Returns in the process that goes on to become the command: the child, or
@@ -429,13 +450,15 @@ def _start_supervised(config: EnforcerConfig) -> None:
     if config.supervise is None or config.status_fd is None:
         return
     bridged = config.proxy_bridge is not None
-    _supervise.fork_command(config.status_fd, config.supervise, bridged=bridged)
+    _supervise.fork_command(
+        config.status_fd, config.supervise, bridged=bridged, guarded=guarded
+    )
 
 
-def _read_environment(fd: int | None) -> dict[str, str]:
-    """Return the environment held in `fd` (closed after), or the enforcer's own."""
+def _read_entries(fd: int | None) -> list[bytes]:
+    """Return the NUL-separated entries held in `fd` (closed after); none without."""
     if fd is None:
-        return dict(os.environ)
+        return []
     chunks = []
     try:
         os.lseek(fd, 0, os.SEEK_SET)
@@ -443,8 +466,15 @@ def _read_environment(fd: int | None) -> dict[str, str]:
             chunks.append(chunk)
     finally:
         os.close(fd)
+    return [entry for entry in b"".join(chunks).split(b"\0") if entry]
+
+
+def _read_environment(fd: int | None) -> dict[str, str]:
+    """Return the environment held in `fd` (closed after), or the enforcer's own."""
+    if fd is None:
+        return dict(os.environ)
     env = {}
-    for entry in b"".join(chunks).split(b"\0"):
+    for entry in _read_entries(fd):
         name, sep, value = entry.partition(b"=")
         if sep and name:
             env[os.fsdecode(name)] = os.fsdecode(value)

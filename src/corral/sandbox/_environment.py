@@ -70,11 +70,13 @@ def _match(name: str, pattern: str) -> bool:
 
 def environment_file(env: Mapping[str, str]) -> int:
     """Return a memory file holding `env`, for the enforcer to exec the command with."""
-    fd = os.memfd_create("corral-env", os.MFD_CLOEXEC)
-    data = b"".join(
-        os.fsencode(name) + b"=" + os.fsencode(value) + b"\0"
-        for name, value in env.items()
-    )
+    return entries_file(f"{name}={value}" for name, value in env.items())
+
+
+def entries_file(entries: Iterable[str]) -> int:
+    """Return a memory file holding `entries`, each ended by a NUL, for the enforcer."""
+    fd = os.memfd_create("corral-entries", os.MFD_CLOEXEC)
+    data = b"".join(os.fsencode(entry) + b"\0" for entry in entries)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

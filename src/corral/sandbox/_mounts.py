@@ -61,6 +61,15 @@ class View:
     """Whether the proxy's bridge runs inside (allow-list mode)."""
 
 
+def mount_points(view: View) -> list[str]:
+    """Every path `view` covers with a mount of its own: protected, pinned and
+    granted paths, hidden paths, host sockets.  Each must stay a mount point
+    for the cover to hold (`corral.sandbox._supervise.expected_mounts`)."""
+    paths = [*view.protected, *view.pinned, *view.granted, *view.sockets]
+    paths += [hidden.path for hidden in view.hidden]
+    return sorted({str(path) for path in paths})
+
+
 def bwrap_options(
     profile: SandboxProfile,
     view: View,

@@ -35,8 +35,9 @@ from pathlib import Path
 from corral._logger import get_logger
 from corral.sandbox._handover import fits, hand_over
 from corral.sandbox._launch import Launch, Outcome, abandon, launch
-from corral.sandbox._mounts import View
+from corral.sandbox._mounts import View, mount_points
 from corral.sandbox._streams import Streams
+from corral.sandbox._supervise import mountinfo_escaped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -128,8 +129,12 @@ class Prestarted:
             with open(f"/proc/{init}/mountinfo", "rb") as table:  # noqa: PTH123
                 present = {line.split(b" ", 5)[4] for line in table}
         except (OSError, IndexError):
-            return sorted(expected)
-        return sorted(path for path in expected if _escaped(path) not in present)
+            return expected
+        return [
+            path
+            for path in expected
+            if mountinfo_escaped(os.fsencode(path)) not in present
+        ]
 
     def discard(self) -> None:
         """End the waiting sandbox, unused, and let its placeholders go."""
@@ -203,25 +208,10 @@ class Slot:
             starter.shutdown(wait=False)
 
 
-def mount_points(view: View) -> set[str]:
-    """Every path `view` mounts on: protected, pinned, granted, hidden, sockets."""
-    paths = [*view.protected, *view.pinned, *view.granted, *view.sockets]
-    paths += [hidden.path for hidden in view.hidden]
-    return {str(path) for path in paths}
-
-
 def _sandbox_init(bubblewrap: int) -> int:
     """The sandbox's pid 1: the one child of the bubblewrap process outside."""
     children = Path(f"/proc/{bubblewrap}/task/{bubblewrap}/children").read_text()
     return int(children.split()[0])
-
-
-def _escaped(path: str) -> bytes:
-    """`path` as /proc/PID/mountinfo writes a mount point (octal escapes)."""
-    escaped = os.fsencode(path).replace(b"\\", b"\\134")
-    for char, code in ((b" ", b"\\040"), (b"\t", b"\\011"), (b"\n", b"\\012")):
-        escaped = escaped.replace(char, code)
-    return escaped
 
 
 def usable(

@@ -39,7 +39,11 @@ from corral.policy import (
 )
 from corral.sandbox import _availability
 from corral.sandbox._enforce import EnforcerConfig, enforcer_argv
-from corral.sandbox._environment import build_environment, environment_file
+from corral.sandbox._environment import (
+    build_environment,
+    entries_file,
+    environment_file,
+)
 from corral.sandbox._git_reach import user_config_files
 from corral.sandbox._git_write import find_exec_todos
 from corral.sandbox._handover import channel
@@ -47,7 +51,7 @@ from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
 from corral.sandbox._launch import Launch, Outcome, launch, start
 from corral.sandbox._layers import Layer
-from corral.sandbox._mounts import View, bwrap_command, bwrap_options
+from corral.sandbox._mounts import View, bwrap_command, bwrap_options, mount_points
 from corral.sandbox._placeholders import PlaceholderLease, lease_placeholders
 from corral.sandbox._prestart import Prestarted, Setup, Slot, usable
 from corral.sandbox._profile import (
@@ -609,6 +613,11 @@ class Sandbox:
         profile = self.profile
         status_r, status_w = os.pipe()
         env_fd = environment_file(env)
+        bubblewrap = bool(profile.layers & {Layer.NAMESPACES, Layer.NETWORK})
+        # What the mount layer covers, which must stay covered (without it, the
+        # whole machine is bound as it is, and nothing is).
+        covers = Layer.NAMESPACES in profile.layers
+        mounts_fd = entries_file(mount_points(view)) if covers else None
         config = EnforcerConfig(
             status_fd=status_w,
             stderr_fd=stderr_fd,
@@ -625,16 +634,17 @@ class Sandbox:
             proxy_bridge=bridge,
             supervise=pid_namespace() if Layer.NAMESPACES in profile.layers else None,
             command_fd=command_fd,
+            mounts_fd=mounts_fd,
         )
         command = enforcer_argv(
             self.tools.python, config, argv, script=str(self.tools.enforcer)
         )
         pass_fds = [
-            fd for fd in (status_w, env_fd, stderr_fd, bridge, command_fd)
+            fd for fd in (status_w, env_fd, stderr_fd, bridge, command_fd, mounts_fd)
             if fd is not None
         ]  # fmt: skip
         json_r: int | None = None
-        if profile.layers & {Layer.NAMESPACES, Layer.NETWORK}:
+        if bubblewrap:
             json_r, json_w = os.pipe()
             options = bwrap_options(
                 profile, view, self.support, cwd=cwd, json_status_fd=json_w

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 
 from corral import _linux
+from corral.errors import SandboxSetupError
 from corral.sandbox._report import json_string
 
 TYPE_CHECKING = False
@@ -36,7 +37,18 @@ else:
     # signal.py builds enums of every signal, and importing enum costs ~3 ms.
     import _signal
 
-__all__ = ["LEFT_NAMES_LIMIT", "fork_command", "own_namespace", "pid_namespace"]
+__all__ = [
+    "LEFT_NAMES_LIMIT",
+    "expected_mounts",
+    "fork_command",
+    "mountinfo_escaped",
+    "own_namespace",
+    "pid_namespace",
+]
+
+_GUARD_INTERVAL_MS = 100
+"""How often the supervisor reads the mount table besides when Linux marks it:
+a covered path moved away on the host is found within this long."""
 
 LEFT_NAMES_LIMIT = 20
 """How many names of processes left running the report lists (the count is whole):
@@ -88,7 +100,13 @@ def own_namespace(outside: str) -> bool:
     return inside != outside and os.getppid() == _INIT and mine
 
 
-def fork_command(status_fd: int, outside: str, *, bridged: bool) -> bool:
+def fork_command(
+    status_fd: int,
+    outside: str,
+    *,
+    bridged: bool,
+    guarded: dict[bytes, bytes] | None = None,
+) -> bool:
     """Fork in a pid namespace other than `outside`; return True in the child,
     which goes on to become the command.
 
@@ -98,6 +116,8 @@ def fork_command(status_fd: int, outside: str, *, bridged: bool) -> bool:
     namespace is not confirmed as the sandbox's own, or the kernel refused a
     fork, and the caller becomes the command unsupervised.  With `bridged`,
     corral's network bridge runs there too, and is not counted as left running.
+    `guarded` maps mount points to the ids of the mounts on them
+    (`expected_mounts`), which must stay while the command runs.
     """
     if not own_namespace(outside):
         return False
@@ -114,7 +134,7 @@ def fork_command(status_fd: int, outside: str, *, bridged: bool) -> bool:
         _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
         return False
     if child != 0:
-        _supervise(child, status_fd, outside, own, blocked)
+        _supervise(child, status_fd, outside, own, blocked, guarded=guarded or {})
     _as_command(blocked)
     return True
 
@@ -136,6 +156,8 @@ def _supervise(
     outside: str,
     own: frozenset[int],
     blocked: Iterable[int],
+    *,
+    guarded: dict[bytes, bytes],
 ) -> NoReturn:
     """Wait for `child`, end what is left, report, and exit as `child` did."""
     code = 255
@@ -147,7 +169,7 @@ def _supervise(
                 _signal.signal(signum, _signal.SIG_IGN)
         _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
         _hold_nothing_but(status_fd)
-        wait_status, lost = _wait_guarding_mounts(child)
+        wait_status, lost = _wait_guarding_mounts(child, guarded)
         code = os.waitstatus_to_exitcode(wait_status)
         left: list[str] | None = None
         if own_namespace(outside):
@@ -162,16 +184,55 @@ def _supervise(
         os._exit(128 - code if code < 0 else code)
 
 
-def _wait_guarding_mounts(child: int) -> tuple[int, list[str]]:
-    """Wait for `child`; kill it if a mount of the sandbox vanishes meanwhile.
+def expected_mounts(points: Iterable[bytes]) -> dict[bytes, bytes]:
+    """Map each of `points` (paths corral mounts on) to the id of its mount here.
 
-    Returns its wait status and the mount points that vanished.  No process
-    inside may unmount (no capabilities, and seccomp), but renaming a file over
-    a path on the host, or removing it, detaches the mounts on that path here
-    too: a protected file, a placeholder, a hidden path or a covered socket
-    would then be the command's to reach.  Linux marks /proc/self/mountinfo
-    at every change of the mount table (POLLPRI).
+    The topmost mount on a point counts: mountinfo lists mounts in the order
+    they were made.  Raises SandboxSetupError naming a point that is no mount
+    point: the host renamed something over it or removed it after bubblewrap
+    mounted it, and the sandbox no longer holds what the mount held.
     """
+    table = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        mounts = _mount_points(table)
+    finally:
+        os.close(table)
+    on = {point: mount for mount, point in mounts.items()}
+    guarded = {}
+    for point in points:
+        escaped = mountinfo_escaped(point)
+        if escaped not in on:
+            raise SandboxSetupError(
+                f"{os.fsdecode(point)} was renamed over or removed on the host "
+                "after the sandbox covered it; run the command again"
+            )
+        guarded[escaped] = on[escaped]
+    return guarded
+
+
+def mountinfo_escaped(point: bytes) -> bytes:
+    """`point` as /proc/PID/mountinfo writes a mount point (octal escapes)."""
+    escaped = point.replace(b"\\", b"\\134")
+    for char, code in ((b" ", b"\\040"), (b"\t", b"\\011"), (b"\n", b"\\012")):
+        escaped = escaped.replace(char, code)
+    return escaped
+
+
+def _wait_guarding_mounts(
+    child: int, guarded: dict[bytes, bytes]
+) -> tuple[int, list[str]]:
+    """Wait for `child`; kill it if one of the `guarded` mounts goes meanwhile.
+
+    Returns its wait status and the mount points that went.  No process inside
+    may unmount (no capabilities, and seccomp), but on the host renaming a file
+    over a covered path, or removing it, detaches the mounts on it here too,
+    and moving it away takes the mount along: a protected file, a placeholder,
+    a hidden path or a covered socket would then be the command's to reach.
+    Linux marks /proc/self/mountinfo when a mount goes (POLLPRI), not when its
+    point moves, so the table is also read every `_GUARD_INTERVAL_MS`.
+    """
+    if not guarded:
+        return os.waitpid(child, 0)[1], []
     import select  # noqa: PLC0415 (the supervisor's alone, after the fork)
 
     try:
@@ -181,16 +242,15 @@ def _wait_guarding_mounts(child: int) -> tuple[int, list[str]]:
         # Without the table (the command left no descriptor) the guard is gone.
         os.kill(child, _signal.SIGKILL)
         return os.waitpid(child, 0)[1], ["/proc/self/mountinfo"]
-    baseline = _mount_points(table)
     watch = select.poll()
     watch.register(exited, select.POLLIN)
     watch.register(table, select.POLLPRI | select.POLLERR)
     lost: list[str] = []
     while not lost:
-        if any(fd == exited for fd, _ in watch.poll()):
+        if any(fd == exited for fd, _ in watch.poll(_GUARD_INTERVAL_MS)):
             break
         now = _mount_points(table)
-        gone = [point for mount, point in baseline.items() if mount not in now]
+        gone = [point for point, mount in guarded.items() if now.get(mount) != point]
         lost = sorted(_unescaped(point) for point in gone)
     if lost:
         os.kill(child, _signal.SIGKILL)
@@ -198,13 +258,15 @@ def _wait_guarding_mounts(child: int) -> tuple[int, list[str]]:
 
 
 def _mount_points(table: int) -> dict[bytes, bytes]:
-    """The sandbox's mounts, by id, with where each is (mountinfo's 1st and 5th)."""
+    """The mounts in the mountinfo `table`: each id with its mount point, escaped
+    as mountinfo writes it (the 1st and 5th fields)."""
     os.lseek(table, 0, os.SEEK_SET)
     chunks = []
     while chunk := os.read(table, 1 << 16):
         chunks.append(chunk)
     mounts = {}
-    for line in b"".join(chunks).splitlines():
+    # A newline alone ends a line: mountinfo escapes it within a path, not \r.
+    for line in b"".join(chunks).split(b"\n"):
         fields = line.split(b" ", 5)
         if len(fields) > 4:
             mounts[fields[0]] = fields[4]
