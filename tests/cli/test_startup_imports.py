@@ -75,6 +75,12 @@ def test_a_run_with_no_policy_file_loads_no_toml_or_rule_parser(
     assert not _run(home, workspace, "true") & {"tomllib", "corral.policy._rules"}
 
 
+def test_an_offline_run_loads_no_network_proxy(home: Home, workspace: Path) -> None:
+    """Offline, there is no route to mediate: no proxy, bridge, lease or resolver."""
+    loaded = _run(home, workspace, "true")
+    assert not {name for name in loaded if name.startswith("corral.network")}
+
+
 def test_a_run_of_an_argv_loads_no_shell_parser(home: Home, workspace: Path) -> None:
     loaded = _run(home, workspace, "true")
     assert not loaded & {
