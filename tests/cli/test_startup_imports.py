@@ -75,6 +75,17 @@ def test_a_run_with_no_policy_file_loads_no_toml_or_rule_parser(
     assert not _run(home, workspace, "true") & {"tomllib", "corral.policy._rules"}
 
 
+def test_a_run_of_the_command_line_loads_nothing_for_prestarted_sandboxes(
+    home: Home, workspace: Path
+) -> None:
+    """A prestarted sandbox serves a long-lived caller; corral run has none."""
+    assert not _run(home, workspace, "true") & {
+        "corral.sandbox._prestart",
+        "corral.sandbox._handover",
+        "concurrent.futures",
+    }
+
+
 def test_an_offline_run_loads_no_network_proxy(home: Home, workspace: Path) -> None:
     """Offline, there is no route to mediate: no proxy, bridge, lease or resolver."""
     loaded = _run(home, workspace, "true")

@@ -46,14 +46,12 @@ from corral.sandbox._environment import (
 )
 from corral.sandbox._git_reach import user_config_files
 from corral.sandbox._git_write import find_exec_todos
-from corral.sandbox._handover import channel
 from corral.sandbox._hidden import find_host_sockets
 from corral.sandbox._landlock import LandlockSpec
 from corral.sandbox._launch import Launch, Outcome, launch, start
 from corral.sandbox._layers import Layer
 from corral.sandbox._mounts import View, bwrap_command, bwrap_options, mount_points
 from corral.sandbox._placeholders import PlaceholderLease, lease_placeholders
-from corral.sandbox._prestart import Prestarted, Setup, Slot, usable
 from corral.sandbox._profile import (
     PRIVATE_DIRS,
     check_trusted_outside,
@@ -89,6 +87,7 @@ if TYPE_CHECKING:
     # run would pay ~40 ms of imports at every start for nothing.
     from corral.network._lease import Asker, ProxyLease
     from corral.network._route import RouteConfig
+    from corral.sandbox._prestart import Prestarted, Slot
 
 __all__ = ["Sandbox"]
 
@@ -155,10 +154,14 @@ class Sandbox:
         self.environ = dict(os.environ if environ is None else environ)
         self.ask = ask
         self._proxy_hold: ProxyLease | None = None
-        self._prestart = prestart
-        self._prestarted = Slot()
-        # Also when the Sandbox is collected unclosed, or at the interpreter's end.
-        weakref.finalize(self, self._prestarted.clear)
+        self._prestarted: Slot | None = None
+        if prestart:
+            # Imported only here: socket and threads cost every other run.
+            from corral.sandbox._prestart import Slot  # noqa: PLC0415
+
+            self._prestarted = Slot()
+            # Also when the Sandbox is collected unclosed, or at the end.
+            weakref.finalize(self, self._prestarted.clear)
         check_home(self.environ)
         self.policy = policy
         self.state = state_dir(self.environ)
@@ -201,7 +204,8 @@ class Sandbox:
     def close(self) -> None:
         """End a prestarted sandbox; let the proxy process go once no other run
         needs it.  Runs may follow."""
-        self._prestarted.clear()
+        if self._prestarted is not None:
+            self._prestarted.clear()
         if self._proxy_hold is not None:
             self._proxy_hold.close()
             self._proxy_hold = None
@@ -239,7 +243,8 @@ class Sandbox:
         if not argv:
             raise CorralError("no command given; pass it after --")
         # The next run's sandbox is started apart from any run's own set-up.
-        self._prestarted.settle()
+        if self._prestarted is not None:
+            self._prestarted.settle()
         directory = self._working_directory(cwd)
         limit = timeout if timeout is not None else self.profile.timeout
         run_id = run_id or new_id()
@@ -307,11 +312,11 @@ class Sandbox:
             result.stderr = None
         # A library caller has no command line to do this after the run.
         start_export(self.state, self.environ)
-        if self._prestart and route is None:
+        if self._prestarted is not None and route is None:
             # Last: this run's placeholders are let go, so no sweep of this
             # process meets the next set-up half way, and the starting thread
             # takes the interpreter from no work of this run.
-            self._prestart_later(directory, self.profile.env)
+            self._prestart_later(self._prestarted, directory, self.profile.env)
         return result
 
     def _record_finished(
@@ -570,8 +575,10 @@ class Sandbox:
         env: Mapping[str, str],
         bridge: int | None,
     ) -> Outcome:
-        prestarted = self._prestarted.take()
+        prestarted = None if self._prestarted is None else self._prestarted.take()
         if prestarted is not None:
+            from corral.sandbox._prestart import Setup, usable  # noqa: PLC0415
+
             setup = Setup.of(view, cwd, env, self.profile)
             if bridge is None and usable(prestarted, setup, argv, streams):
                 outcome = prestarted.run(argv, streams, timeout)
@@ -667,9 +674,9 @@ class Sandbox:
             json_r=json_r,
         )
 
-    def _prestart_later(self, cwd: Path, env: Mapping[str, str]) -> None:
+    def _prestart_later(self, slot: Slot, cwd: Path, env: Mapping[str, str]) -> None:
         """Start the next run's sandbox while the caller goes on with this result."""
-        self._prestarted.start_later(lambda: self._prestart_next(cwd, dict(env)))
+        slot.start_later(lambda: self._prestart_next(cwd, dict(env)))
 
     def _prestart_next(self, cwd: Path, env: Mapping[str, str]) -> Prestarted | None:
         """Start the sandbox of the next run in `cwd`; a failure is only logged.
@@ -677,6 +684,9 @@ class Sandbox:
         Only in bubblewrap, whose pipes tell how set-up went; the next run that
         cannot use it reports whatever went wrong by launching anew.
         """
+        from corral.sandbox._handover import channel  # noqa: PLC0415
+        from corral.sandbox._prestart import Prestarted, Setup  # noqa: PLC0415
+
         if Layer.NAMESPACES not in self.profile.layers:
             return None
         lease = contextlib.ExitStack()
