@@ -43,7 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["Prestarted", "Setup", "Slot"]
+__all__ = ["Prestarted", "Setup", "Slot", "usable"]
 
 logger = get_logger(__name__)
 
