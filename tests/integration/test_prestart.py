@@ -153,7 +153,8 @@ def test_the_time_limit_counts_from_the_command_not_from_the_set_up(
     assert result.exit_status == 0
 
 
-def test_closing_ends_the_waiting_sandbox(home: Home, workspace: Path) -> None:
+def _with_a_waiting_sandbox(home: Home, workspace: Path) -> tuple[Sandbox, set[int]]:
+    """A Sandbox whose next run's sandbox waits; the sandboxes there were before."""
     env = home.env()
     before = _bwrap_children()
     box = Sandbox(
@@ -162,6 +163,11 @@ def test_closing_ends_the_waiting_sandbox(home: Home, workspace: Path) -> None:
     box.run(["true"], capture=True)
     time.sleep(_SETTLE_SECONDS)
     assert _bwrap_children() - before
+    return box, before
+
+
+def test_closing_ends_the_waiting_sandbox(home: Home, workspace: Path) -> None:
+    box, before = _with_a_waiting_sandbox(home, workspace)
 
     box.close()
 
@@ -171,14 +177,7 @@ def test_closing_ends_the_waiting_sandbox(home: Home, workspace: Path) -> None:
 def test_a_sandbox_collected_unclosed_ends_its_waiting_sandbox(
     home: Home, workspace: Path
 ) -> None:
-    env = home.env()
-    before = _bwrap_children()
-    box = Sandbox(
-        workspace, load_policy(workspace, environ=env), environ=env, prestart=True
-    )
-    box.run(["true"], capture=True)
-    time.sleep(_SETTLE_SECONDS)
-    assert _bwrap_children() - before
+    box, before = _with_a_waiting_sandbox(home, workspace)
 
     del box
     gc.collect()
