@@ -22,16 +22,21 @@ print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 """
 
 
-def _loaded(home: Home, *argv: str) -> set[str]:
-    """Run ``corral ARGV`` in a fresh interpreter; return the modules it loaded."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *argv],
+def _python(home: Home, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter with `args` in a fresh process, in `home`."""
+    return subprocess.run(
+        [sys.executable, *args],
         env=home.env(),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def _loaded(home: Home, *argv: str) -> set[str]:
+    """Run ``corral ARGV`` in a fresh interpreter; return the modules it loaded."""
+    done = _python(home, "-c", _PROBE, *argv)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["status"] == 0, done.stderr
@@ -133,28 +138,14 @@ def test_verbose_options_before_the_subcommand_still_load_only_that_one(
 
 
 def test_help_lists_every_subcommand(home: Home) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "corral", "--help"],
-        env=home.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _python(home, "-m", "corral", "--help")
     assert done.returncode == 0, done.stderr
     for name in ("run", "check", "approve", "event", "log", "policy", "doctor"):
         assert f"    {name} " in done.stdout
 
 
 def test_an_unknown_subcommand_is_refused_naming_every_one(home: Home) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "corral", "-v", "rnu"],
-        env=home.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _python(home, "-m", "corral", "-v", "rnu")
     assert done.returncode == 2
     assert (
         "invalid choice: 'rnu' (choose from 'run', 'check', 'approve', 'event', "
@@ -191,14 +182,7 @@ print(json.dumps([status, gc.isenabled(), gc.get_freeze_count()]))
 
 
 def _collector_after(home: Home, collector: str, caller: str, *argv: str) -> list[int]:
-    done = subprocess.run(
-        [sys.executable, "-c", _COLLECTOR, collector, caller, *argv],
-        env=home.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _python(home, "-c", _COLLECTOR, collector, caller, *argv)
     assert done.returncode == 0, done.stderr
     result: list[int] = json.loads(done.stdout.splitlines()[-1])
     return result
