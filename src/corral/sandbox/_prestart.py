@@ -37,7 +37,7 @@ from corral.sandbox._handover import fits, hand_over
 from corral.sandbox._launch import Launch, Outcome, abandon, launch
 from corral.sandbox._mounts import View, mount_points
 from corral.sandbox._streams import Streams
-from corral.sandbox._supervise import mountinfo_escaped
+from corral.sandbox._supervise import mount_table, mountinfo_escaped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -126,10 +126,15 @@ class Prestarted:
         expected = mount_points(self.setup.view)
         try:
             init = _sandbox_init(self.process.pid)
-            with open(f"/proc/{init}/mountinfo", "rb") as table:  # noqa: PTH123
-                present = {line.split(b" ", 5)[4] for line in table}
+            table = os.open(f"/proc/{init}/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
         except (OSError, IndexError):
             return expected
+        try:
+            present = set(mount_table(table).values())
+        except OSError:
+            return expected
+        finally:
+            os.close(table)
         return [
             path
             for path in expected

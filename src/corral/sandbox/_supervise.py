@@ -41,6 +41,7 @@ __all__ = [
     "LEFT_NAMES_LIMIT",
     "expected_mounts",
     "fork_command",
+    "mount_table",
     "mountinfo_escaped",
     "own_namespace",
     "pid_namespace",
@@ -194,7 +195,7 @@ def expected_mounts(points: Iterable[bytes]) -> dict[bytes, bytes]:
     """
     table = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        mounts = _mount_points(table)
+        mounts = mount_table(table)
     finally:
         os.close(table)
     on = {point: mount for mount, point in mounts.items()}
@@ -249,7 +250,7 @@ def _wait_guarding_mounts(
     while not lost:
         if any(fd == exited for fd, _ in watch.poll(_GUARD_INTERVAL_MS)):
             break
-        now = _mount_points(table)
+        now = mount_table(table)
         gone = [point for point, mount in guarded.items() if now.get(mount) != point]
         lost = sorted(_unescaped(point) for point in gone)
     if lost:
@@ -257,7 +258,7 @@ def _wait_guarding_mounts(
     return os.waitpid(child, 0)[1], lost
 
 
-def _mount_points(table: int) -> dict[bytes, bytes]:
+def mount_table(table: int) -> dict[bytes, bytes]:
     """The mounts in the mountinfo `table`: each id with its mount point, escaped
     as mountinfo writes it (the 1st and 5th fields)."""
     os.lseek(table, 0, os.SEEK_SET)
