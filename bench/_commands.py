@@ -1,7 +1,8 @@
 """Per-command cost: three commands run bare, in bubblewrap, in corral and in peers.
 
 Each (way, command) cell runs in a child process of its own (this file, run
-with ``--cell``), so that the peak RSS it reports is that cell's alone.
+with the cell's way and command), so that the peak RSS it reports is that
+cell's alone.
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ def _setup(workspace: Path, environ: dict[str, str]) -> dict[str, Step]:
     }
 
 
-def _rate(step: Step, rounds: int) -> tuple[float, list[float]]:
-    """Return the median microseconds per command, and each round's figure."""
+def _rate(step: Step, rounds: int) -> list[float]:
+    """Return each round's microseconds per command."""
     per_round = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -127,7 +127,7 @@ def _rate(step: Step, rounds: int) -> tuple[float, list[float]]:
             step(line)
         elapsed = time.perf_counter() - start
         per_round.append(elapsed / len(AGENT_COMMANDS) * 1e6)
-    return statistics.median(per_round), per_round
+    return per_round
 
 
 def measure(rounds: int) -> dict[str, object]:
@@ -148,14 +148,8 @@ def measure(rounds: int) -> dict[str, object]:
                 step(line)
         results = []
         for name, step in steps.items():
-            median, samples = _rate(step, rounds)
-            results.append(
-                {
-                    "step": name,
-                    "median_us_per_command": round(median, 2),
-                    "samples_us": [round(s, 2) for s in samples],
-                }
-            )
+            samples = _rate(step, rounds)
+            results.append({"step": name, "samples_us": [round(s, 2) for s in samples]})
     return {"commands": len(AGENT_COMMANDS), "rounds": rounds, "results": results}
 
 
