@@ -112,7 +112,18 @@ def test_a_lapsed_request_cannot_be_approved(tmp_path: Path) -> None:
     assert store.pending() == []
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "ABC", "a b", ""])
+def test_a_request_id_of_decimal_digits_only_is_an_id(tmp_path: Path) -> None:
+    # About one id in 1,900 has no hexadecimal letter in its 16 digits.
+    store = ApprovalStore(tmp_path)
+    fp = "8001441949343302" + "ab" * 24
+    store.save_request(_request(fp))
+
+    assert store.load_request(fp[:16]).fingerprint == fp
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "ABC", "a b", "", "\u00df", "\u0663", "g1", "abc\n"]
+)
 def test_a_request_id_is_never_a_path(tmp_path: Path, name: str) -> None:
     with pytest.raises(ApprovalError, match="not a request id"):
         ApprovalStore(tmp_path).load_request(name)

@@ -44,6 +44,8 @@ SESSION_LIFETIME_SECONDS = 24 * 3600
 # Request ids are a prefix of the fingerprint: 64 bits, so that nobody can
 # make another command's id on purpose, and still short enough to copy.
 REQUEST_ID_LENGTH = 16
+# What an id is spelled with: a fingerprint is lowercase hexadecimal.
+_HEX_DIGITS = frozenset("0123456789abcdef")
 # A request file larger than this is not corral's: refuse rather than parse it.
 MAX_RECORD_BYTES = 1 << 20
 
@@ -118,7 +120,7 @@ class ApprovalStore:
 
         Raises ApprovalError when there is none, or it has lapsed.
         """
-        if not (request_id.isalnum() and request_id.islower()):
+        if not request_id or not set(request_id) <= _HEX_DIGITS:
             raise ApprovalError(
                 f"{request_id!r} is not a request id; 'corral approve' with no id "
                 "lists the pending ones"
