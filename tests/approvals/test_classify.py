@@ -182,6 +182,7 @@ PROGRAMS_BY_PATH = [
     case("gcc-13 -c x.c", C.TEST_BUILD, why="a versioned compiler"),
     only("declare x='date'", C.READ, why="a plain declared value is text"),
     only("ls2", C.UNKNOWN, why="only versioned families drop a version number"),
+    only("gcc\u0661\u0663 -c x.c", C.UNKNOWN, why="a version is ASCII digits"),
     only("python3 -V", C.READ, why="python -V prints its version"),
 ]
 

@@ -161,6 +161,10 @@ WRITES = [
     case("strace -o /etc/x ls", C.OUTSIDE_WRITE, why="strace -o"),
     case("valgrind --log-file=/etc/x ls", C.OUTSIDE_WRITE, why="valgrind --log-file"),
     case("flock .git/index.lock ls", C.PROTECTED_WRITE, why="flock's lock file"),
+    # bash takes only ASCII digits for a descriptor: these name files.
+    case("cd /etc && echo x >&\u00b2", C.OUTSIDE_WRITE, why="'>&' to a file named ²"),
+    case("cd /etc && echo x >&\u0663", C.OUTSIDE_WRITE, why="Arabic-Indic three"),
+    case("cd /etc && flock \u00b2 true", C.OUTSIDE_WRITE, why="flock's lock file ²"),
     case("history -w .git/hooks/x", C.PROTECTED_WRITE, why="history -w"),
     case("find . -fls ~/x", C.OUTSIDE_WRITE, why="find -fls"),
     case("sed -n 'w /etc/x' README", C.OUTSIDE_WRITE, why="sed's w command"),

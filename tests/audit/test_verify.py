@@ -311,6 +311,19 @@ def test_a_rotated_file_renamed_from_its_first_record_is_a_break(
     assert f"its first record is {first}" in result.breaks[0].message
 
 
+def test_a_rotated_name_spelled_in_other_digits_is_not_a_log_file(
+    tmp_path: Path,
+) -> None:
+    log = _log(tmp_path, 20, rotate_bytes=1000)
+    second = log.files()[1]
+    arabic = str.maketrans(
+        "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+    )
+    second.rename(tmp_path / second.name.translate(arabic))
+    assert second not in log.files()
+    assert not verify_log(tmp_path).ok
+
+
 def test_a_line_nested_too_deep_to_parse_is_not_a_record(tmp_path: Path) -> None:
     log = _log(tmp_path, 3)
     lines = _lines(log.current)

@@ -47,6 +47,9 @@ def test_a_malformed_since_is_a_usage_error(corral: CorralCLI) -> None:
     ran = corral("log", "--since", "yesterday", timeout=_TIMEOUT)
     assert ran.returncode == 2
     assert "give an ISO 8601 date" in ran.stderr
+    ran = corral("log", "--since", "\u0663h", timeout=_TIMEOUT)
+    assert ran.returncode == 2
+    assert "give an ISO 8601 date" in ran.stderr
 
 
 def test_a_link_at_a_rotated_name_is_a_break_for_verify_and_an_error_for_show(

@@ -23,6 +23,7 @@ from corral.approvals._model import (
     Script,
     Word,
     WordKind,
+    is_descriptor,
 )
 from corral.approvals._paths import NETWORK_DEVICES, Cwds, Paths
 from corral.approvals._wrappers import WRAPPERS, assignment
@@ -96,7 +97,7 @@ PROGRAMS = MappingProxyType(
 
 # python3.12, pip3, gcc-13, clang++-17: the program without its version.
 # As text: `re` compiles it on first use, and keeps it.
-_VERSIONED = r"^(.+?)[-.]?\d+(?:\.\d+)*$"
+_VERSIONED = r"^(.+?)[-.]?[0-9]+(?:\.[0-9]+)*$"
 # Programs installed under versioned names; any other name is only itself.
 _VERSIONED_FAMILIES = frozenset(
     {
@@ -352,7 +353,9 @@ class _Classifier:
                 Category.NETWORK,
                 f"the redirection to {target.text} opens a network connection",
             )
-        elif operator in (">&", "<&") and (target.text.isdigit() or target.text == "-"):
+        elif operator in (">&", "<&") and (
+            is_descriptor(target.text) or target.text == "-"
+        ):
             return
         elif redirect.writes:
             self.write(shown, target)

@@ -24,6 +24,7 @@ __all__ = [
     "Verdict",
     "Word",
     "WordKind",
+    "is_descriptor",
     "strictest",
 ]
 
@@ -142,6 +143,14 @@ class Assignment:
     value: Word
 
 
+def is_descriptor(text: str) -> bool:
+    """Whether bash takes `text` as a file descriptor: ASCII digits only.
+
+    ``str.isdigit`` also accepts ``²`` or ``٣``, which bash takes as file names.
+    """
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class Redirect:
     """One redirection of a simple command."""
@@ -157,7 +166,7 @@ class Redirect:
     def writes(self) -> bool:
         """Whether this redirection can create or change the file it names."""
         return self.operator in {">", ">>", "&>", "&>>", ">|", "<>"} or (
-            self.operator == ">&" and not self.target.text.isdigit()
+            self.operator == ">&" and not is_descriptor(self.target.text)
         )
 
 

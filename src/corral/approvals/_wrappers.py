@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from corral.approvals._model import Category, Word, WordKind
+from corral.approvals._model import Category, Word, WordKind, is_descriptor
 from corral.approvals.catalog._base import (
     Argv,
     Handler,
@@ -465,7 +465,7 @@ def _flock(sink: Sink, argv: Argv) -> None:
     parsed = parse_options(argv[1:], _FLOCK)
     at = 1 + parsed.rest
     lock = argv[at] if at < len(argv) else None
-    if lock is not None and not lock.text.isdigit():
+    if lock is not None and not is_descriptor(lock.text):
         sink.write(argv, lock, verb="locks")
     rest = argv[at + 1 :]
     if rest[:1] and rest[0].text in ("-c", "--command") and rest[0].is_literal:

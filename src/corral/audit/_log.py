@@ -57,7 +57,7 @@ CURRENT = "events.jsonl"
 HEAD = "events.head"
 LOCK = "events.lock"
 # As text: `re` compiles it on first use, and keeps it.
-_ROTATED = r"events\.(\d{12,})\.jsonl"
+_ROTATED = r"events\.([0-9]{12,})\.jsonl"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # The witness is rewritten in place at a fixed width: one pwrite, never a
 # moment when the file is empty or half old, half new.

@@ -31,7 +31,7 @@ __all__ = ["add_parser", "log"]
 
 # A broken chain is neither success nor a usage error.
 _BROKEN = 1
-_RELATIVE = re.compile(r"(\d{1,6})([smhdw])")
+_RELATIVE = re.compile(r"([0-9]{1,6})([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from corral.approvals._model import Redirect, Word, WordKind
+from corral.approvals._model import Redirect, Word, WordKind, is_descriptor
 from corral.approvals.shell._source import token_after, token_before, word_parts
 from corral.approvals.shell._words import HEREDOC_ESCAPES, Pieces, Where, WordReader
 
@@ -190,7 +190,7 @@ class RedirectReader(WordReader):
             for child in node.children:
                 if child.type == "file_descriptor":
                     text = self.node_text(child)
-                    fd = int(text) if text.isdigit() else None
+                    fd = int(text) if is_descriptor(text) else None
                 elif not child.is_named and not operator and child.type != "$":
                     operator = child.type
                     if self.src[child.start_byte : child.end_byte] == b"<>":
