@@ -69,6 +69,22 @@ def test_a_hook_linked_into_the_workspace_keeps_its_target_read_only(
     assert (workspace / "scripts" / "pre-commit").read_text() == "#!/bin/sh\n"
 
 
+def test_an_object_store_linked_into_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """Rewritten objects would change the history the person later pushes."""
+    objects = workspace / ".git" / "objects"
+    objects.rename(workspace / "store")
+    objects.symlink_to("../store")
+    before = sorted(p.name for p in (workspace / "store").iterdir())
+    ran = corral.run(
+        workspace,
+        *sh("touch store/planted .git/objects/via-link; rm -rf store/pack; true"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(p.name for p in (workspace / "store").iterdir()) == before
+
+
 def test_a_dangling_hook_link_into_the_workspace_cannot_be_filled(
     corral: CorralCLI, workspace: Path
 ) -> None:

@@ -233,6 +233,23 @@ def test_a_second_name_for_an_object_is_not_refused(tmp_path: Path) -> None:
     assert gitdir in find_protected(tmp_path, [], [tmp_path]).existing
 
 
+@pytest.mark.parametrize("name", ["objects", "lfs"])
+def test_a_data_directory_linked_into_the_workspace_is_protected_unsearched(
+    tmp_path: Path, name: str
+) -> None:
+    """History kept beside .git is history still; its shared objects are no error."""
+    gitdir = _repository(tmp_path)
+    store = tmp_path / "store"
+    if (gitdir / name).exists():
+        (gitdir / name).rename(store)
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "cdef").write_bytes(b"data")
+    os.link(store / "ab" / "cdef", tmp_path / "other-name")
+    (gitdir / name).symlink_to("../store")
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert {gitdir, store} <= set(found.existing)
+
+
 def test_what_links_in_a_git_directory_lead_to_is_protected_in_turn(
     tmp_path: Path,
 ) -> None:

@@ -212,13 +212,22 @@ def _resolve(
     guard_user_configs(guard, user_configs)
 
     # What a link beneath a protected path leads to is protected in turn,
-    # until nothing new is reached.
+    # until nothing new is reached.  A git data directory kept elsewhere
+    # (``objects`` linked beside ``.git``) is protected as it would be in
+    # place: read-only, not searched.
     checked: set[Path] = set()
     while unchecked := [path for path in existing if path not in checked]:
         for path in unchecked:
             checked.add(path)
-            for link in _check_files(path, granted.keys()):
+            links, data_links = _check_files(path, granted.keys())
+            for link in links:
                 guard.reach(link, link.parent, str(link.readlink()), is_dir=False)
+            for link in data_links:
+                target = guard.reach(
+                    link, link.parent, str(link.readlink()), is_dir=True
+                )
+                if target is not None:
+                    checked.add(target)
     return _Found(existing, absent, kinds, guard.reached)
 
 
@@ -239,18 +248,23 @@ def _first_missing(workspace: Path, path: Path) -> Path | None:
     return None
 
 
-def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
+def _check_files(
+    path: Path, granted: Collection[Path]
+) -> tuple[list[Path], list[Path]]:
     """Refuse hard links beneath `path`; return the symbolic links there.
 
+    Returned apart: the links that stand for a git directory's data
+    directories (``objects``, ``lfs``), whose targets are not to be searched.
     The writable git directories in `granted` are not searched: a command may
     change what they hold anyway.
     """
     if not path.is_dir() or path.is_symlink():
         info = path.lstat()
         _refuse_hard_link(path, info)
-        return [path] if stat.S_ISLNK(info.st_mode) else []
+        return ([path] if stat.S_ISLNK(info.st_mode) else []), []
     skipped = {os.fspath(p) for p in granted}
     links: list[Path] = []
+    data_links: list[Path] = []
     # Every run walks every protected directory: plain strings, and a stat
     # only where the directory entry does not tell enough (a file's links).
     top = os.fspath(path)
@@ -263,12 +277,13 @@ def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
             continue
         for entry in _entries(directory):
             if entry.is_symlink():
-                # A link to a skipped directory is passed over with them.
-                if (entry.name in data_dirs or entry.path in skipped) and _is_dir(
-                    entry
-                ):
+                # A link to a writable git directory is passed over with it.
+                if entry.path in skipped and _is_dir(entry):
                     continue
-                links.append(Path(entry.path))
+                if entry.name in data_dirs and _is_dir(entry):
+                    data_links.append(Path(entry.path))
+                else:
+                    links.append(Path(entry.path))
             elif _is_dir(entry):
                 if entry.name not in data_dirs and entry.path not in skipped:
                     pending.append((entry.path, frozenset()))
@@ -277,7 +292,7 @@ def _check_files(path: Path, granted: Collection[Path]) -> list[Path]:
                 _refuse_hard_link(entry.path, info)
                 if stat.S_ISLNK(info.st_mode):  # a link now, though listed as a file
                     links.append(Path(entry.path))
-    return links
+    return links, data_links
 
 
 def _refuse_hard_link(file: Path | str, info: os.stat_result) -> None:
