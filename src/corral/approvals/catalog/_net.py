@@ -164,7 +164,9 @@ def _rsync(sink: Sink, argv: Argv) -> None:
     operands = parsed.operands
     remote = any(_is_remote(w) for w in operands)
     for shell in parsed.values("-e", "--rsh"):
-        if not shell.is_literal or shell.text.split()[:1] != ["ssh"]:
+        # rsync splits the command at spaces and tabs only, as ASCII.
+        program = shell.text.replace("\t", " ").partition(" ")[0]
+        if not shell.is_literal or program != "ssh":
             sink.emit(
                 argv,
                 Category.EXEC_OVERRIDE,
