@@ -93,10 +93,16 @@ def _wget(sink: Sink, argv: Argv) -> None:
     sink.emit(argv, _NETWORK, f"{name_of(argv[0])} downloads over the network")
 
 
-# ssh_config keywords whose value is a command ssh runs on this machine.
+# ssh_config keywords whose value is a command ssh runs on this machine, or a
+# library it loads into itself or a helper.
 _SSH_LOCAL_COMMANDS = frozenset(
-    {"proxycommand", "localcommand", "permitlocalcommand", "knownhostscommand", "match"}
-)
+    {
+        "proxycommand", "localcommand", "permitlocalcommand", "knownhostscommand",
+        "match", "pkcs11provider", "securitykeyprovider",
+    }
+)  # fmt: skip
+# Where ssh ends a config keyword: white space, '=' or a quote.
+_SSH_KEYWORD_END = frozenset(' \t\r\n="')
 _SSH = spec("-b -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w -B -P")
 
 
@@ -105,12 +111,8 @@ def _ssh_options(
 ) -> None:
     name = name_of(argv[0])
     for option in values:
-        key = (
-            option.text.split("=", 1)[0].split(None, 1)[0].lower()
-            if option.text
-            else ""
-        )
-        if key in _SSH_LOCAL_COMMANDS or not option.is_literal:
+        key = _ssh_keyword(option.text) if option.is_literal else None
+        if key is None or key in _SSH_LOCAL_COMMANDS:
             sink.emit(
                 argv,
                 Category.EXEC_OVERRIDE,
@@ -124,12 +126,66 @@ def _ssh_options(
         )
 
 
+def _ssh_keyword(line: str) -> str | None:
+    """The keyword of one ssh_config line as ssh reads it, in lower case.
+
+    ssh skips leading blanks and takes a keyword in double quotes whole, so
+    ``"ProxyCommand"=x`` is ProxyCommand.  None when ssh could not read one
+    (an open quote, a keyword that is not ASCII): not known to be harmless.
+    """
+    text = line.lstrip(" \t\r\n")
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        if end < 0:
+            return None
+        key = text[1:end]
+    else:
+        end = next((i for i, c in enumerate(text) if c in _SSH_KEYWORD_END), len(text))
+        key = text[:end]
+    return key.lower() if key.isascii() else None
+
+
 def _ssh(sink: Sink, argv: Argv) -> None:
     parsed = parse_options(argv[1:], _SSH)
     _ssh_options(sink, argv, parsed.values("-o"), parsed.values("-F"))
     for target in parsed.values("-E"):
         sink.write(argv, target)
     sink.emit(argv, _NETWORK, f"{name_of(argv[0])} connects to another host")
+
+
+def _rsh_words(text: str) -> list[str] | None:
+    """Split an rsync ``-e`` command as rsync does; None for an open quote.
+
+    rsync splits at spaces only (not tabs); single or double quotes keep
+    spaces in a word and are removed, a doubled quote inside them is one.
+    """
+    words: list[str] = []
+    word: list[str] | None = None
+    quote = ""
+    i = 0
+    while i < len(text):
+        char = text[i]
+        i += 1
+        if not quote and char == " ":
+            if word is not None:
+                words.append("".join(word))
+                word = None
+            continue
+        word = [] if word is None else word
+        if char in "'\"" and not quote:
+            quote = char
+        elif char == quote and text[i : i + 1] == quote:
+            word.append(char)
+            i += 1
+        elif char == quote:
+            quote = ""
+        else:
+            word.append(char)
+    if quote:
+        return None
+    if word is not None:
+        words.append("".join(word))
+    return words
 
 
 def _is_remote(word: Word) -> bool:
@@ -164,14 +220,17 @@ def _rsync(sink: Sink, argv: Argv) -> None:
     operands = parsed.operands
     remote = any(_is_remote(w) for w in operands)
     for shell in parsed.values("-e", "--rsh"):
-        # rsync splits the command at spaces and tabs only, as ASCII.
-        program = shell.text.replace("\t", " ").partition(" ")[0]
-        if not shell.is_literal or program != "ssh":
+        words = _rsh_words(shell.text) if shell.is_literal else None
+        if not words or words[0] != "ssh":
             sink.emit(
                 argv,
                 Category.EXEC_OVERRIDE,
                 f"rsync -e runs {shell.text} to reach the remote",
             )
+        else:
+            ssh = tuple(Word(word) for word in words)
+            options = parse_options(ssh[1:], _SSH)
+            _ssh_options(sink, ssh, options.values("-o"), options.values("-F"))
     deletes = any(name.startswith("--delete") for name, _ in parsed.options)
     if len(operands) > 1 and not _is_remote(operands[-1]):
         sink.write(argv, operands[-1], verb="copies into", recursive=deletes)
