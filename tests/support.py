@@ -271,3 +271,15 @@ def promptly(call: Callable[[], object], fifo: Path) -> BaseException | None:
         thread.join(PROMPT_SECONDS)
         pytest.fail(f"blocked on the FIFO at {fifo}")
     return raised[0]
+
+
+# The kernel lists a socket's name as its bytes, one record per line: a name
+# may hold any byte but NUL, newlines and invalid UTF-8 included.
+ODD_SOCKET_NAMES = [
+    pytest.param("v\x0bt.sock", id="vertical-tab"),
+    pytest.param("l\u2028s.sock", id="line-separator"),
+    pytest.param("n\nl.sock", id="newline"),
+    pytest.param("n\n0: 2 0 1 1 1 1 x", id="record-inside"),
+    pytest.param(os.fsdecode(b"b\xffd.sock"), id="not-utf-8"),
+    pytest.param("trailing.sock ", id="trailing-space"),
+]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Home, allow_through
-from tests.support import IS_ROOT, CorralCLI, Listener, sh
+from tests.support import IS_ROOT, ODD_SOCKET_NAMES, CorralCLI, Listener, sh
 
 
 def test_ssh_and_cloud_credentials_are_unreadable(
@@ -127,6 +127,21 @@ def test_a_host_unix_socket_in_a_readable_directory_is_unreachable(
     assert ran.returncode != 0
     assert not listener.reached
     assert "reached" not in ran.stdout
+
+
+@pytest.mark.parametrize("name", ODD_SOCKET_NAMES)
+def test_a_host_unix_socket_is_unreachable_whatever_its_name(
+    corral: CorralCLI, workspace: Path, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / "u" / name
+    path.parent.mkdir()
+    listener = Listener.unix(path)
+    try:
+        ran = corral.run(workspace, "python3", "-c", UNIX_CONNECT, str(path))
+    finally:
+        listener.close()
+    assert ran.returncode != 0
+    assert not listener.reached
 
 
 def test_unix_sockets_inside_the_sandbox_work(

@@ -13,6 +13,7 @@ import pytest
 
 from corral._home import passwd_home
 from corral.sandbox._hidden import HiddenPath, find_hidden, find_host_sockets
+from tests.support import ODD_SOCKET_NAMES
 
 
 @contextmanager
@@ -21,6 +22,22 @@ def bound(path: Path) -> Iterator[socket.socket]:
         server.bind(str(path))
         server.listen()
         yield server
+
+
+@pytest.mark.parametrize("name", ODD_SOCKET_NAMES)
+def test_a_socket_is_found_whatever_bytes_its_name_holds(
+    tmp_path: Path, name: str
+) -> None:
+    with bound(tmp_path / name):
+        assert tmp_path / name in find_host_sockets([])
+
+
+def test_a_socket_named_as_another_s_name_and_a_newline_more_is_found_too(
+    tmp_path: Path,
+) -> None:
+    with bound(tmp_path / "a"), bound(tmp_path / "a\nb"):
+        found = find_host_sockets([])
+    assert {tmp_path / "a", tmp_path / "a\nb"} <= set(found)
 
 
 def test_a_bound_socket_is_found_and_one_beneath_a_covered_path_is_not(

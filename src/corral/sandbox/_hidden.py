@@ -26,6 +26,8 @@ _PROC_NET_UNIX = Path("/proc/net/unix")
 _ACL_XATTR = "system.posix_acl_access"
 # Fields before the path in each line of /proc/net/unix.
 _UNIX_FIELDS_BEFORE_PATH = 7
+# The longest name a unix socket can be bound at, its terminating NUL excluded.
+_SUN_PATH_MAX = 107
 
 
 @dataclass(frozen=True)
@@ -86,36 +88,71 @@ def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
     sockets: set[Path] = set()
     seen: set[Path] = set()
     try:
-        lines = _PROC_NET_UNIX.read_text(errors="replace").splitlines()[1:]
+        # A name is listed as its bytes: no decoding, no line end but newline.
+        lines = _PROC_NET_UNIX.read_bytes().split(b"\n")[1:]
     except OSError:
         return []
-    for line in lines:
-        fields = line.split(maxsplit=_UNIX_FIELDS_BEFORE_PATH)
+    for at, line in enumerate(lines):
+        fields = line.split(None, _UNIX_FIELDS_BEFORE_PATH)
         if len(fields) <= _UNIX_FIELDS_BEFORE_PATH:
             continue
-        path = Path(fields[_UNIX_FIELDS_BEFORE_PATH])
-        if not path.is_absolute() or path in seen:
+        name = fields[_UNIX_FIELDS_BEFORE_PATH]
+        if not name.startswith(b"/"):
             continue
-        seen.add(path)
-        if _beneath(path, covered_paths):
-            continue
-        try:
-            # Bound through a linked directory (/var/run/...): cover the real one.
-            path = Path(os.path.realpath(path.parent)) / path.name
-            info = path.lstat()
-            if _beneath(path, covered_paths) or not stat.S_ISSOCK(info.st_mode):
-                continue
-            if _reachable(path):
-                sockets.add(path)
-        except OSError:
-            continue
-        if info.st_nlink > 1:
-            logger.warning(
-                "the host socket %s has %d other names, which cannot be found to cover",
-                path,
-                info.st_nlink - 1,
-            )
+        for raw in _names(name, lines[at + 1 :]):
+            path = Path(os.fsdecode(raw))
+            if path not in seen:
+                seen.add(path)
+                _add_socket(sockets, path, covered_paths)
     return sorted(sockets)
+
+
+def _add_socket(sockets: set[Path], path: Path, covered: tuple[Path, ...]) -> None:
+    """Add `path` to `sockets` if it is a host socket a command could reach."""
+    if _beneath(path, covered):
+        return
+    try:
+        # Bound through a linked directory (/var/run/...): cover the real one.
+        path = Path(os.path.realpath(path.parent)) / path.name
+        info = path.lstat()
+        if _beneath(path, covered) or not stat.S_ISSOCK(info.st_mode):
+            return
+        if not _reachable(path):
+            return
+    except OSError:
+        return
+    sockets.add(path)
+    if info.st_nlink > 1:
+        logger.warning(
+            "the host socket %s has %d other names, which cannot be found to cover",
+            path,
+            info.st_nlink - 1,
+        )
+
+
+def _names(name: bytes, following: list[bytes]) -> list[bytes]:
+    """The names a line of the listing may stand for: `name`, or more of it.
+
+    A newline in a name cuts it in the listing, and the rest is on the
+    `following` lines: besides `name` itself, each longer name so made that is
+    a socket (up to the longest name a socket can have).
+    """
+    found = []
+    whole = name
+    for more in following:
+        whole += b"\n" + more
+        if len(whole) > _SUN_PATH_MAX:
+            break
+        if _is_socket(whole):
+            found.append(whole)
+    return [name, *found]
+
+
+def _is_socket(name: bytes) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(name).st_mode)
+    except OSError:
+        return False
 
 
 def _beneath(path: Path, prefixes: tuple[Path, ...]) -> bool:
