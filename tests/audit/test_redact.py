@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import shlex
 import string
 import time
@@ -324,6 +325,121 @@ def test_corral_session_and_secret_named_places_are_not_masked() -> None:
         }
     )
     text = "a1b2c3d4e5f60718 /run/user/1000/ssh-agent.sock /etc/gcp/credentials.json"
+
+    assert redactor.redact(text) == text
+
+
+# A secret shaped like a path.
+
+# Standard base64 keys that start with '/' and hold no '+', as about one AWS
+# secret access key in 118 does: one component, two, and one of lower-case
+# letters and digits only.
+PATH_SHAPED_SECRETS = [
+    "/wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY1",
+    "/wJalrXUtnFEMI/K7MDENGbPxRfiCYEXAMPLEKEY",
+    "/wjalrxutnfemik7mdengbpxrficyexamplekey1",
+]
+
+# The places a command line gives a value a secret name.
+SECRET_NAMED_FORMS = [
+    "AWS_SECRET_ACCESS_KEY={} aws s3 ls",
+    "export AWS_SECRET_ACCESS_KEY='{}'",
+    "env AWS_SECRET_ACCESS_KEY={} aws s3 ls",
+    "aws configure set aws_secret_access_key {}",
+    "aws s3 ls --aws-secret-access-key {}",
+    "tool --secret-key={}",
+    "AWS_SECRET_ACCESS_KEY=${{AWS_SECRET_ACCESS_KEY:-{}}} aws s3 ls",
+    "curl -H 'Authorization: Bearer {}' u",
+]
+
+
+def _shows(secret: str, redacted: object) -> bool:
+    """Whether `redacted` still holds a piece of `secret` between its slashes."""
+    return any(piece in str(redacted) for piece in secret.split("/") if piece)
+
+
+@pytest.mark.parametrize("secret", PATH_SHAPED_SECRETS)
+@pytest.mark.parametrize("form", SECRET_NAMED_FORMS)
+def test_a_secret_shaped_like_a_path_is_masked_under_a_secret_name(
+    form: str, secret: str
+) -> None:
+    """In one line, as an argv and inside sh -c."""
+    line = form.format(secret)
+
+    assert not _shows(secret, DEFAULTS.redact(line))
+    assert not _shows(secret, DEFAULTS.redact(shlex.split(line)))
+    assert not _shows(secret, DEFAULTS.redact(["sh", "-c", line]))
+
+
+@pytest.mark.parametrize("secret", PATH_SHAPED_SECRETS)
+@pytest.mark.parametrize(
+    "form",
+    [
+        "aws_secret_access_key: {}",
+        '{{"client_secret": "{}"}}',
+        "{{'api_key': '{}'}}",
+    ],
+)
+def test_a_secret_shaped_like_a_path_is_masked_under_a_secret_key(
+    form: str, secret: str
+) -> None:
+    """In YAML, JSON and a Python repr."""
+    assert not _shows(secret, DEFAULTS.redact(form.format(secret)))
+
+
+@pytest.mark.parametrize("secret", PATH_SHAPED_SECRETS)
+def test_a_secret_variables_value_shaped_like_a_path_is_masked_wherever_it_appears(
+    secret: str,
+) -> None:
+    redactor = Redactor(environ={"AWS_SECRET_ACCESS_KEY": secret})
+
+    assert redactor.redact(f"echo {secret}") == f"echo {MASK}"
+    assert redactor.redact(["printf", "%s\n", secret]) == ["printf", "%s\n", MASK]
+
+
+def test_no_random_base64_key_that_starts_with_a_slash_is_taken_for_a_path() -> None:
+    """Keys drawn as a key generator draws them, '+' left out (it masks already)."""
+    draw = random.Random(118)  # noqa: S311 - a fixed sample, not a secret
+    alphabet = string.ascii_letters + string.digits + "/"
+    for _ in range(2000):
+        key = "/" + "".join(draw.choice(alphabet) for _ in range(39))
+        redactor = Redactor(environ={"AWS_SECRET_ACCESS_KEY": key})
+
+        assert redactor.redact(f"cat {key}") == f"cat {MASK}"
+        assert DEFAULTS.redact(f"secret_key: {key}") == f"secret_key: {MASK}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "PWD=/home/alice make",
+        "PWD=/Users/alice/src/X11 make",
+        "kubectl create secret generic a --from-file=ssh-privatekey=/etc/keys/id",
+        "api_key: ./keys/api.txt",
+        "private_key: /srv/app/key",
+        "tool --api-key ~/.config/tool/key",
+        "tool --secret-key=/run/secrets/app-key",
+        "GITHUB_TOKEN=$HOME/.config/gh/token make",
+        "GITHUB_TOKEN=${XDG_CONFIG_HOME}/gh/token make",
+        "SSL_KEY=/etc/ssl/private/app.key nginx",
+        "AUTH=/srv",
+    ],
+)
+def test_a_path_under_a_secret_name_is_kept_when_it_reads_as_one(line: str) -> None:
+    """Several word-like components, a dot, a dash or a home or relative start."""
+    assert DEFAULTS.redact(line) == line
+    assert DEFAULTS.redact(shlex.split(line)) == shlex.split(line)
+
+
+def test_a_secret_variables_path_is_kept_when_it_reads_as_one() -> None:
+    redactor = Redactor(
+        environ={
+            "GOOGLE_APPLICATION_CREDENTIALS": "/home/u/.config/gcloud/app.json",
+            "API_KEY": "/srv/keys/api",
+            "PWD": "/home/alice/src/MyProject2",
+        }
+    )
+    text = "/home/u/.config/gcloud/app.json /srv/keys/api /home/alice/src/MyProject2"
 
     assert redactor.redact(text) == text
 
@@ -837,6 +953,11 @@ def test_a_secret_value_glued_to_a_word_is_masked_unless_it_is_hex() -> None:
         ("tool --token=${T:-${U:-abc}}", f"tool --token=${{T:-${{U:-{MASK}}}}}"),
         ('DB_PASSWORD="$(pass show db)x1"', f'DB_PASSWORD="$(pass show db){MASK}"'),
         ("tool --password $ecret", f"tool --password {MASK}"),
+        ("DB_PASSWORD=${X:-/srv/pw} ./run", f"DB_PASSWORD=${{X:-{MASK}}} ./run"),
+        (
+            "TOKEN=${X:-/wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY1}",
+            f"TOKEN=${{X:-{MASK}}}",
+        ),
     ],
 )
 def test_literal_secrets_beside_references_are_masked(text: str, expected: str) -> None:

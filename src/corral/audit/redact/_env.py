@@ -27,6 +27,10 @@ _OWN_PREFIX = "CORRAL_"
 # wherever they appear would hide ordinary paths.
 _PLACE_SUFFIXES = ("_SOCK", "_SOCKET", "_PATH", "_DIR", "_FILE", "_HOME")
 
+# The shell's working directory: PWD is a password's word (MYSQL_PWD) but this
+# variable's value is always a place, whatever its components look like.
+_PLACE_NAMES = frozenset({"PWD"})
+
 # A name's words: runs of capitals, capitalised or lower-case words, digits.
 _NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", re.ASCII)
 
@@ -110,7 +114,11 @@ def _is_plain_value(name: str, value: str) -> bool:
 
 
 def _secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
-    """The values of `environ`'s secret variables worth masking, longest first."""
+    """The values of `environ`'s secret variables worth masking, longest first.
+
+    A value that reads as a path (see `_is_path`) is a credentials file's, not
+    a credential: GOOGLE_APPLICATION_CREDENTIALS=/home/u/.config/gcloud/a.json.
+    """
     values = {
         value
         for name, value in environ.items()
@@ -125,6 +133,8 @@ def _secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
 def _is_secret_variable(name: str) -> bool:
     upper = name.upper()
     if upper.startswith(_OWN_PREFIX) or upper.endswith(_PLACE_SUFFIXES):
+        return False
+    if upper in _PLACE_NAMES:
         return False
     return _is_secret_name(name)
 

@@ -1,8 +1,8 @@
 """Which part of one value is the secret, and the mask that replaces it.
 
 A value is masked whole, or only its literal text beside the references it
-holds ($TOKEN, ${X:-default}, $(cat f)); a path and an openssl pass-phrase
-source (env:NAME, file:PATH) are not secrets.
+holds ($TOKEN, ${X:-default}, $(cat f)); a value that reads as a path and an
+openssl pass-phrase source (env:NAME, file:PATH) are not secrets.
 """
 
 from __future__ import annotations
@@ -22,11 +22,21 @@ _NOT_AFTER_MASK = r"(?<!" + re.escape(MASK) + ")"
 # whole $(...) or ${...} (spaces and all) as one piece of the value.
 _BARE_PIECE = r"\$\([^()\n]*\)|\$\{[^{}\n]*\}|`[^`\n]*`"
 
-# A value shaped like an absolute, home or relative path names a file and is
-# kept, whether or not the file exists where the record is written (one
-# command line records the same everywhere).  No '=', '+' or space: those are
-# base64's and a phrase's, so a secret that merely starts with '/' is masked.
+# A value shaped like an absolute, home or relative path may name a file.  No
+# '=', '+' or space: those are base64's and a phrase's.
 _PATH = re.compile(r"(?:/|~[\w.-]*/|\.\.?/)[\w.,:@%~/-]*", re.ASCII)
+
+# But base64, the alphabet of most keys, has '/' too: one AWS secret access
+# key in about 118 starts with '/' and has no '+'.  So an absolute path reads
+# as a file's name only with a character base64 never holds (a name's dot,
+# dash or underscore), or when every component is a word as people write them
+# (usr, Users, X11, 1000), where base64 mixes cases all along, and it is not
+# one long word after the root, a directory nobody makes.  Whether the file
+# exists is not asked: one command line records the same everywhere, and a
+# stat of any path an agent writes could hang on a network mount.
+_NOT_BASE64 = re.compile(r"[.,:@%~_-]")
+_WORD_COMPONENTS = re.compile(r"(?:/[A-Z]?[a-z0-9]*)+", re.ASCII)
+_LONG_ROOT_WORD = 20  # characters
 
 
 # ${NAME, and the operator after it: a default (-, =) or alternative (+)
@@ -89,9 +99,10 @@ _PASS_SOURCE = re.compile(r"(?P<pass>pass:)(?=.)|(?:env|file|fd):.|stdin\Z", re.
 def _secret_runs(value: str, *, paths: bool = True) -> list[tuple[int, int]]:
     """The spans of `value` to mask: all of it, or its literal text beside references.
 
-    A path is not a secret (see `_PATH`) unless `paths` is false (a password
-    is never a file's name); nor is literal text that goes on from a reference
-    as a path (``$HOME/.token``) or has no letter or digit.
+    A value that reads as a path (see `_is_path`), and literal text that goes
+    on from a reference as one (``$HOME/.token``), are not secrets unless
+    `paths` is false (a password is never a file's name); nor is literal text
+    with no letter or digit.
     """
     source = _PASS_SOURCE.match(value)
     if source is not None:
@@ -104,13 +115,24 @@ def _secret_runs(value: str, *, paths: bool = True) -> list[tuple[int, int]]:
     return [
         (begin, end)
         for begin, end in runs
-        if value[begin] != "/" and any(c.isalnum() for c in value[begin:end])
+        if not (paths and value[begin] == "/" and _is_path(value[begin:end]))
+        and any(c.isalnum() for c in value[begin:end])
     ]
 
 
 def _is_path(value: str) -> bool:
-    """Whether `value` has a path's shape: /etc/x, ~/.ssh/id, ./pass.txt."""
-    return _PATH.fullmatch(value) is not None
+    """Whether `value` reads as a path: /etc/x, ~/.ssh/id, ./pass.txt, /usr/bin.
+
+    Not ``/wJalrXUtnFEMI/K7MDENG...``, a base64 key that starts with '/'.
+    """
+    if _PATH.fullmatch(value) is None:
+        return False
+    if value[0] != "/" or _NOT_BASE64.search(value) is not None:
+        return True
+    if _WORD_COMPONENTS.fullmatch(value) is None:
+        return False
+    components = [component for component in value.split("/") if component]
+    return len(components) != 1 or len(components[0]) < _LONG_ROOT_WORD
 
 
 def _mask_value(value: str, *, paths: bool = True) -> str:
