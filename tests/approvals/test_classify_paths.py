@@ -270,3 +270,103 @@ def test_a_relative_cwd_is_tracked_from_where_the_command_starts(
 ) -> None:
     findings = classifier.text("echo x > ../.git/hooks/a", cwd=workspace / "src")
     assert C.PROTECTED_WRITE in {f.category for f in findings}, shown(findings)
+
+
+@pytest.fixture
+def linked(workspace: Path, tmp_path: Path) -> Path:
+    """`link` in the workspace leads to a directory outside it; `inlink` to src."""
+    outside = tmp_path / "victim"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "keep1").write_text("1\n")
+    (outside / "keep2").write_text("2\n")
+    (workspace / "link").symlink_to(outside / "sub")
+    (workspace / "inlink").symlink_to(workspace / "src")
+    (workspace / "src" / "a").mkdir()
+    (workspace / "sub").mkdir()
+    return outside
+
+
+# The kernel reads `link/..` as the parent of the link's target, and a `..`
+# after a glob part climbs from each match, which may be a link to anywhere.
+CLIMBS = [
+    case("rm -rf link/*", C.DESTRUCTIVE, why="a glob through a link out"),
+    case("rm -rf link/../keep1", C.OUTSIDE_WRITE, why="a literal .. after a link"),
+    case("rm -rf link/../*", C.DESTRUCTIVE, without=[C.EDIT], why="a glob after it"),
+    case(
+        "rm -rf link/../keep*",
+        C.DESTRUCTIVE,
+        without=[C.EDIT],
+        why="a glob part after it",
+    ),
+    case("touch link/../new*", C.OUTSIDE_WRITE, without=[C.EDIT], why="touch there"),
+    case(
+        "rm -rf link/../../*",
+        C.DESTRUCTIVE,
+        without=[C.EDIT],
+        why="up to the directory holding the home",
+    ),
+    case("cat link/../../home/.s*/id*", C.SECRET, why="a read through the link"),
+    case(
+        "rm -rf src/*/../../x*",
+        C.DESTRUCTIVE,
+        without=[C.EDIT],
+        why="a .. after a glob part",
+    ),
+    case(
+        "touch src/*/../x*", C.OUTSIDE_WRITE, without=[C.EDIT], why="a write after one"
+    ),
+    case("rm -f src/*/../.envrc", C.PROTECTED_WRITE, why="a protected name after one"),
+    case("touch src/*/../.gi?/hooks/x", C.PROTECTED_WRITE, why="a git glob after one"),
+    case("cat src/*/../.ssh/id*", C.SECRET, why="a hidden name after one"),
+    case("cat src/*/../../home/.s*/id*", C.SECRET, why="a hidden glob after one"),
+    case("sh -c 'rm -rf .?/*'", C.DESTRUCTIVE, why="sh's .? matches .."),
+    case("rm -rf src/.?", C.DESTRUCTIVE, why="a .. glob below src: the workspace root"),
+    case("sh -c 'touch .?/x'", C.OUTSIDE_WRITE, why="a write there"),
+    case(
+        "rm -rf build/$X/../..",
+        C.DESTRUCTIVE,
+        without=[C.EDIT],
+        why="a .. after a run-time part",
+    ),
+    case(
+        "echo x > build/$X/../../y",
+        C.OUTSIDE_WRITE,
+        without=[C.EDIT],
+        why="a write after a run-time part and ..",
+    ),
+    case('rm -rf "build/..$X"', C.DESTRUCTIVE, why="dots an empty value makes .."),
+    only("rm -rf build/*", C.EDIT, why="a glob in a workspace dir"),
+    only("cp src/*.py dist/", C.EDIT, why="copying matches into the workspace"),
+    only("rm -f ../x*", C.OUTSIDE_WRITE, why="a glob in the workspace's parent"),
+    only("ls sub/../*.md", C.READ, why="a literal .. before the glob"),
+    only("ls .*", C.READ, why="a dot glob, which can also be .."),
+    only("ls src/*/..", C.READ, why="a read that climbs from matches"),
+    only("rm -rf inlink/*", C.EDIT, why="a glob through a link inside"),
+    only("rm -rf inlink/../*", C.EDIT, why="a .. after a link inside"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), CLIMBS)
+def test_dot_dot_is_walked_as_the_kernel_walks_it(
+    classifier: Classifier,
+    linked: Path,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+def test_a_hidden_path_with_dot_dot_after_a_link_is_hidden_where_it_leads(
+    workspace: Path, home: Home, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (tmp_path / "hop").symlink_to(tmp_path / "elsewhere" / "deep")
+    classifier = Classifier(
+        workspace, home, environ={"XDG_STATE_HOME": f"{tmp_path}/hop/../state2"}
+    )
+    real = tmp_path / "elsewhere" / "state2" / "corral"
+    findings = classifier.text(f"cat {real}/events.jsonl")
+    assert C.SECRET in {f.category for f in findings}, shown(findings)
+    findings = classifier.text(f"cat {tmp_path}/state2/corral/events.jsonl")
+    assert C.SECRET not in {f.category for f in findings}, shown(findings)

@@ -230,16 +230,21 @@ def _expand(text: str, homes: list[str]) -> list[str]:
 def _both(paths: Iterable[str]) -> list[str]:
     """Each absolute path as written and as resolved, without repeats.
 
-    Hidden paths share a few parents (``~``, ``~/.config``): each parent is
-    resolved once, then each name beneath it.
+    Only empty and ``.`` parts are dropped from a path as written: ``..``
+    after a link leads where the link's target is, which only resolving
+    tells, so a path with ``..`` is kept as resolved alone.  Hidden paths
+    share a few parents (``~``, ``~/.config``): each parent is resolved once,
+    then each name beneath it.
     """
     found: dict[str, None] = {}
     parents: dict[str, str] = {}
     for written in paths:
         if not written.startswith("/"):
             continue
-        path = os.path.normpath(written)
-        found[path] = None
+        parts = [part for part in written.split("/") if part not in ("", ".")]
+        path = "/" + "/".join(parts)
+        if ".." not in parts:
+            found[path] = None
         parent, _, name = path.rpartition("/")
         real = parents.get(parent)
         if real is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -50,6 +51,10 @@ _SEVERITY = {
 }
 
 Judgement = tuple[Category, str]
+Place = tuple[str, tuple[str, ...]]
+"""A glob's resolved literal directory, and the parts matched below it."""
+Tail = tuple[str, ...]
+"""The parts of a glob after a ``..`` that can lead anywhere."""
 
 
 def is_sink(text: str) -> bool:
@@ -61,7 +66,7 @@ def _into(verb: str) -> str:
     return "writes into" if verb == "writes" else verb
 
 
-def _worst(judgements: list[Judgement | None]) -> Judgement | None:
+def _worst(judgements: Sequence[Judgement | None]) -> Judgement | None:
     found = [j for j in judgements if j is not None]
     return min(found, key=lambda j: _SEVERITY[j[0]]) if found else None
 
@@ -137,15 +142,32 @@ class Paths:
         bases = ("/",) if text.startswith("/") else cwds or ()
         for base in bases:
             if kind is WordKind.GLOB:
-                pattern = self._pattern(text, base)
-                hit = self.glob_hits(pattern, context.hidden, into=False)
-                if hit is not None:
-                    return context.shown(hit)
+                found = self._glob_hidden(text, base)
+                if found is not None:
+                    return found
                 continue
             path = self.resolve(text, base)
             if context.hidden_entry(path) is not None:
                 return context.shown(path)
         return None
+
+    def _glob_hidden(self, text: str, base: str) -> str | None:
+        """The hidden path the glob `text` can reach from `base`, as shown."""
+        context = self.context
+        places, tail = self._places(text, base)
+        for head, parts in places:
+            if not parts:
+                hit = head if context.hidden_entry(head) is not None else None
+            else:
+                hit = self.glob_hits(_joined(head, parts), context.hidden, into=False)
+            if hit is not None:
+                return context.shown(hit)
+        if tail is None:
+            return None
+        hit = self._tail_hits(tail, context.hidden, into=False)
+        if hit is not None:
+            return context.shown(hit)
+        return self.marker(text, context.hidden_markers)
 
     def marker(self, text: str, markers: tuple[str, ...]) -> str | None:
         """Return the first of `markers` that `text` names as a whole path part."""
@@ -275,19 +297,68 @@ class Paths:
 
     def _write_pattern(
         self, text: str, base: str, verb: str, recursive: bool
-    ) -> Judgement:
-        pattern = self._pattern(text, base)
-        prefix = _static_dir(pattern)
+    ) -> Judgement | None:
+        places, tail = self._places(text, base)
         what = f"{verb} whatever {text} matches"
-        found = self._pattern_reaches(pattern, prefix, recursive=recursive)
+        found = [
+            self._write_place(head, parts, what, verb, recursive)
+            for head, parts in places
+        ]
+        if tail is not None:
+            found.append(self._write_anywhere(text, tail, what, recursive))
+        return _worst(found)
+
+    def _write_place(
+        self, head: str, parts: tuple[str, ...], what: str, verb: str, recursive: bool
+    ) -> Judgement:
+        """Judge writing what `parts` match below the resolved directory `head`."""
+        if not parts:
+            # A part that matches ``..`` leads to one known path.
+            category, reason = self._write_path(head, verb, recursive)
+            return category, what if category is Category.EDIT else f"{what}; {reason}"
+        pattern = _joined(head, parts)
+        found = self._pattern_reaches(pattern, head, recursive=recursive)
         if found is not None:
             return found[0], f"{what}, {found[1]}"
-        if self.context.writable_root(prefix) is None:
+        if self.context.writable_root(head) is None:
             return (
                 Category.OUTSIDE_WRITE,
                 f"{what}, outside the workspace and the writable roots",
             )
         return Category.EDIT, what
+
+    def _write_anywhere(
+        self, text: str, tail: tuple[str, ...], what: str, recursive: bool
+    ) -> Judgement:
+        """Judge a glob whose ``..`` follows a matched part: each match may be a
+        link, so what follows can lie anywhere; only `tail` is known."""
+        context = self.context
+        hidden = self.marker(text, context.hidden_markers)
+        held = self._tail_hits(tail, context.hidden, into=recursive)
+        if held is not None:
+            hidden = context.shown(held)
+        if hidden is not None:
+            return (
+                Category.SECRET,
+                f"{what}, which can include the hidden path {hidden}",
+            )
+        protected = self.marker(text, self._protected_markers)
+        held = self._tail_hits(tail, context.protected, into=recursive)
+        if held is not None:
+            protected = context.shown(held)
+        elif protected is None and self._may_name_git("/".join(tail)):
+            protected = GIT_DIR_NAME
+        if protected is not None:
+            return (
+                Category.PROTECTED_WRITE,
+                f"{what}, which can include the protected path {protected}",
+            )
+        category = Category.DESTRUCTIVE if recursive else Category.OUTSIDE_WRITE
+        return (
+            category,
+            f"{what}, which can lie outside the workspace: '..' after a glob part "
+            "climbs from wherever each match leads",
+        )
 
     def _pattern_reaches(
         self, pattern: str, prefix: str, *, recursive: bool
@@ -354,7 +425,7 @@ class Paths:
         """The one owned directory a run-time path is written below, if it shows one."""
         prefix = _static_prefix(text)
         directory = self.expand_home(prefix[: prefix.rfind("/") + 1])
-        if not directory:
+        if not directory or _may_climb(text):
             return None
         if directory.startswith("/"):
             found = [self.resolve(directory, "/")]
@@ -370,15 +441,52 @@ class Paths:
 
     # -- globs -----------------------------------------------------------------
 
-    def _pattern(self, text: str, base: str) -> str:
-        """Return the glob `text` made absolute, its literal leading part resolved."""
-        joined = text if text.startswith("/") else base.rstrip("/") + "/" + text
-        parts = os.path.normpath(joined).split("/")
+    def _places(self, text: str, base: str) -> tuple[list[Place], Tail | None]:
+        """Where the glob `text` can lead, walked as the kernel walks it.
+
+        Returns each resolved directory with the parts matched below it (none
+        when a part matching ``..`` leads to one known path), and the parts
+        after the last ``..`` that follows a matched part, if one does: each
+        match may be a link, so that ``..`` can climb anywhere.
+        """
+        start = "/" if text.startswith("/") else base
+        return self._places_from(start, text.split("/"))
+
+    def _places_from(
+        self, start: str, parts: list[str]
+    ) -> tuple[list[Place], Tail | None]:
         for index, part in enumerate(parts):
-            if _GLOB_CHARS & set(part):
-                head = self.resolve("/".join(parts[:index]) or "/", "/")
-                return head.rstrip("/") + "/" + "/".join(parts[index:])
-        return self.resolve("/".join(parts) or "/", "/")
+            if not _GLOB_CHARS & set(part):
+                continue
+            # The literal head, ``..`` included, is resolved the way the kernel
+            # walks it: ``..`` after a link leads to its target's parent.
+            head = self.resolve("/".join(parts[:index]) or ".", start)
+            rest = [p for p in parts[index + 1 :] if p not in ("", ".")]
+            places: list[Place] = []
+            tail: Tail | None = None
+            if _may_be_parent(part):
+                places, tail = self._places_from(self.resolve("..", head), rest)
+            climbs = [i for i, p in enumerate(rest) if p == ".." or _may_be_parent(p)]
+            if climbs:
+                tail = tuple(rest[climbs[-1] + 1 :])
+            else:
+                places.append((head, (part, *rest)))
+            return places, tail
+        return [(self.resolve("/".join(parts) or ".", start), ())], None
+
+    def _tail_hits(
+        self, tail: Tail, targets: tuple[Path, ...], *, into: bool
+    ) -> str | None:
+        """Return the first of `targets` that `tail`, below any directory at all,
+        can reach (see `glob_hits`)."""
+        if not tail:
+            return None
+        for target in targets:
+            target_parts = str(target).split("/")[1:]
+            for index in range(len(target_parts)):
+                if self._parts_match(list(tail), target_parts[index:], into=into):
+                    return str(target)
+        return None
 
     def glob_hits(
         self, pattern: str, targets: tuple[Path, ...], *, into: bool
@@ -462,9 +570,19 @@ def _static_prefix(text: str) -> str:
     return "".join(kept)
 
 
-def _static_dir(pattern: str) -> str:
-    parts = pattern.split("/")
-    for index, part in enumerate(parts):
-        if _GLOB_CHARS & set(part):
-            return "/".join(parts[:index]) or "/"
-    return pattern
+def _joined(head: str, parts: tuple[str, ...]) -> str:
+    return head.rstrip("/") + "/" + "/".join(parts)
+
+
+def _may_be_parent(part: str) -> bool:
+    """Whether the glob part can match ``..``: sh's ``.*`` and ``.?`` do (bash's
+    too once globskipdots is off); only a written leading dot matches one."""
+    return part.startswith((".", "[")) and fnmatchcase("..", part)
+
+
+def _may_climb(text: str) -> bool:
+    """Whether a run-time word shows a ``..`` from its first run-time part on:
+    one written, one an empty expansion joins from dots (``..$X``), or ``.*``."""
+    first = next((i for i, c in enumerate(text) if c in _RUN_TIME_CHARS), len(text))
+    parts = text[text.rfind("/", 0, first) + 1 :].replace('"', "").replace("'", "")
+    return any(".." in part or _may_be_parent(part) for part in parts.split("/"))
