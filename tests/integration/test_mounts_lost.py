@@ -11,6 +11,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,21 +19,44 @@ import pytest
 from corral.policy import load_policy
 from corral.sandbox import Sandbox
 from tests.conftest import Home
-from tests.support import CorralCLI, events
+from tests.support import CorralCLI, Listener, events
 
-_WRITE_LATER = "sleep 2; echo evil >> .envrc; echo wrote"
+# The command says it runs, then waits for the host to have acted.
+_STARTED_THEN_WAIT = "touch started; while [ ! -e go ]; do sleep 0.05; done; "
+_WRITE_LATER = _STARTED_THEN_WAIT + "echo evil >> .envrc; echo wrote"
+# How long the command waits after the host acted: the guard ends it sooner.
+_GUARD_SECONDS = 1.5
+# How long the host waits for the command to start, on a loaded machine.
+_START_SECONDS = 60
 
 
-def _replace_soon(path: Path, text: str) -> threading.Thread:
+def _once_started(workspace: Path, act: Callable[[], None]) -> threading.Thread:
+    """Once the command in `workspace` runs, `act` on the host, then let it go on."""
+
+    def wait_then_act() -> None:
+        deadline = time.monotonic() + _START_SECONDS
+        try:
+            while not (workspace / "started").exists():
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.02)
+            act()
+            time.sleep(_GUARD_SECONDS)
+        finally:
+            (workspace / "go").touch()
+
+    thread = threading.Thread(target=wait_then_act)
+    thread.start()
+    return thread
+
+
+def _replace_once_started(workspace: Path, path: Path, text: str) -> threading.Thread:
     def replace() -> None:
-        time.sleep(0.7)
         saved = path.with_name(path.name + ".new")
         saved.write_text(text)
         saved.rename(path)  # as an editor saves a file
 
-    thread = threading.Thread(target=replace)
-    thread.start()
-    return thread
+    return _once_started(workspace, replace)
 
 
 def test_a_protected_file_replaced_on_the_host_mid_run_ends_the_command(
@@ -41,7 +65,7 @@ def test_a_protected_file_replaced_on_the_host_mid_run_ends_the_command(
     env = home.env()
     (workspace / ".envrc").write_text("export A=1\n")
     box = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
-    replacing = _replace_soon(workspace / ".envrc", "export A=2\n")
+    replacing = _replace_once_started(workspace, workspace / ".envrc", "export A=2\n")
 
     result = box.run(["sh", "-c", _WRITE_LATER], capture=True)
     replacing.join()
@@ -67,7 +91,7 @@ def test_corral_run_says_why_it_killed_the_command(
     corral: CorralCLI, workspace: Path
 ) -> None:
     (workspace / ".envrc").write_text("export A=1\n")
-    replacing = _replace_soon(workspace / ".envrc", "export A=2\n")
+    replacing = _replace_once_started(workspace, workspace / ".envrc", "export A=2\n")
 
     ran = corral.run(workspace, "sh", "-c", _WRITE_LATER)
     replacing.join()
@@ -90,12 +114,10 @@ def test_a_protected_file_moved_away_on_the_host_mid_run_ends_the_command(
     box = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
 
     def move_then_create() -> None:
-        time.sleep(0.7)
         envrc.rename(workspace / ".envrc~")
         envrc.write_text("export A=2\n")
 
-    moving = threading.Thread(target=move_then_create)
-    moving.start()
+    moving = _once_started(workspace, move_then_create)
     result = box.run(["sh", "-c", _WRITE_LATER], capture=True)
     moving.join()
 
@@ -121,16 +143,36 @@ def test_an_unrelated_mount_going_on_the_host_does_not_end_the_command(
         env = home.env()
         box = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
 
-        def unmount_soon() -> None:
-            time.sleep(0.5)
+        def unmount() -> None:
             subprocess.run(["umount", str(inner)], check=True)
 
-        unmounting = threading.Thread(target=unmount_soon)
-        unmounting.start()
-        result = box.run(["sh", "-c", "sleep 1.2; echo done"], capture=True)
+        unmounting = _once_started(workspace, unmount)
+        result = box.run(["sh", "-c", _STARTED_THEN_WAIT + "echo done"], capture=True)
         unmounting.join()
     finally:
         subprocess.run(["umount", "-R", str(shared)], check=False)
 
     assert result.exit_status == 0, result.mounts_lost
+    assert result.stdout == b"done\n"
+
+
+def test_a_host_socket_removed_mid_run_does_not_end_the_command(
+    home: Home, workspace: Path, tmp_path: Path
+) -> None:
+    """Programs remove their sockets as they please: what is bound there later is
+    a socket bound after the command started, which Landlock ABI 9 refuses and
+    the snapshot of host sockets, by policy, does not cover."""
+    path = tmp_path / "s.sock"
+    listener = Listener.unix(path)
+    env = home.env()
+    box = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
+    try:
+        removing = _once_started(workspace, path.unlink)
+        result = box.run(["sh", "-c", _STARTED_THEN_WAIT + "echo done"], capture=True)
+        removing.join()
+    finally:
+        listener.close()
+
+    assert result.exit_status == 0, result.mounts_lost
+    assert result.mounts_lost == []
     assert result.stdout == b"done\n"

@@ -61,11 +61,20 @@ class View:
     """Whether the proxy's bridge runs inside (allow-list mode)."""
 
 
-def mount_points(view: View) -> list[str]:
+def mount_points(view: View, *, sockets: bool = True) -> list[str]:
     """Every path `view` covers with a mount of its own: protected, pinned and
-    granted paths, hidden paths, host sockets.  Each must stay a mount point
-    for the cover to hold (`corral.sandbox._supervise.expected_mounts`)."""
-    paths = [*view.protected, *view.pinned, *view.granted, *view.sockets]
+    granted paths, hidden paths and, unless `sockets` is false, host sockets.
+
+    Each must stay a mount point for the cover to hold
+    (`corral.sandbox._supervise.expected_mounts`).  A host socket's cover
+    matters only until the command starts: what is bound at its path later is
+    a socket bound after the start, which the snapshot of host sockets does not
+    cover anyway (Landlock ABI 9 refuses them all); and programs remove their
+    sockets as they please, which must not end the command.
+    """
+    paths = [*view.protected, *view.pinned, *view.granted]
+    if sockets:
+        paths += view.sockets
     paths += [hidden.path for hidden in view.hidden]
     return sorted({str(path) for path in paths})
 

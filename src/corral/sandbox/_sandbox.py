@@ -621,10 +621,11 @@ class Sandbox:
         status_r, status_w = os.pipe()
         env_fd = environment_file(env)
         bubblewrap = bool(profile.layers & {Layer.NAMESPACES, Layer.NETWORK})
-        # What the mount layer covers, which must stay covered (without it, the
-        # whole machine is bound as it is, and nothing is).
+        # What the mount layer covers, which must stay covered while the command
+        # runs (without it, the whole machine is bound as it is, and nothing is).
         covers = Layer.NAMESPACES in profile.layers
-        mounts_fd = entries_file(mount_points(view)) if covers else None
+        guarded = mount_points(view, sockets=False)
+        mounts_fd = entries_file(guarded) if covers else None
         config = EnforcerConfig(
             status_fd=status_w,
             stderr_fd=stderr_fd,
