@@ -6,6 +6,7 @@ give exactly the word bash passes to the command.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,13 @@ from hypothesis import strategies as st
 
 from corral.approvals import Word, WordKind
 from corral.approvals.shell._parse import parse
-from tests.approvals.shell._bash import HOME, bash_stdout, bash_words, needs_bash
+from tests.approvals.shell._bash import (
+    BASH,
+    HOME,
+    bash_stdout,
+    bash_words,
+    needs_bash,
+)
 
 LITERAL, GLOB, DYNAMIC = WordKind.LITERAL, WordKind.GLOB, WordKind.DYNAMIC
 
@@ -235,3 +242,131 @@ def test_generated_words_are_what_bash_passes(
         return  # unknown to the parser, or a pattern that may match outside
     out = bash_stdout(text, tmp_path).split("\0")[:-1]
     assert [w.text for w in words] == [w for w in out if w != "START"]
+
+
+# A file whose line, read into a variable and evaluated by arithmetic, runs a command.
+_CODE_LINE = "a[$(>ran)]\n"
+
+# bash evaluates a variable's value read in arithmetic as an expression, so such a
+# read is noted unless the script surely gave the name a number: (line, why).
+VALUE_MAY_BE_CODE = [
+    ("read x < f; echo x=1; (( x ))", "an-echo-argument-is-no-assignment"),
+    ("read x < f; : x=1; (( x ))", "a-colon-argument-is-no-assignment"),
+    ("read -r x < f; [[ $x -eq 1 ]]; echo x=1", "an-assignment-in-no-position"),
+    ("read x < f; echo 'x=1'; (( x ))", "a-quoted-assignment"),
+    ("read x < f; x=1 true; (( x ))", "a-prefix-assignment"),
+    ("read x < f; (x=1); (( x ))", "an-assignment-in-a-subshell"),
+    ("read x < f; g() { x=1; }; (( x ))", "an-assignment-in-a-function"),
+    ("read x < f; true || x=1; (( x ))", "an-assignment-that-may-not-run"),
+    ("read x < f; if false; then x=1; fi; (( x ))", "an-assignment-in-a-branch"),
+    ("read x < f; (( x )); x=1", "an-assignment-after-the-read"),
+    ("x=1; read x < f; (( x ))", "a-read-after-the-assignment"),
+    ("x=1; read -rax < f; (( x ))", "a-read-into-an-attached-name"),
+    ("x=1; command read x < f; (( x ))", "a-read-through-command"),
+    ("x=1; time read x < f; (( x ))", "a-timed-read"),
+    ("x=1; mapfile x < f; (( x ))", "mapfile"),
+    ('x=1; printf -v x %s "$(cat f)"; (( x ))', "printf-v"),
+    ('x=1; printf -vx %s "$(cat f)"; (( x ))', "printf-v-attached"),
+    ("x=1; for x in $(cat f); do (( x )); done", "a-for-variable"),
+    ("x=1; select x in $(cat f); do (( x )); break; done <<< 1", "a-select-variable"),
+    ('x=1; g() { : "${x:=$(cat f)}"; }; unset x; g; (( x ))', "an-assigning-default"),
+    ("x=1; g() { : ${x=$(cat f)}; }; unset x; g; (( x ))", "a-default-without-colon"),
+    ("x=1; r=x; g() { : ${!r=$(cat f)}; }; unset x; g; (( x ))", "an-indirect-default"),
+    ('x=1; eval "x=$(cat f)"; (( x ))', "eval"),
+    ("x=1; echo 'x=$(cat f)' > g; . ./g; (( x ))", "source"),
+    ("x=1; trap 'read x < f' DEBUG; (( x ))", "a-trap"),
+    ("x=1; declare -n r=x; read r < f; (( x ))", "a-nameref"),
+    ("x=1; export x=$(cat f); (( x ))", "an-export"),
+    ("x=1; unset x; x+=$(cat f); (( x ))", "an-append"),
+    ("x=1; x[0]=$(cat f); (( x ))", "an-element"),
+    ("x=1; x=($(cat f)); (( x ))", "an-array"),
+    ("x=1; c=read; $c x < f; (( x ))", "a-command-named-by-a-variable"),
+    ("cat <<EOF\nx=1\nEOF\nread x < f; (( x ))", "a-here-document-line"),
+    ("REPLY=1; read < f; (( REPLY ))", "a-variable-bash-sets"),
+    ("_=1; echo 'a[$(>ran)]'; (( _ ))", "the-last-argument"),
+    ("read y < f; echo ${a[1+y]}", "an-index-tree-sitter-reads-as-one-word"),
+    ("read y < f; (( a[y+1] ))", "an-index-in-arithmetic"),
+    ("read y < f; a[y+1]=2", "an-index-assigned"),
+    ('read y < f; (( "y" ))', "a-quoted-name-in-arithmetic"),
+    ('read y < f; echo $(( "y" ))', "a-quoted-name-in-an-expansion"),
+    ("read y < f; [[ y -eq 1 ]]", "a-bare-name-in-an-arithmetic-test"),
+    ('read y < f; [[ "y" -eq 1 ]]', "a-quoted-name-in-an-arithmetic-test"),
+    ("read y < f; [[ 1+y -eq 1 ]]", "an-expression-in-an-arithmetic-test"),
+    ("[[ $(cat f) -eq 1 ]]", "a-substitution-in-an-arithmetic-test"),
+]
+
+
+@pytest.mark.parametrize(
+    "text", [pytest.param(t, id=why) for t, why in VALUE_MAY_BE_CODE]
+)
+def test_arithmetic_on_a_value_that_may_be_code_is_unmodelled(text: str) -> None:
+    reasons = parse(text, home=HOME).unmodelled
+    assert any("arithmetic" in reason for reason in reasons), reasons
+
+
+@needs_bash
+@pytest.mark.parametrize(
+    "text", [pytest.param(t, id=why) for t, why in VALUE_MAY_BE_CODE]
+)
+def test_bash_runs_the_code_those_values_hold(text: str, tmp_path: Path) -> None:
+    """The table above is what bash does: each line runs the command in the file."""
+    (tmp_path / "f").write_text(_CODE_LINE)
+    bash_stdout(text, tmp_path)
+    assert (tmp_path / "ran").exists()
+
+
+# Lines where the value bash reads comes from the environment: (line, why).
+INHERITED = [
+    ("(( x )); x=1", "a-read-before-the-assignment"),
+    ("x=1 & (( x ))", "an-assignment-in-the-background"),
+    ("for ((x = 0; x < 1; x++)); do :; done & (( x ))", "a-loop-in-the-background"),
+    ("for ((i = 0; i < x; i++)); do x=1; done", "a-loop-assigning-later"),
+]
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=why) for t, why in INHERITED])
+def test_arithmetic_on_an_inherited_value_is_unmodelled(text: str) -> None:
+    reasons = parse(text, home=HOME).unmodelled
+    assert any("arithmetic" in reason for reason in reasons), reasons
+
+
+@needs_bash
+@pytest.mark.parametrize("text", [pytest.param(t, id=why) for t, why in INHERITED])
+def test_bash_runs_the_code_inherited_values_hold(text: str, tmp_path: Path) -> None:
+    assert BASH is not None
+    env = {"PATH": "/usr/bin:/bin", "x": _CODE_LINE.strip()}
+    subprocess.run(
+        [BASH, "--norc", "--noprofile", "-c", f"{text}; wait"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert (tmp_path / "ran").exists()
+
+
+SURELY_NUMBERS = [
+    ("n=3; for ((i=0;i<n;i++)); do echo $i; done", "a-c-style-loop"),
+    ("for ((n = 0; n < 3; n++)); do echo $n; done", "a-loop-variable"),
+    ("for ((i = 0, j = 9; i < j; i++)); do :; done", "two-loop-variables"),
+    ("i=0; (( i++ ))", "an-increment"),
+    ("i=0; while ((i < 3)); do ((i++)); done; echo $((i * 2))", "a-counter"),
+    ("x=5; echo $((x*2))", "an-expansion"),
+    ("x=5 y=6; echo $((x + y))", "two-assignments"),
+    ("(( x = 1 )); echo $((x + 1))", "an-arithmetic-assignment"),
+    ("x=1 & for ((i = 0; i < 3; i++)); do :; done &", "a-loop-in-the-background"),
+    ("x=1; if true; then x=2; fi; (( x ))", "a-number-in-a-branch"),
+    ("x=1; (( x += 2, x *= x )); (( x ))", "arithmetic-stores-numbers"),
+    ("x=1; g() { (( x > 0 )); }; g", "a-function-defined-after"),
+    ("x=1; [[ x -eq 1 && $x -gt 0 ]]; echo ${a[x+1]}", "tests-and-indexes"),
+    ("n=0; while IFS= read -r line; do ((n++)); done < f; echo $((n))", "a-line-count"),
+    ("[[ $# -eq 0 ]]", "the-argument-count"),
+    ("(( $? ))", "the-exit-status"),
+    ("echo $((1+2)) $((16#ff)) ${a[1+2]}", "literal-numbers"),
+]
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=why) for t, why in SURELY_NUMBERS])
+def test_arithmetic_on_surely_numbers_is_modelled(text: str) -> None:
+    assert parse(text, home=HOME).unmodelled == ()
