@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from corral.approvals._context import resolve_path
 from corral.approvals._model import Category, Word, WordKind
 from corral.approvals.catalog._base import (
     Argv,
@@ -188,16 +189,6 @@ _SED = spec(
     "-z --null-data --posix --debug --sandbox --follow-symlinks -b --binary",
     "-i --in-place",
 )
-# The sed and awk patterns are text, compiled by `re` (which keeps them) when a
-# script is first read: most commands are neither, and need not compile them.
-# A sed ``w FILE`` command or ``s///w FILE`` flag writes FILE.
-_SED_WRITE = r"(?:^|[;\n{}]|/[gpiImMe0-9]*)\s*[wW]\s+([^\n;}]+)"
-# A sed ``e COMMAND`` runs COMMAND in a shell.
-_SED_COMMAND = r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e\s+([^\n;}]+)"
-# A sed ``e`` command or ``s///e`` flag runs a shell command.
-_SED_EXEC = (
-    r"(?:^|[;\n{}])\s*(?:\d+|\$)?\s*e(?:\s|;|$)|/[gpiImMw0-9]*e[gpiImM0-9]*(?:\s|;|$|})"
-)
 
 
 def _sed(sink: Sink, argv: Argv) -> None:
@@ -207,8 +198,8 @@ def _sed(sink: Sink, argv: Argv) -> None:
     files = parsed.operands
     if not scripts and not parsed.values("-f", "--file") and files:
         scripts, files = [files[0]], files[1:]
-    for script in scripts:
-        _sed_script(sink, argv, script, sandboxed=parsed.has("--sandbox"))
+    whole = not parsed.values("-f", "--file")
+    _sed_scripts(sink, argv, scripts, whole=whole, sandboxed=parsed.has("--sandbox"))
     for named in parsed.values("-f", "--file"):
         files_run = sink.scripts([named.text]) if named.is_literal else ()
         reason = f"sed runs the script in {named.text}, which can write or run"
@@ -221,18 +212,57 @@ def _sed(sink: Sink, argv: Argv) -> None:
         sink.emit(argv, _READ, "sed edits a stream of text")
 
 
-def _sed_script(sink: Sink, argv: Argv, script: Word, *, sandboxed: bool) -> None:
-    if not script.is_literal:
-        sink.emit(argv, Category.EXECUTE, "sed runs a script only known at run time")
+def _sed_scripts(
+    sink: Sink, argv: Argv, scripts: list[Word], *, whole: bool, sandboxed: bool
+) -> None:
+    """The ``-e`` scripts, read together as sed joins them.
+
+    `whole`: they are all of the script (no ``-f`` file adds to it).
+    """
+    for script in scripts:
+        if not script.is_literal:
+            reason = "sed runs a script only known at run time"
+            sink.emit(argv, Category.EXECUTE, reason)
+    known = [script.text for script in scripts if script.is_literal]
+    # With --sandbox, sed refuses a script that writes, reads or runs.
+    if sandboxed or not known:
         return
-    if sandboxed:
-        return
-    if re.search(_SED_EXEC, script.text) or re.search(_SED_COMMAND, script.text):
+    # Only a sed command needs sed's grammar.
+    from corral.approvals.catalog._sed import read_script  # noqa: PLC0415
+
+    read = read_script(known, whole=whole and len(known) == len(scripts))
+    if read.runs:
         sink.emit(argv, Category.EXECUTE, "sed's script runs shell commands (e)")
-    for match in re.finditer(_SED_COMMAND, script.text):
-        sink.shell(argv, Word(match.group(1).strip()))
-    for match in re.finditer(_SED_WRITE, script.text):
-        sink.write(argv, Word(match.group(1).strip()))
+    for command in read.commands:
+        sink.shell(argv, Word(command.strip()))
+    for target in read.writes:
+        sink.write(argv, Word(target))
+    for source in read.reads:
+        _sed_reads(sink, argv, source)
+    if read.problem is not None:
+        reason = f"corral cannot read sed's script: {read.problem}"
+        sink.emit(argv, Category.UNMODELLED, reason)
+
+
+def _sed_reads(sink: Sink, argv: Argv, source: str) -> None:
+    """``r FILE`` and ``R FILE`` put FILE into sed's output: a hidden one is read.
+
+    A relative name is judged from the command's directory, and also by the
+    hidden paths' names (``.ssh/...``), since a ``cd`` before sed may have moved it.
+    """
+    context = sink.context
+    path = resolve_path(source, str(context.cwd))
+    hidden = context.hidden_entry(path)
+    named = "/" + source.strip("/") + "/"
+    if hidden is not None:
+        shown = context.shown(path)
+    elif not source.startswith("/") and any(
+        marker + "/" in named for marker in context.hidden_markers
+    ):
+        shown = source
+    else:
+        return
+    sink.emit(argv, Category.SECRET, f"sed reads the hidden path {shown}")
 
 
 _AWK = spec(
@@ -240,6 +270,8 @@ _AWK = spec(
     "-e --source",
     "-b -c -C -d -D -g -h -L -M -n -N -o -O -p -P -r -s -S -t -V",
 )
+# The awk patterns are text, compiled by `re` (which keeps them) when a program is
+# first read: most commands are not awk, and need not compile them.
 # awk's system(), and pipes to or from a command, run shell commands.
 _AWK_RUNS = r"\bsystem\s*\(|\|"
 # The shell text of system("...") and of "..." | getline or print | "...".
