@@ -7,9 +7,14 @@ in tests/integration/test_placeholders.py.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
+import time
 from pathlib import Path
 
+import pytest
+
+from corral.errors import WorkspaceError
 from corral.sandbox._placeholders import DOT, Placeholder, lease_placeholders
 
 
@@ -99,3 +104,40 @@ def test_each_kind_of_placeholder_is_removed_once_no_run_holds_it(
         assert set(lease.hold([], kinds.items())) == set(kinds)
         assert all(path.exists() for path in kinds)
     assert not any(path.exists() for path in kinds)
+
+
+def test_an_empty_file_given_a_placeholders_old_inode_number_is_left_in_place(
+    tmp_path: Path,
+) -> None:
+    """File systems hand freed inode numbers out again: the person's own empty
+    .envrc, made after corral's was removed, may get its number."""
+    target = tmp_path / ".envrc"
+    state = tmp_path / "state"
+    with lease_placeholders(state) as lease:
+        lease.hold([], [(target, Placeholder.FILE)])
+        lease.release()
+        [journal_file] = state.rglob("journal.json")
+        journal = json.loads(journal_file.read_text())
+        target.unlink()
+        time.sleep(0.05)  # past the file system's clock tick
+        target.write_bytes(b"")
+        info = target.stat()
+        journal[str(target)][:2] = [info.st_dev, info.st_ino]
+        journal_file.write_text(json.dumps(journal))
+    assert target.exists()
+
+
+def test_a_journal_entry_of_another_shape_is_an_error_naming_the_journal(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / ".envrc"
+    state = tmp_path / "state"
+    with lease_placeholders(state) as lease:
+        lease.hold([], [(target, Placeholder.FILE)])
+        [journal_file] = state.rglob("journal.json")
+    journal_file.write_text(json.dumps({str(target): [1, 2]}))
+    with (
+        pytest.raises(WorkspaceError, match=r"journal .* is unreadable"),
+        lease_placeholders(state),
+    ):
+        pass

@@ -153,7 +153,7 @@ class PlaceholderLease:
             if fd is not None:
                 self.held.append(fd)
             if created:
-                journal[str(path)] = [info.st_dev, info.st_ino, int(kind)]
+                journal[str(path)] = _entry(info, kind)
             return
         raise WorkspaceError(
             f"protected path {path} keeps being removed and re-created while corral "
@@ -189,8 +189,8 @@ def lease_placeholders(state: Path) -> Iterator[PlaceholderLease]:
 def _sweep(lease: PlaceholderLease) -> None:
     with _locked(lease.journal_lock, fcntl.LOCK_EX):
         journal = _read_journal(lease.journal_path)
-        for path_text, (dev, ino, kind) in list(journal.items()):
-            if _remove_placeholder(Path(path_text), dev, ino, Placeholder(kind)):
+        for path_text, entry in list(journal.items()):
+            if _remove_placeholder(Path(path_text), entry):
                 del journal[path_text]
         _write_journal(lease.journal_path, journal)
 
@@ -374,12 +374,22 @@ def _link_new_file(directory: int, name: str, content: bytes) -> bool:
 _NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
 
 
-def _remove_placeholder(path: Path, dev: int, ino: int, kind: Placeholder) -> bool:
+def _entry(info: os.stat_result, kind: Placeholder) -> list[int]:
+    """What the journal keeps of a placeholder corral made: which file it is.
+
+    Its device and inode number, and its change time: file systems hand a
+    freed inode number out again, to a file of the person's own.
+    """
+    return [info.st_dev, info.st_ino, int(kind), info.st_ctime_ns]
+
+
+def _remove_placeholder(path: Path, entry: list[int]) -> bool:
     """Remove a placeholder nobody holds if it is still the entry corral made.
 
     Returns False when another run holds it (keep its journal entry), True
     when it is gone or no longer corral's.
     """
+    kind = Placeholder(entry[2])
     is_dir = kind is Placeholder.DIRECTORY
     try:
         fd = os.open(path, _OPEN_DIR if is_dir else _OPEN_FILE)
@@ -391,7 +401,7 @@ def _remove_placeholder(path: Path, dev: int, ino: int, kind: Placeholder) -> bo
         except BlockingIOError:
             return False
         info = os.fstat(fd)
-        if (info.st_dev, info.st_ino) != (dev, ino) or not _is_same(info, path):
+        if _entry(info, kind)[: len(entry)] != entry or not _is_same(info, path):
             return True
         # rmdir(2) itself refuses a directory that is no longer empty.
         if not is_dir and _kind_of(fd, info) is not kind:
@@ -419,12 +429,31 @@ def _read_journal(path: Path) -> dict[str, list[int]]:
     try:
         with os.fdopen(fd, "rb") as file:
             data = json.loads(file.read())
+        return _journal_from(data)
     except (OSError, ValueError, RecursionError) as exc:
         raise WorkspaceError(
             f"corral's placeholder journal {path} is unreadable ({exc}); remove it "
             "after checking the workspace for empty protected paths, and retry"
         ) from exc
-    return {str(k): [int(x) for x in v] for k, v in dict(data).items()}
+
+
+def _journal_from(data: object) -> dict[str, list[int]]:
+    """The journal's entries; raise ValueError for anything corral did not write.
+
+    An entry is `_entry`'s list, or its first three items (an earlier corral's).
+    """
+    if not isinstance(data, dict):
+        raise ValueError("not an object")  # noqa: TRY004 (reported as unreadable)
+    kinds = {int(kind) for kind in Placeholder}
+    for path, entry in data.items():
+        if (
+            not isinstance(entry, list)
+            or len(entry) not in (3, 4)
+            or not all(isinstance(x, int) for x in entry)
+            or entry[2] not in kinds
+        ):
+            raise ValueError(f"the entry for {path} is not one corral writes")
+    return {str(path): [int(x) for x in entry] for path, entry in data.items()}
 
 
 def _write_journal(path: Path, journal: dict[str, list[int]]) -> None:
