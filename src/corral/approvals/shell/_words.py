@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -24,6 +23,7 @@ from corral.approvals.shell._expand import (
     has_glob,
     split_chars,
 )
+from corral.approvals.shell._numbers import Numbers
 from corral.approvals.shell._source import Source, token_after, token_before, word_parts
 
 __all__ = [
@@ -114,7 +114,7 @@ class WordReader(Source):
         self.home = None if b"HOME" in src else home
         self.loose = _LOOSE.search(src) is not None
         """Whether the text has characters tree-sitter skips but bash keeps."""
-        self._numbers: _Numbers | None = None
+        self._numbers: Numbers | None = None
         """Where the script surely gives a name a number, found on the first read."""
 
     # What subclasses provide.
@@ -214,7 +214,7 @@ class WordReader(Source):
         while root.parent is not None:
             root = root.parent
         if self._numbers is None or self._numbers.root != root:
-            self._numbers = _Numbers(root, self.src, loose=self.loose)
+            self._numbers = Numbers(root, self.src, loose=self.loose)
         return self._numbers.is_number(name, node)
 
     def _evaluated(self, node: Node, what: str) -> None:
@@ -524,272 +524,3 @@ def _is_arithmetic_test(node: Node, src: bytes) -> bool:
 
 
 _ARITHMETIC_TESTS = frozenset({b"-eq", b"-ne", b"-lt", b"-le", b"-gt", b"-ge"})
-
-# Which names are surely numbers where arithmetic reads them.  bash evaluates a
-# value read there as an expression, so a value from a file or the environment
-# (``a[$(cmd)]``) runs commands; a name counts only where bash cannot have given
-# it anything but a number:
-# - every assignment to it is a command of its own, ``NAME=digits`` (not a
-#   prefix, an argument, a string or a here-document line), or arithmetic,
-#   which stores only integers;
-# - nothing else in the script assigns it (read, printf -v, for, ${NAME:=..},
-#   declare...), and nothing can assign names the text does not show (eval,
-#   source, trap, a nameref, a command named by a variable);
-# - a ``NAME=digits`` or ``((NAME = digits))`` at the top level of the script
-#   ran before the statement that reads it, so that no inherited value is left.
-# Anything else fails closed: the read is noted.
-_STATEMENT_PARENTS = frozenset(
-    {"program", "list", "pipeline", "negated_command", "subshell", "do_group"}
-    | {"compound_statement", "if_statement", "elif_clause", "else_clause"}
-    | {"while_statement", "case_item", "variable_assignments", "redirected_statement"}
-)
-_ARITHMETIC_PARENTS = frozenset(
-    {"binary_expression", "unary_expression", "ternary_expression", "subscript"}
-    | {"postfix_expression", "parenthesized_expression", "arithmetic_expansion"}
-    | {"c_style_for_statement"}
-)
-# Builtins that assign the names their words give (``printf`` and ``wait`` only
-# with options, which come first), and builtins after which any name may hold
-# anything: they run text as commands, or assign names they compute.
-_NAMING_BUILTINS = frozenset({"read", "getopts", "unset", "printf", "wait"})
-_ANY_NAME_BUILTINS = frozenset(
-    {"eval", "source", ".", "trap", "mapfile", "readarray", "enable", "bind"}
-    | {"complete", "compgen", "fc", "alias", "coproc"}
-    | {"declare", "typeset", "local", "export", "readonly"}
-)
-_WRAPPERS = frozenset({"command", "builtin", "time"})
-"""Words that run the builtin after them (and their options) in this shell."""
-_INERT_WORD = re.compile(rb"[A-Za-z0-9_.,:/@%+=^-]*")
-_DIGITS = re.compile(rb"[0-9]+")
-_WORD_ENDS = frozenset(b" \t\n;&|)")
-"""What may follow ``NAME=digits`` where bash ends the word there too."""
-_ARITHMETIC_ENDS = _WORD_ENDS | frozenset(b",")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NEVER = 1 << 62
-"""A byte no read is at: reads in the assigning statement itself do not count."""
-
-
-class _Sure(NamedTuple):
-    """A top-level statement that surely gives a name a number."""
-
-    start: int
-    """Where the statement starts."""
-    since: int
-    """Where reads inside the statement itself count from."""
-    before: tuple[str, ...]
-    """The names it assigns first: a failure there (a readonly name) stops it."""
-    later: bool
-    """Whether the name keeps its number in the statements after (not ``&``)."""
-
-
-class _Numbers:
-    """Where one script surely gives each name a number, read from its whole tree."""
-
-    def __init__(self, root: Node, src: bytes, *, loose: bool) -> None:
-        self.root = root
-        self.src = src
-        self.unknown = loose or root.has_error
-        """Whether some name may hold anything, whatever the text shows."""
-        self.others: set[str] = set()
-        """Names something may give another value than a number."""
-        self.sure: dict[str, _Sure] = {}
-        """For each name given a number at the top level, the first statement that
-        surely does."""
-        if not self.unknown:
-            self._top_level(root)
-            self._assignments(root)
-
-    def is_number(self, name: str, node: Node) -> bool:
-        """Whether `name`, read at `node` of the tree, surely holds a number."""
-        sure = self.sure.get(name)
-        if self.unknown or name in self.others or sure is None:
-            return False
-        if any(other in self.others for other in sure.before):
-            return False
-        statement = node
-        while statement.parent is not None and statement.parent != self.root:
-            statement = statement.parent
-        if statement.start_byte == sure.start:
-            return node.start_byte >= sure.since
-        return statement.start_byte > sure.start and sure.later
-
-    # The statements that surely run, in order: those of the script itself.
-
-    def _top_level(self, root: Node) -> None:
-        """Find the statements of the script itself that surely assign a number."""
-        for statement in root.named_children:
-            kind = statement.type
-            since, ends = _NEVER, _WORD_ENDS
-            if kind == "variable_assignment":
-                assigned = [statement]
-            elif kind == "variable_assignments":
-                assigned = statement.named_children
-            elif kind == "compound_statement" and statement.children[0].type == "((":
-                assigned, ends = statement.named_children, _ARITHMETIC_ENDS
-            elif kind == "c_style_for_statement":
-                initializer = statement.children_by_field_name("initializer")
-                assigned = [n for n in initializer if n.is_named]
-                since = initializer[-1].end_byte if initializer else _NEVER
-                ends = _ARITHMETIC_ENDS
-            else:
-                continue
-            # A statement run in the background assigns in a subshell of its own.
-            after = statement.next_sibling
-            later = after is None or after.type != "&"
-            before: list[str] = []
-            for node in assigned:
-                name = self._number_assigned(node, ends)
-                if name is None:
-                    break
-                if name not in self.sure or not self.sure[name].later:
-                    start = statement.start_byte
-                    self.sure[name] = _Sure(start, since, tuple(before), later)
-                before.append(name)
-
-    def _number_assigned(self, node: Node, ends: frozenset[int]) -> str | None:
-        """Return the name `node` gives a literal number, else None."""
-        if node.type == "variable_assignment":
-            name = node.child_by_field_name("name")
-            value = node.child_by_field_name("value")
-            plain = not any(c.type == "+=" for c in node.children)
-        elif node.type == "binary_expression":
-            name = node.child_by_field_name("left")
-            value = node.child_by_field_name("right")
-            operator = node.child_by_field_name("operator")
-            plain = operator is not None and operator.type == "="
-        else:
-            return None
-        if not plain or name is None or value is None or name.type != "variable_name":
-            return None
-        after = self.src[value.end_byte : value.end_byte + 1]
-        if not _DIGITS.fullmatch(self._text(value)) or (after and after[0] not in ends):
-            return None
-        text = self._text(name).decode("ascii", "replace")
-        return text if text != text.upper() else None
-
-    # Everything else that may assign, anywhere in the script.
-
-    def _assignments(self, root: Node) -> None:
-        """Find every other way the script may assign a name."""
-        stack = [root]
-        while stack and not self.unknown:
-            node = stack.pop()
-            kind = node.type
-            if kind == "variable_assignment":
-                self._assignment(node)
-            elif kind == "for_statement":  # and select
-                self._name(node.child_by_field_name("variable"))
-            elif kind == "expansion":
-                operator = node.child_by_field_name("operator")
-                if operator is not None and operator.type in ("=", ":="):
-                    indirect = self._text(node).startswith(b"${!")
-                    self._name(None if indirect else _first(node, "variable_name"))
-            elif kind == "command":
-                self._command(node)
-            elif kind == "declaration_command":
-                self._declaration(node, nameref=True)
-            elif kind == "unset_command":
-                self._declaration(node, nameref=False)
-            stack.extend(node.children)
-
-    def _assignment(self, node: Node) -> None:
-        """See ``NAME=value``: only a command of its own storing digits keeps NAME."""
-        parent = node.parent
-        kind = parent.type if parent is not None else ""
-        if kind in _ARITHMETIC_PARENTS or (
-            kind == "compound_statement"
-            and parent is not None
-            and parent.children[0].type == "(("
-        ):
-            return  # arithmetic stores an integer, or fails and stores nothing
-        name = node.child_by_field_name("name")
-        if name is not None and name.type == "subscript":
-            self._name(name.child_by_field_name("name"))
-        elif kind not in _STATEMENT_PARENTS or not self._number_assigned(
-            node, _WORD_ENDS
-        ):
-            self._name(name)
-
-    def _command(self, node: Node) -> None:
-        """See a builtin that assigns names, or a command whose name is not known."""
-        words: list[Node] = []
-        for i, child in enumerate(node.children):
-            if child.type == "command_name":
-                words.extend(child.children)
-            elif node.field_name_for_child(i) == "argument":
-                words.append(child)
-        values = [self._literal(word) for word in words]
-        i = 0
-        while i < len(values) and values[i] in _WRAPPERS:
-            i += 1
-            while i < len(values) and (values[i] or "-").startswith("-"):
-                if values[i] is None:
-                    self.unknown = True
-                    return
-                i += 1
-        if i >= len(values):
-            return
-        name, rest = values[i], values[i + 1 :]
-        if name is None or name in _ANY_NAME_BUILTINS:
-            self.unknown = True
-        elif name in _NAMING_BUILTINS:
-            first = rest[0] if rest else ""
-            if name in ("printf", "wait") and not (first is None or first[:1] == "-"):
-                return  # no options: printf prints, wait waits
-            for value in rest:
-                self._names(value)
-
-    def _declaration(self, node: Node, *, nameref: bool) -> None:
-        """See ``declare``, ``local``, ``export``, ``unset``...: each name given."""
-        for child in node.named_children:
-            if child.type == "variable_assignment":
-                continue  # seen as an assignment
-            if child.type.endswith("_redirect") or child.type == "comment":
-                continue
-            value = self._literal(child)
-            if value is not None and value[:1] in "-+":
-                # ``declare -n`` makes a name stand for another.
-                self.unknown = self.unknown or (nameref and "n" in value)
-                continue
-            self._names(value)
-
-    def _names(self, value: str | None) -> None:
-        """Add the names a builtin's word may give: all of an option's tail too."""
-        if value is None:
-            self.unknown = True
-        elif value[:1] in "-+":
-            for run in _NAME.findall(value):
-                self.others.update(run[i:] for i in range(len(run)))
-        else:
-            match = _NAME.match(value)
-            if match:
-                self.others.add(match.group())
-
-    def _name(self, node: Node | None) -> None:
-        if node is None:
-            self.unknown = True
-        else:
-            self.others.add(self._text(node).decode("utf-8", "replace"))
-
-    def _literal(self, node: Node) -> str | None:
-        """Return the text a word surely stands for, else None."""
-        kind = node.type
-        raw = self._text(node)
-        if kind in ("word", "number", "variable_name"):
-            value = raw if _INERT_WORD.fullmatch(raw) else None
-        elif kind == "raw_string":
-            value = raw[1:-1] if len(raw) > 1 and raw.endswith(b"'") else None
-        elif kind == "string" and all(
-            c.type in ('"', "string_content") for c in node.children
-        ):
-            value = raw[1:-1] if not re.search(rb"[\\$`]", raw) else None
-        else:
-            value = None
-        return value.decode("utf-8", "replace") if value is not None else None
-
-    def _text(self, node: Node) -> bytes:
-        return self.src[node.start_byte : node.end_byte]
-
-
-def _first(node: Node, kind: str) -> Node | None:
-    return next((c for c in node.children if c.type == kind), None)
