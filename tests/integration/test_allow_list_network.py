@@ -65,6 +65,26 @@ def server() -> Iterator[int]:
     httpd.server_close()
 
 
+# How long a proxy may take to end after its test: one that no run ever leased
+# waits out its first-lease timer (30 s) before it ends.
+_PROXY_EXIT_SECONDS = 60
+
+
+@pytest.fixture(autouse=True)
+def _proxies_end_with_their_test(tmp_path: Path) -> Iterator[None]:
+    """Wait until every proxy the test started has ended.
+
+    A later test's runs see every socket path on the host, this test's proxy
+    socket too: removed while one of them sets up, it changes what that run
+    covers.
+    """
+    yield
+    deadline = time.monotonic() + _PROXY_EXIT_SECONDS
+    while controls := sorted(tmp_path.glob("*/corral/network/proxy.sock")):
+        assert time.monotonic() < deadline, f"a proxy outlived its test: {controls}"
+        time.sleep(0.05)
+
+
 def _policy(home: Home, network: str) -> None:
     policy = home.config / "corral" / "policy.toml"
     policy.parent.mkdir(parents=True, exist_ok=True)
@@ -547,6 +567,8 @@ def test_a_proxy_that_ends_during_a_run_is_reported_and_recorded(
     os.kill(proxy, signal.SIGKILL)
     (workspace / "go").touch()
     ran = finished()
+    # Killed, it could not remove its socket: nothing listens there any more.
+    (home.state / "corral" / "network" / "proxy.sock").unlink(missing_ok=True)
     assert "network proxy ended while the command ran" in ran.stderr
     record = next(e for e in events(home.state) if e["event"] == "command.finished")
     assert record["proxy_lost"] is True
