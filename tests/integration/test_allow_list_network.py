@@ -119,9 +119,11 @@ def _in_background(corral: CorralCLI, *args: str) -> Callable[[], Ran]:
     return finished
 
 
-def _wait_until(condition: Callable[[], bool], failure: str) -> None:
-    """Wait (up to 20 s) until `condition` holds; fail saying `failure`."""
-    deadline = time.monotonic() + 20
+def _wait_until(
+    condition: Callable[[], bool], failure: str, *, seconds: float = 20
+) -> None:
+    """Wait (20 s unless told) until `condition` holds; fail saying `failure`."""
+    deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, failure
         time.sleep(0.05)
@@ -496,7 +498,8 @@ def test_pip_inside_is_pointed_at_the_index_the_preset_allows(
 TAKE_OVER = """
 import json, os, socket, stat, sys, time
 control = sys.argv[1]
-deadline = time.monotonic() + 20
+open("started", "w").close()  # the socket is not there to be covered
+deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
     try:
         if stat.S_ISSOCK(os.stat(control).st_mode):
@@ -537,7 +540,7 @@ def test_a_command_cannot_use_the_proxy_of_another_state_directory(
         corral, "run", "-C", str(workspace), "--network", network, "--",
         "python3", "-c", TAKE_OVER, str(control), str(server),
     )  # fmt: skip
-    time.sleep(1)  # the command has started: the socket is not covered
+    _wait_until((workspace / "started").exists, "the command did not start", seconds=60)
     with ProxyLease(other, None):
         ran = finished()
     out = ran.stdout

@@ -348,16 +348,27 @@ def test_a_record_lost_after_the_command_ran_says_the_command_ran(
     env = home.env()
     sandbox = Sandbox(workspace, load_policy(workspace, environ=env), environ=env)
     log = home.state / "corral" / "events.jsonl"
+    # The command says it runs, then waits until the host has replaced the log.
+    command = "touch started; while [ ! -e go ]; do sleep 0.05; done; exit 3"
+
+    def running() -> bool:
+        # Read as text: a line may be half written while the run appends it.
+        recorded = log.exists() and '"command.started"' in log.read_text()
+        return recorded and (workspace / "started").exists()
 
     def replace_the_log() -> None:
-        time.sleep(0.5)
-        log.rename(log.with_name("events.moved"))
-        log.mkdir()  # nothing can be appended to a directory
+        try:
+            # Once the command's start is on record and the command runs.
+            if _wait_for(running, 60):
+                log.rename(log.with_name("events.moved"))
+                log.mkdir()  # nothing can be appended to a directory
+        finally:
+            (workspace / "go").touch()
 
     mover = threading.Thread(target=replace_the_log)
     mover.start()
     try:
         with pytest.raises(CorralError, match="the command ran and exited 3, but"):
-            sandbox.run(["sh", "-c", "sleep 2; exit 3"], capture=True)
+            sandbox.run(["sh", "-c", command], capture=True)
     finally:
         mover.join()
