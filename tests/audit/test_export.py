@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from corral.audit.export._cursor import read_position
 from corral.audit.export._metrics import Tally
 from corral.audit.export._process import reap
 from corral.audit.export._start import ExportReport, export_pending, start_export
+from corral.policy._defaults import DEFAULT_EXPORT_TIMEOUT
 from tests.audit.otlp_receiver import Receiver
 
 # Ample for a receiver on loopback, even on a loaded machine.
@@ -105,14 +107,19 @@ def write_policy(environ: dict[str, str], text: str) -> None:
     path.write_text(text)
 
 
-def dead_port() -> int:
-    """A loopback port nothing listens on: bound, read, and closed again."""
-    import socket  # noqa: PLC0415
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A loopback port that refuses every connection while the test runs.
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    Bound and never listening, so the kernel refuses what connects and no other
+    program takes the port meanwhile.  Bound with SO_REUSEADDR, as a `Receiver`
+    binds: one may listen on the port later, the port staying held.
+    """
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", 0))
+        port: int = held.getsockname()[1]
+        yield port
 
 
 # -- what arrives ------------------------------------------------------------
@@ -337,11 +344,11 @@ def test_many_records_go_in_several_batches_in_order(
 
 
 def test_an_unreachable_collector_loses_nothing_and_is_recorded_once(
-    state: Path, environ: dict[str, str]
+    state: Path, environ: dict[str, str], dead_port: int
 ) -> None:
     some_records(state, environ)
     before = log_lines(state)
-    settings = Settings(f"http://127.0.0.1:{dead_port()}", SHORT)
+    settings = Settings(f"http://127.0.0.1:{dead_port}", SHORT)
 
     first = export_pending(state, settings, environ=environ)
     second = export_pending(state, settings, environ=environ)
@@ -367,8 +374,6 @@ def test_an_unreachable_collector_loses_nothing_and_is_recorded_once(
 def test_a_collector_that_never_answers_costs_one_timeout_and_no_record(
     state: Path, environ: dict[str, str]
 ) -> None:
-    import socket  # noqa: PLC0415
-
     some_records(state, environ)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -380,7 +385,9 @@ def test_a_collector_that_never_answers_costs_one_timeout_and_no_record(
 
     assert report.error is not None
     assert "timed out" in report.error
-    assert took < 5 * SHORT + 2
+    # Loading the SDK and recording take a while on a loaded machine; an export
+    # that waited out the default timeout instead of SHORT would take longer.
+    assert took < DEFAULT_EXPORT_TIMEOUT - 2
     assert read_position(state, url).seq == 0
     assert events_in(state).count("export.failed") == 1
     assert verify_log(state).ok
@@ -418,15 +425,13 @@ def test_a_collector_that_answers_500_loses_nothing_and_once_back_gets_everythin
 
 
 def test_a_collector_back_on_its_port_gets_everything_sent_while_it_was_away(
-    state: Path, environ: dict[str, str]
+    state: Path, environ: dict[str, str], dead_port: int
 ) -> None:
-    away = Receiver()
-    port, url = away.port, away.url
-    away.close()
+    url = f"http://127.0.0.1:{dead_port}"
     some_records(state, environ)
     assert export_pending(state, Settings(url, SHORT), environ=environ).error
 
-    back = Receiver(port)
+    back = Receiver(dead_port)
     try:
         report = export_pending(state, Settings(url), environ=environ)
         assert report.error is None
@@ -530,15 +535,18 @@ def test_start_export_ships_from_a_detached_process_that_then_ends(
     write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
     some_records(state, environ)
 
-    started = time.monotonic()
-    pid = start_export(state, environ)
-    took = time.monotonic() - started
-    burst = [start_export(state, environ) for _ in range(5)]
+    # The receiver answers nothing while its lock is held: a start that waited
+    # for the export would wait out the export's timeout (TIMEOUT by default).
+    with receiver._lock:
+        started = time.monotonic()
+        pid = start_export(state, environ)
+        took = time.monotonic() - started
+        burst = [start_export(state, environ) for _ in range(5)]
 
     assert pid is not None
     ended = False
     try:
-        assert took < 0.5
+        assert took < TIMEOUT / 2
         assert burst == [None] * 5  # the lock went with the first one
         assert receiver.wait_for(lambda seen: len(seen.records()) == 5)
         record(state, environ, "command.started", run="f" * 16)
@@ -566,9 +574,9 @@ def test_start_export_does_nothing_without_an_endpoint_or_pending_records(
 
 
 def test_after_a_failure_the_next_commands_leave_the_collector_alone_a_while(
-    state: Path, environ: dict[str, str]
+    state: Path, environ: dict[str, str], dead_port: int
 ) -> None:
-    url = f"http://127.0.0.1:{dead_port()}"
+    url = f"http://127.0.0.1:{dead_port}"
     write_policy(environ, f'[audit.export]\nendpoint = "{url}"\ntimeout = 0.5\n')
     some_records(state, environ)
     assert export_pending(state, Settings(url, SHORT), environ=environ).error
@@ -594,7 +602,7 @@ def test_a_second_exporter_leaves_at_once_while_one_holds_the_lock(
 
 
 def test_once_exports_in_the_foreground_and_says_whether_all_went(
-    state: Path, environ: dict[str, str], receiver: Receiver
+    state: Path, environ: dict[str, str], receiver: Receiver, dead_port: int
 ) -> None:
     write_policy(environ, f'[audit.export]\nendpoint = "{receiver.url}"\n')
     some_records(state, environ)
@@ -605,7 +613,7 @@ def test_once_exports_in_the_foreground_and_says_whether_all_went(
     assert "exported 5 records" in done.stdout
     assert receiver.seqs() == [1, 2, 3, 4, 5]
 
-    url = f"http://127.0.0.1:{dead_port()}"
+    url = f"http://127.0.0.1:{dead_port}"
     write_policy(environ, f'[audit.export]\nendpoint = "{url}"\ntimeout = 1\n')
     failed = _module(["--once"], environ)
 
