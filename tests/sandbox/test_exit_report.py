@@ -102,6 +102,45 @@ def _running(marker: str) -> list[str]:
     return found.stdout.split()
 
 
+# How long the processes of a run that ended may take to be gone, and a command
+# on a terminal to get its foreground, on a loaded machine.
+_GONE_SECONDS = 10.0
+_FOREGROUND_SECONDS = 30.0
+
+
+def _left_running(marker: str) -> list[str]:
+    """The processes whose command line holds `marker` once they had time to go."""
+    deadline = time.monotonic() + _GONE_SECONDS
+    while (left := _running(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def _has_the_terminal(argv: bytes) -> bool:
+    """Whether a process running `argv` (NUL-separated) is its terminal's
+    foreground job, and not stopped."""
+    for pid in Path("/proc").iterdir():
+        try:
+            if (pid / "cmdline").read_bytes() != argv:
+                continue
+            fields = (pid / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # not a process, or one that ended meanwhile
+            continue
+        # state, ppid, process group, session, tty, the tty's foreground group
+        if fields[0] != "T" and fields[2] == fields[5]:
+            return True
+    return False
+
+
+def _wait_for_the_terminal(*argv: str) -> None:
+    """Wait until the process running `argv` has its terminal's foreground."""
+    wanted = b"".join(os.fsencode(arg) + b"\0" for arg in argv)
+    deadline = time.monotonic() + _FOREGROUND_SECONDS
+    while not _has_the_terminal(wanted):
+        assert time.monotonic() < deadline, f"{argv} never had the terminal"
+        time.sleep(0.02)
+
+
 def _started(program: str) -> str:
     """Shell words that start `program` in the background and wait for its exec."""
     name = program.split(maxsplit=1)[0]
@@ -293,8 +332,7 @@ def test_a_limit_set_on_the_supervisor_never_gives_a_false_count(
     result = sandbox.run(sh(script), capture=True, timeout=20)
     assert (result.exit_status, result.timed_out) == (0, False), result.stderr
     assert (result.left_running, result.left_names) in ((1, ["sleep"]), (None, []))
-    time.sleep(0.3)
-    assert _running(marker) == []
+    assert _left_running(marker) == []
 
 
 def test_the_command_cannot_write_its_supervisors_report(sandbox: Sandbox) -> None:
@@ -392,8 +430,7 @@ def test_a_timed_out_run_reports_its_kill_and_leaves_nothing(sandbox: Sandbox) -
     result = sandbox.run(sh(script), capture=True, timeout=1)
     assert result.timed_out
     assert (result.signal_name, result.left_running) == ("SIGKILL", None)
-    time.sleep(0.3)
-    assert _running(marker) == []
+    assert _left_running(marker) == []
 
 
 def test_json_reports_the_ending_and_the_output_sizes(
@@ -554,13 +591,13 @@ def test_job_control_and_ctrl_c_reach_an_interactive_shell_s_jobs(
         terminal.expect(b"PS> ")
         terminal.type(f"echo start-$((6*7)); sleep 1{marker}\n".encode())
         terminal.expect(b"start-42")
-        time.sleep(0.3)
+        _wait_for_the_terminal("sleep", f"1{marker}")
         terminal.type(b"\x1a")  # Ctrl-Z
         terminal.expect(b"Stopped")
         terminal.expect(b"PS> ")
         terminal.type(b"fg\n")
         terminal.expect(f"sleep 1{marker}".encode())
-        time.sleep(0.3)
+        _wait_for_the_terminal("sleep", f"1{marker}")
         terminal.type(b"\x03")  # Ctrl-C
         terminal.expect(b"PS> ")
         assert _running(marker) == []
@@ -581,7 +618,7 @@ def test_ctrl_c_interrupts_a_command_that_has_the_terminal(
     terminal = _Terminal([*argv, *sh(script)], home.env())
     try:
         terminal.expect(b"ready")
-        time.sleep(0.3)
+        _wait_for_the_terminal("sleep", f"1{marker}")
         terminal.type(b"\x03")  # Ctrl-C
         assert terminal.wait() == 130
     finally:
