@@ -59,6 +59,8 @@ class Home:
             "XDG_STATE_HOME": str(self.state),
             "XDG_CONFIG_HOME": str(self.config),
             "LANG": "C.UTF-8",
+            # The machine's /etc/gitconfig would change which paths git trusts.
+            "GIT_CONFIG_NOSYSTEM": "1",
         }
         env.update(extra or {})
         return env

@@ -22,5 +22,7 @@ def machine(tmp_path: Path) -> Machine:
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_CONFIG_DIRS": str(global_dirs),
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        # The machine's /etc/gitconfig would rewrite the remotes the tests name.
+        "GIT_CONFIG_NOSYSTEM": "1",
     }
     return Machine(home, workspace, environ)
