@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import socket
@@ -30,6 +31,40 @@ def test_a_socket_is_found_whatever_bytes_its_name_holds(
 ) -> None:
     with bound(tmp_path / name):
         assert tmp_path / name in find_host_sockets([])
+
+
+def test_a_socket_bound_through_a_covered_directory_s_parent_is_found(
+    tmp_path: Path,
+) -> None:
+    """Bound as /tmp/../x.sock, it is not beneath /tmp at all."""
+    (tmp_path / "covered").mkdir()
+    detour = tmp_path / "covered" / ".." / "s.sock"
+    with bound(detour):
+        found = find_host_sockets([tmp_path / "covered"])
+    assert tmp_path / "s.sock" in found
+
+
+def test_a_socket_name_of_the_longest_length_holding_a_newline_is_found(
+    tmp_path: Path,
+) -> None:
+    """A name may fill all 108 bytes of sun_path, with no NUL after it."""
+    head = os.fsencode(tmp_path / "n") + b"\n"
+    name = head + b"x" * (108 - len(head))
+    with socket.socket(socket.AF_UNIX) as server:
+        _bind_without_nul(server, name)
+        assert Path(os.fsdecode(name)) in find_host_sockets([])
+
+
+class _UnixAddress(ctypes.Structure):
+    _fields_ = (("family", ctypes.c_ushort), ("path", ctypes.c_char * 108))
+
+
+def _bind_without_nul(server: socket.socket, name: bytes) -> None:
+    """bind(2) to a name of all 108 bytes, which Python's bind refuses."""
+    address = _UnixAddress(socket.AF_UNIX, name)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.bind(server.fileno(), ctypes.byref(address), ctypes.sizeof(address)):
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
 
 def test_a_socket_named_as_another_s_name_and_a_newline_more_is_found_too(

@@ -50,8 +50,9 @@ def _landlock_status(abi: int) -> LayerStatus:
     if abi < ABI_RESOLVE_UNIX:
         hold = "snapshot"
         sockets = (
-            "host unix sockets: those bound at a command's start, and all in /tmp "
-            f"and /run, are covered (ABI {ABI_RESOLVE_UNIX} refuses all of them)"
+            "host unix sockets: those listed at their paths at a command's start, "
+            "and all in /tmp and /run, are covered (ABI "
+            f"{ABI_RESOLVE_UNIX} refuses all of them)"
         )
     else:
         hold = "kernel"

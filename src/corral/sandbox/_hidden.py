@@ -26,8 +26,8 @@ _PROC_NET_UNIX = Path("/proc/net/unix")
 _ACL_XATTR = "system.posix_acl_access"
 # Fields before the path in each line of /proc/net/unix.
 _UNIX_FIELDS_BEFORE_PATH = 7
-# The longest name a unix socket can be bound at, its terminating NUL excluded.
-_SUN_PATH_MAX = 107
+# The longest name a unix socket can be bound at: all of sun_path, no NUL after.
+_SUN_PATH_MAX = 108
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,11 @@ def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
 
     A snapshot of this network namespace's /proc/net/unix, which cannot show a
     socket bound later, one bound in another network namespace, one bound by a
-    relative path (listed so, relative to a directory nobody knows), one whose
-    directory was renamed since, nor a hard link's other names.  Landlock ABI 9
-    refuses all of them in the kernel; below it only the private directories
-    and the hidden paths hold them.
+    relative path (listed so, relative to a directory nobody knows) or through
+    the binder's own /proc/self/fd/N (relative to a descriptor of another
+    process), one renamed since, or whose directory was, nor a hard link's
+    other names.  Landlock ABI 9 refuses all of them in the kernel; below it
+    only the private directories and the hidden paths hold them.
     """
     covered_paths = tuple(covered)
     sockets: set[Path] = set()
@@ -108,9 +109,11 @@ def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
 
 
 def _add_socket(sockets: set[Path], path: Path, covered: tuple[Path, ...]) -> None:
-    """Add `path` to `sockets` if it is a host socket a command could reach."""
-    if _beneath(path, covered):
-        return
+    """Add `path` to `sockets` if it is a host socket a command could reach.
+
+    Judged where the socket really is: a name as bound may climb out of a
+    covered directory (``/tmp/../x.sock``) or pass through a link.
+    """
     try:
         # Bound through a linked directory (/var/run/...): cover the real one.
         path = Path(os.path.realpath(path.parent)) / path.name
