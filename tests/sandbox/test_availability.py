@@ -10,7 +10,7 @@ def test_below_abi_9_unix_sockets_are_held_by_a_snapshot() -> None:
     status = _landlock_status(7)
     assert (status.layer, status.available) == (Layer.LANDLOCK, True)
     assert status.unix_sockets == "snapshot"
-    assert status.detail.startswith("ABI 7; host unix sockets: those bound at")
+    assert status.detail.startswith("ABI 7; host unix sockets: those listed at")
     assert status.to_json()["unix_sockets"] == "snapshot"
 
 
