@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import sys
 
 from corral._record import Record
 from corral.errors import LayerUnavailableError, SandboxSetupError
@@ -17,6 +18,7 @@ __all__ = [
     "AUDIT_ARCH",
     "SYSCALLS",
     "CapSets",
+    "birth_time_ns",
     "cap_ambient_clear_all",
     "capbset_drop",
     "capget",
@@ -232,6 +234,34 @@ class CapSets(Record):
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
+
+
+# statx(2): what is asked for, and where struct statx holds the answers.
+_AT_EMPTY_PATH = 0x1000
+_STATX_BTIME = 0x800
+_STATX_SIZE = 256
+_STATX_BTIME_OFFSET = 80  # struct statx_timestamp: s64 seconds, u32 nanoseconds
+_statx = getattr(_libc, "statx", None)  # glibc 2.28 and later
+if _statx is not None:
+    _statx.argtypes = (
+        ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p
+    )  # fmt: skip
+    _statx.restype = ctypes.c_int
+
+
+def birth_time_ns(fd: int) -> int | None:
+    """When the file open at `fd` was created, in ns; None where the file
+    system does not keep it (or the C library has no statx)."""
+    buffer = ctypes.create_string_buffer(_STATX_SIZE)
+    if _statx is None or _statx(fd, b"", _AT_EMPTY_PATH, _STATX_BTIME, buffer):
+        return None
+    raw, order = buffer.raw, sys.byteorder
+    if not int.from_bytes(raw[0:4], order) & _STATX_BTIME:
+        return None
+    at = _STATX_BTIME_OFFSET
+    seconds = int.from_bytes(raw[at : at + 8], order, signed=True)
+    nanoseconds = int.from_bytes(raw[at + 8 : at + 12], order)
+    return seconds * 1_000_000_000 + nanoseconds
 
 
 def native_arch() -> str | None:

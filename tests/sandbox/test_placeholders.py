@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from corral._linux import birth_time_ns
 from corral.errors import WorkspaceError
 from corral.sandbox._placeholders import DOT, Placeholder, lease_placeholders
 
@@ -106,11 +108,21 @@ def test_each_kind_of_placeholder_is_removed_once_no_run_holds_it(
     assert not any(path.exists() for path in kinds)
 
 
+def _keeps_birth_times(directory: Path) -> bool:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        return birth_time_ns(fd) is not None
+    finally:
+        os.close(fd)
+
+
 def test_an_empty_file_given_a_placeholders_old_inode_number_is_left_in_place(
     tmp_path: Path,
 ) -> None:
     """File systems hand freed inode numbers out again: the person's own empty
     .envrc, made after corral's was removed, may get its number."""
+    if not _keeps_birth_times(tmp_path):
+        pytest.skip("the file system keeps no birth times: inodes are told apart less")
     target = tmp_path / ".envrc"
     state = tmp_path / "state"
     with lease_placeholders(state) as lease:
@@ -141,3 +153,18 @@ def test_a_journal_entry_of_another_shape_is_an_error_naming_the_journal(
         lease_placeholders(state),
     ):
         pass
+
+
+def test_a_placeholder_whose_mode_the_host_changed_is_still_removed(
+    tmp_path: Path,
+) -> None:
+    """A chmod -R on the host, a backup tool: metadata moves, the file is corral's."""
+    kinds = {
+        tmp_path / ".envrc": Placeholder.FILE,
+        tmp_path / ".vscode": Placeholder.DIRECTORY,
+    }
+    with lease_placeholders(tmp_path / "state") as lease:
+        lease.hold([], kinds.items())
+        for path in kinds:
+            path.chmod(0o700)
+    assert not any(path.exists() for path in kinds)

@@ -28,6 +28,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from corral._files import open_regular
+from corral._linux import birth_time_ns
 from corral._state import ensure_private_dir
 from corral.errors import WorkspaceError
 
@@ -153,7 +154,7 @@ class PlaceholderLease:
             if fd is not None:
                 self.held.append(fd)
             if created:
-                journal[str(path)] = _entry(info, kind)
+                journal[str(path)] = _entry(info, kind, fd)
             return
         raise WorkspaceError(
             f"protected path {path} keeps being removed and re-created while corral "
@@ -374,13 +375,16 @@ def _link_new_file(directory: int, name: str, content: bytes) -> bool:
 _NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
 
 
-def _entry(info: os.stat_result, kind: Placeholder) -> list[int]:
+def _entry(info: os.stat_result, kind: Placeholder, fd: int | None) -> list[int]:
     """What the journal keeps of a placeholder corral made: which file it is.
 
-    Its device and inode number, and its change time: file systems hand a
-    freed inode number out again, to a file of the person's own.
+    Its device and inode number and, where the file system keeps it, when it
+    was created (open at `fd`): file systems hand a freed inode number out
+    again, to a file of the person's own.  Not its change time, which a chmod
+    on the host moves.
     """
-    return [info.st_dev, info.st_ino, int(kind), info.st_ctime_ns]
+    born = None if fd is None else birth_time_ns(fd)
+    return [info.st_dev, info.st_ino, int(kind), *([] if born is None else [born])]
 
 
 def _remove_placeholder(path: Path, entry: list[int]) -> bool:
@@ -401,7 +405,7 @@ def _remove_placeholder(path: Path, entry: list[int]) -> bool:
         except BlockingIOError:
             return False
         info = os.fstat(fd)
-        if _entry(info, kind)[: len(entry)] != entry or not _is_same(info, path):
+        if _entry(info, kind, fd)[: len(entry)] != entry or not _is_same(info, path):
             return True
         # rmdir(2) itself refuses a directory that is no longer empty.
         if not is_dir and _kind_of(fd, info) is not kind:
@@ -440,7 +444,7 @@ def _read_journal(path: Path) -> dict[str, list[int]]:
 def _journal_from(data: object) -> dict[str, list[int]]:
     """The journal's entries; raise ValueError for anything corral did not write.
 
-    An entry is `_entry`'s list, or its first three items (an earlier corral's).
+    An entry is `_entry`'s list: three items, or four with the birth time.
     """
     if not isinstance(data, dict):
         raise ValueError("not an object")  # noqa: TRY004 (reported as unreadable)
