@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from corral.sandbox._launch import Outcome
 from corral.sandbox._prestart import Prestarted
 from corral.sandbox._streams import Streams
 from tests.conftest import Home
+from tests.support import Listener
 
 # How long a prestarted sandbox may take to be set up, on a loaded machine.
 _READY_SECONDS = 30.0
@@ -62,9 +63,13 @@ def prestarted_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     handover = Prestarted.run
 
     def run(
-        self: Prestarted, argv: Sequence[str], streams: Streams, timeout: float | None
+        self: Prestarted,
+        argv: Sequence[str],
+        streams: Streams,
+        timeout: float | None,
+        sockets: Collection[Path] | None = None,
     ) -> Outcome | None:
-        outcome = handover(self, argv, streams, timeout)
+        outcome = handover(self, argv, streams, timeout, sockets)
         ran.append(outcome is not None)
         return outcome
 
@@ -336,3 +341,56 @@ def test_a_command_on_a_terminal_sees_its_terminal_as_in_a_fresh_sandbox(
             os.close(terminal)
 
     assert seen[0] == seen[1]
+
+
+_CONNECT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+    print("reached")
+except OSError:
+    print("refused")
+"""
+
+
+def test_a_host_socket_removed_while_a_sandbox_waits_leaves_it_usable(
+    home: Home, workspace: Path, tmp_path: Path, prestarted_runs: list[bool]
+) -> None:
+    """Host programs remove their sockets as they please: nothing to cover then."""
+    path = tmp_path / "s.sock"
+    listener = Listener.unix(path)
+    env = home.env()
+    policy = load_policy(workspace, environ=env)
+    try:
+        with Sandbox(workspace, policy, environ=env, prestart=True) as box:
+            box.run(["true"], capture=True)
+            _wait_until_prestarted(box)
+            path.unlink()
+            result = box.run(["sh", "-c", "echo ran"], capture=True)
+    finally:
+        listener.close()
+
+    assert _stdout(result) == b"ran\n"
+    assert prestarted_runs == [True]
+
+
+def test_a_host_socket_bound_while_a_sandbox_waits_is_covered_all_the_same(
+    home: Home, workspace: Path, tmp_path: Path, prestarted_runs: list[bool]
+) -> None:
+    env = home.env()
+    policy = load_policy(workspace, environ=env)
+    with Sandbox(workspace, policy, environ=env, prestart=True) as box:
+        box.run(["true"], capture=True)
+        _wait_until_prestarted(box)
+        listener = Listener.unix(tmp_path / "s.sock")
+        try:
+            result = box.run(
+                ["python3", "-c", _CONNECT, str(tmp_path / "s.sock")], capture=True
+            )
+        finally:
+            listener.close()
+
+    assert _stdout(result) == b"refused\n"
+    assert not listener.reached
+    assert prestarted_runs == []

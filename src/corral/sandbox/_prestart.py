@@ -28,7 +28,7 @@ import os
 import socket
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -68,12 +68,18 @@ class Setup:
         view = replace(view, protected=protected)
         return cls(view, cwd, tuple(sorted(env.items())), profile)
 
-    def same(self, other: Setup) -> bool:
-        return (self.view, self.cwd, self.env) == (
-            other.view,
-            other.cwd,
-            other.env,
-        ) and self.profile is other.profile
+    def serves(self, other: Setup) -> bool:
+        """Whether a sandbox set up as this one serves a run resolved as `other`.
+
+        The same view, but for host sockets: one removed on the host since
+        needs no cover, one bound since is not covered (a fresh sandbox is).
+        """
+        return (
+            replace(self.view, sockets=()) == replace(other.view, sockets=())
+            and set(other.view.sockets) <= set(self.view.sockets)
+            and (self.cwd, self.env) == (other.cwd, other.env)
+            and self.profile is other.profile
+        )
 
 
 @dataclass
@@ -90,15 +96,21 @@ class Prestarted:
     """Its placeholders' lease, released once it is gone."""
 
     def run(
-        self, argv: Sequence[str], streams: Streams, timeout: float | None
+        self,
+        argv: Sequence[str],
+        streams: Streams,
+        timeout: float | None,
+        sockets: Collection[Path] | None = None,
     ) -> Outcome | None:
         """Hand `argv` and its streams over and watch the run to its end.
 
-        Returns None, with this sandbox ended, when it can no longer take a
-        command (it failed to set up, or was ended); the caller launches anew.
+        `sockets`: the host sockets listed now, which must still be covered
+        (all those of its view when None).  Returns None, with this sandbox
+        ended, when it can no longer take a command (it failed to set up, lost
+        a mount, or was ended); the caller launches anew.
         """
         given = (streams.stdin, streams.stdout, streams.command_stderr_fd)
-        lost = self.lost_mounts()
+        lost = self.lost_mounts(sockets)
         if lost:
             logger.info("the prestarted sandbox lost its mount on %s", lost[0])
             self.discard()
@@ -120,10 +132,16 @@ class Prestarted:
         finally:
             self.hold.close()
 
-    def lost_mounts(self) -> list[str]:
+    def lost_mounts(self, sockets: Collection[Path] | None = None) -> list[str]:
         """Return the paths the view mounts on that are no mount points inside
-        any more (all of them when the sandbox's mounts cannot be read)."""
-        expected = mount_points(self.setup.view)
+        any more (all of them when the sandbox's mounts cannot be read).
+
+        Of host sockets, only those in `sockets`, when given.
+        """
+        view = self.setup.view
+        if sockets is not None:
+            view = replace(view, sockets=tuple(p for p in view.sockets if p in sockets))
+        expected = mount_points(view)
         try:
             init = _sandbox_init(self.process.pid)
             table = os.open(f"/proc/{init}/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
@@ -230,4 +248,4 @@ def usable(
     """
     given = (streams.stdin, streams.stdout, streams.command_stderr_fd)
     on_terminal = any(os.isatty(fd) for fd in given)
-    return prestarted.setup.same(setup) and fits(argv) and not on_terminal
+    return prestarted.setup.serves(setup) and fits(argv) and not on_terminal

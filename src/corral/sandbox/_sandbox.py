@@ -581,7 +581,7 @@ class Sandbox:
 
             setup = Setup.of(view, cwd, env, self.profile)
             if bridge is None and usable(prestarted, setup, argv, streams):
-                outcome = prestarted.run(argv, streams, timeout)
+                outcome = prestarted.run(argv, streams, timeout, view.sockets)
                 if outcome is not None:
                     return outcome
             else:
