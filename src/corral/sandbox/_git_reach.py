@@ -2,16 +2,17 @@
 
 A git directory names other files: the git directory a ``.git`` file points
 to, a ``commondir``, the hooks directory and included files its config names,
-the targets of links inside it.  The host's git will use them all, so each is
-protected in turn; a path a command could redirect (a link it can change, a
-missing part it can create) stops the run.
+the targets of links inside it, the other object stores its alternates name.
+The host's git will use them all, so each is protected in turn; a path a
+command could redirect (a link it can change, a missing part it can create)
+stops the run.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -26,7 +27,9 @@ __all__ = [
     "Reach",
     "git_reaches",
     "guard_config",
+    "guard_data",
     "guard_user_configs",
+    "read_alternates",
     "user_config_files",
 ]
 
@@ -53,6 +56,25 @@ _CONFIG_FILES = ("config", "config.worktree")
 _MAX_INCLUDE_DEPTH = 10
 
 
+# The object store, and where in it git finds the other stores it reads from.
+_OBJECTS = "objects"
+_ALTERNATES = Path("info", "alternates")
+
+
+# git's own depth for alternates of alternates: it reads the alternates file of
+# a store this many steps from the repository's own, and ignores deeper ones.
+_MAX_ALTERNATE_DEPTH = 5
+
+
+# The directories of loose objects, named for their first two hex digits: git
+# fills them with files of its own, and they are too many to list every run.
+_FANOUT = frozenset(f"{byte:02x}" for byte in range(256))
+
+
+# The escapes of a C-style quoted path, as git unquotes it; others are errors.
+_C_ESCAPES = dict(zip(b'abfnrtv\\"', b'\a\b\f\n\r\t\v\\"', strict=True))
+
+
 @dataclass
 class Guard:
     """The protected paths found so far, and how to add what git reaches from them."""
@@ -67,6 +89,10 @@ class Guard:
     )
     """What each config file read so far holds (None: not a file).  The user's
     and the system's are read for every repository: once is enough."""
+    data: set[Path] = field(default_factory=set)
+    """What `reach` protected as git's object data: not searched for hard links."""
+    data_dirs: dict[Path, int] = field(default_factory=dict)
+    """The data directories `guard_data` followed, with the least alternate depth."""
 
     def config(self, file: Path) -> list[tuple[str, str | None]] | None:
         """Return the entries of the config `file`, None if it is not a file.
@@ -78,13 +104,20 @@ class Guard:
         return self.configs[file]
 
     def reach(
-        self, source: Path, base: Path, written: str, *, is_dir: bool
+        self,
+        source: Path,
+        base: Path,
+        written: str,
+        *,
+        is_dir: bool,
+        data: bool = False,
     ) -> Path | None:
         """Protect where `written` (from `source`) leads; return it if it exists.
 
-        An absent target a command could create is held by a placeholder.
-        Raises `WorkspaceError` when a command could change where it leads or
-        the target is a writable root itself.
+        An absent target a command could create is held by a placeholder; a
+        `data` target is recorded in `data`.  Raises `WorkspaceError` when a
+        command could change where it leads or the target is a writable root
+        itself.
         """
         protected = (*self.existing, *self.absent)
         path, error, deeper = _walk(base, written, source, self.roots, protected)
@@ -93,6 +126,8 @@ class Guard:
                 _refuse_root(source, written, path, self.roots)
                 self.existing[path] = None
                 self.reached.add(path)
+                if data:
+                    self.data.add(path)
             return path
         if not _changeable(path.parent, self.roots, protected):
             return None
@@ -191,6 +226,162 @@ def _guard_configs(
     for source, written in hooks:
         for base, prefix in bases or [(source.parent, "")]:
             guard.reach(source, base, str(Path(prefix) / written), is_dir=True)
+
+
+def guard_data(guard: Guard, data_dir: Path, granted: Collection[Path] = ()) -> None:
+    """Protect what git reads as object data through `data_dir`, wherever it leads.
+
+    `data_dir` is a git directory's ``objects`` or ``lfs``, perhaps a link.
+    What links there lead to is protected as data (see `Guard.data`): links
+    among its entries and among the entries of its subdirectories other than
+    the loose objects' ones (see `_FANOUT`).  An ``objects`` directory's
+    alternates are protected in turn, as git reads them.  In a `granted` git
+    directory, writable on purpose, only the alternates are: git writes none.
+    Raises `WorkspaceError` when a command could change where one leads.
+    """
+    writable = _inside(data_dir, granted)
+    directory: Path | None = data_dir
+    if not writable and data_dir.is_symlink():
+        written = str(data_dir.readlink())
+        directory = guard.reach(
+            data_dir, data_dir.parent, written, is_dir=True, data=True
+        )
+    pending = [(directory, 0)] if directory is not None else []
+    while pending:
+        directory, depth = pending.pop()
+        known = guard.data_dirs.get(directory)
+        if known is not None and known <= depth:
+            continue
+        guard.data_dirs[directory] = depth
+        if known is None and not _inside(directory, granted):
+            _guard_data_links(guard, directory)
+        if data_dir.name != _OBJECTS or depth > _MAX_ALTERNATE_DEPTH:
+            continue
+        pending += [
+            (alternate, depth + 1)
+            for alternate in _guard_alternates(guard, directory, granted)
+        ]
+
+
+def _guard_data_links(guard: Guard, directory: Path) -> None:
+    """Protect, as data, what links in `directory` and its subdirectories lead to."""
+    pending = [(os.fspath(directory), True)]
+    while pending:
+        listed, top = pending.pop()
+        try:
+            with os.scandir(listed) as it:
+                entries = list(it)
+        except OSError:
+            continue  # not a directory, or gone: git finds nothing there either
+        # Every run lists every object store: the loose objects' directories,
+        # most of its entries, cost one set lookup each.
+        if top:
+            others = [entry for entry in entries if entry.name not in _FANOUT]
+            pending += [
+                (entry.path, False)
+                for entry in others
+                if entry.is_dir(follow_symlinks=False)
+            ]
+        for entry in [entry for entry in entries if entry.is_symlink()]:
+            path = Path(entry.path)
+            listed_too = top and entry.name not in _FANOUT
+            target = guard.reach(
+                path,
+                path.parent,
+                str(path.readlink()),
+                is_dir=top or entry.name in _FANOUT,
+                data=True,
+            )
+            if listed_too and target is not None and target.is_dir():
+                pending.append((os.fspath(target), False))
+
+
+def _guard_alternates(
+    guard: Guard, directory: Path, granted: Collection[Path]
+) -> list[Path]:
+    """Protect the alternate object directories `directory` names; return them.
+
+    An alternate in a `granted` git directory is left writable, like the rest
+    of it, but returned: what it names in turn is read all the same.
+    """
+    source = directory / _ALTERNATES
+    named = read_alternates(source)
+    if not named:
+        return []
+    # git takes a relative one from the store's real path.
+    base = Path(os.path.realpath(directory))
+    found: list[Path] = []
+    for written in named:
+        if granted:
+            protected = (*guard.existing, *guard.absent)
+            path, error, _ = _walk(base, written, source, guard.roots, protected)
+            if _inside(path, granted):
+                found += [path] if error is None else []
+                continue
+        target = guard.reach(source, base, written, is_dir=True, data=True)
+        if target is not None:
+            found.append(target)
+    return found
+
+
+def read_alternates(file: Path) -> list[str]:
+    """Return the paths an ``objects/info/alternates`` file names, as git reads them.
+
+    One a line, up to the first NUL; a line starting with ``#`` is a comment,
+    one starting with a double quote a C-style quoted path (read as it is if
+    the quoting is broken).  Nothing if the file cannot be read, as for git.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return []
+    data = data.split(b"\0", 1)[0]
+    paths: list[str] = []
+    start = 0
+    while start < len(data):
+        line_end = data.find(b"\n", start)
+        end = len(data) if line_end < 0 else line_end
+        entry = b"" if data.startswith(b"#", start) else data[start:end]
+        if data.startswith(b'"', start):
+            unquoted = _unquote_c_style(data, start)
+            if unquoted is not None:
+                entry, end = unquoted
+        if entry:
+            paths.append(os.fsdecode(entry))
+        # git steps over one byte past each entry, whatever it is.
+        start = end + 1
+    return paths
+
+
+def _unquote_c_style(data: bytes, start: int) -> tuple[bytes, int] | None:
+    """Unquote the C-style quoted path at `start`; return it and where it ends.
+
+    None if the quoting is broken.  Quoted, a path may hold a line end.
+    """
+    out = bytearray()
+    pos = start + 1
+    while pos < len(data):
+        byte = data[pos]
+        pos += 1
+        if byte == ord('"'):
+            return bytes(out), pos
+        if byte != ord("\\"):
+            out.append(byte)
+            continue
+        escape = data[pos : pos + 1]
+        if escape and escape[0] in _C_ESCAPES:
+            out.append(_C_ESCAPES[escape[0]])
+            pos += 1
+        elif len(octal := data[pos : pos + 3]) == 3 and _is_octal(octal):
+            out.append(int(octal, 8))
+            pos += 3
+        else:
+            return None
+    return None
+
+
+def _is_octal(digits: bytes) -> bool:
+    return digits[0] in b"0123" and all(digit in b"01234567" for digit in digits)
 
 
 class Reach(NamedTuple):

@@ -21,6 +21,7 @@ from corral.sandbox._git_reach import (
     Guard,
     git_reaches,
     guard_config,
+    guard_data,
     guard_user_configs,
 )
 from corral.sandbox._git_scan import MAX_SCANNED_DIRS, find_git_entries
@@ -36,8 +37,9 @@ __all__ = [
 ]
 
 # Inside a git directory these hold content-addressed data, not instructions;
-# they are still read-only, but are not searched for hard links.
-_GIT_DATA_DIRS = frozenset({"objects", "lfs"})
+# they are still read-only, but are not searched for hard links (`guard_data`
+# follows what they lead to).
+_GIT_DATA_DIRS = ("objects", "lfs")
 
 
 @dataclass(frozen=True)
@@ -211,24 +213,38 @@ def _resolve(
         guard_config(guard, gitdir, gitdir, None, user_configs)
     guard_user_configs(guard, user_configs)
 
-    # What a link beneath a protected path leads to is protected in turn,
-    # until nothing new is reached.  A git data directory kept elsewhere
-    # (``objects`` linked beside ``.git``) is protected as it would be in
-    # place: read-only, not searched.
+    # The data of the git directories that are not searched below: those
+    # outside the writable roots (a worktree's common directory elsewhere,
+    # whose objects may lie in one) and those granted.
+    unsearched = [path for path in (*configured, *granted) if path not in existing]
+    for gitdir in dict.fromkeys(unsearched):
+        for name in _GIT_DATA_DIRS:
+            guard_data(guard, gitdir / name, granted.keys())
+
+    _follow_links(guard, granted.keys())
+    return _Found(existing, absent, kinds, guard.reached)
+
+
+def _follow_links(guard: Guard, granted: Collection[Path]) -> None:
+    """Protect what links beneath the protected paths lead to, in turn.
+
+    Until nothing new is reached.  What a git data directory leads to
+    (``objects`` linked beside ``.git``, its alternates) is protected as the
+    directory is in place: read-only, not searched.
+    """
     checked: set[Path] = set()
-    while unchecked := [path for path in existing if path not in checked]:
+    while unchecked := [
+        path
+        for path in guard.existing
+        if path not in checked and path not in guard.data
+    ]:
         for path in unchecked:
             checked.add(path)
-            links, data_links = _check_files(path, granted.keys())
+            links, data_dirs = _check_files(path, granted)
             for link in links:
                 guard.reach(link, link.parent, str(link.readlink()), is_dir=False)
-            for link in data_links:
-                target = guard.reach(
-                    link, link.parent, str(link.readlink()), is_dir=True
-                )
-                if target is not None:
-                    checked.add(target)
-    return _Found(existing, absent, kinds, guard.reached)
+            for data_dir in data_dirs:
+                guard_data(guard, data_dir, granted)
 
 
 def _first_missing(workspace: Path, path: Path) -> Path | None:
@@ -253,10 +269,9 @@ def _check_files(
 ) -> tuple[list[Path], list[Path]]:
     """Refuse hard links beneath `path`; return the symbolic links there.
 
-    Returned apart: the links that stand for a git directory's data
-    directories (``objects``, ``lfs``), whose targets are not to be searched.
-    The writable git directories in `granted` are not searched: a command may
-    change what they hold anyway.
+    Returned apart, and not searched: the git data directories (``objects``,
+    ``lfs``) at its top, real or linked.  The writable git directories in
+    `granted` are not searched: a command may change what they hold anyway.
     """
     if not path.is_dir() or path.is_symlink():
         info = path.lstat()
@@ -264,35 +279,33 @@ def _check_files(
         return ([path] if stat.S_ISLNK(info.st_mode) else []), []
     skipped = {os.fspath(p) for p in granted}
     links: list[Path] = []
-    data_links: list[Path] = []
+    data_dirs: list[Path] = []
     # Every run walks every protected directory: plain strings, and a stat
     # only where the directory entry does not tell enough (a file's links).
     top = os.fspath(path)
-    pending = [(top, _GIT_DATA_DIRS)]
+    pending = [top]
     while pending:
-        directory, data_dirs = pending.pop()
+        directory = pending.pop()
         # Replaced by a link since it was listed: a link, not to be followed.
         if directory != top and os.path.islink(directory):  # noqa: PTH114 (a Path per name costs every run)
             links.append(Path(directory))
             continue
         for entry in _entries(directory):
-            if entry.is_symlink():
-                # A link to a writable git directory is passed over with it.
-                if entry.path in skipped and _is_dir(entry):
-                    continue
-                if entry.name in data_dirs and _is_dir(entry):
-                    data_links.append(Path(entry.path))
-                else:
-                    links.append(Path(entry.path))
+            if entry.is_symlink() and entry.path in skipped and _is_dir(entry):
+                continue  # a link to a writable git directory: passed over with it
+            if directory == top and entry.name in _GIT_DATA_DIRS and _is_data(entry):
+                data_dirs.append(Path(entry.path))
+            elif entry.is_symlink():
+                links.append(Path(entry.path))
             elif _is_dir(entry):
-                if entry.name not in data_dirs and entry.path not in skipped:
-                    pending.append((entry.path, frozenset()))
+                if entry.path not in skipped:
+                    pending.append(entry.path)
             elif entry.is_file(follow_symlinks=False):
                 info = entry.stat(follow_symlinks=False)
                 _refuse_hard_link(entry.path, info)
                 if stat.S_ISLNK(info.st_mode):  # a link now, though listed as a file
                     links.append(Path(entry.path))
-    return links, data_links
+    return links, data_dirs
 
 
 def _refuse_hard_link(file: Path | str, info: os.stat_result) -> None:
@@ -312,6 +325,14 @@ def _entries(directory: str) -> list[os.DirEntry[str]]:
             return list(it)
     except OSError:
         return []
+
+
+def _is_data(entry: os.DirEntry[str]) -> bool:
+    """Tell whether `entry`, named as a git data directory, is one or may become one.
+
+    That is a directory, a link to one, or a link to nothing yet.
+    """
+    return _is_dir(entry) or not os.path.exists(entry.path)  # noqa: PTH110 (a Path per name costs every run)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
