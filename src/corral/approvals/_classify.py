@@ -46,6 +46,7 @@ from corral.approvals.catalog._pkg import PACKAGE_PROGRAMS
 from corral.approvals.catalog._shell import (
     BUILTIN_NAMES,
     SHELL_PROGRAMS,
+    dialect_problem,
     evaluates_text,
 )
 from corral.approvals.catalog._system import SYSTEM_PROGRAMS
@@ -199,7 +200,14 @@ class _Classifier:
             if cwd is not None:
                 self.cwds = saved
 
-    def shell(self, argv: Argv, script: Word | None, *, fresh: bool = True) -> None:
+    def shell(
+        self,
+        argv: Argv,
+        script: Word | None,
+        *,
+        fresh: bool = True,
+        dialect: str = "bash",
+    ) -> None:
         name = name_of(argv[0]) if argv else "the shell"
         if script is None:
             script = self.stdin
@@ -224,6 +232,9 @@ class _Classifier:
                 f"shell text nested more than {MAX_NESTING} deep is not followed",
             )
             return
+        problem = dialect_problem(script.text, dialect)
+        if problem is not None:
+            self.emit(argv, Category.UNMODELLED, problem)
         saved = (self.cwds, self.stdin, dict(self.exported))
         start = len(self.findings)
         self.depth += 1

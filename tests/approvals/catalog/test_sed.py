@@ -58,10 +58,12 @@ RUNS = [
     case("sed 'e echo \\$(touch /etc/x)' README", C.OUTSIDE_WRITE, why="e drops \\"),
     case("sed -e 'e\\' -e 'touch /etc/x' README", C.OUTSIDE_WRITE, why="e\\ then -e"),
     case("sed 'e sudo id' README", C.PRIVILEGE, why="e's command is judged"),
-    case("sed 's,.*,touch /etc/x,e' README", C.EXECUTE, why="s,,,e"),
-    case("sed 's/x/y/ge' README", C.EXECUTE, why="e among s flags"),
-    case("sed '1e' README", C.EXECUTE, why="e alone runs the pattern space"),
-    case("sed 'y/a/b/;1e' README", C.EXECUTE, why="e after y"),
+    case("sed 's,.*,touch /etc/x,e' README", C.UNMODELLED, why="s,,,e"),
+    case("sed 's/x/y/ge' README", C.UNMODELLED, why="e among s flags"),
+    case("sed '1e' README", C.UNMODELLED, why="e alone runs the pattern space"),
+    case("sed 'y/a/b/;1e' README", C.UNMODELLED, why="e after y"),
+    case("echo 'touch /etc/x' | sed e", C.UNMODELLED, why="e runs the input"),
+    case("sed -n '1{s,.*,touch /etc/x,;e\n}' README", C.UNMODELLED, why="e in a block"),
 ]
 
 READS = [
@@ -95,12 +97,66 @@ PLAIN = [
     only("sed -n '$=' README", C.READ, why="="),
     only("sed 'l 40;5q' README", C.READ, why="l and q with numbers"),
     only("sed '/x/Q' README", C.READ, why="Q"),
-    only("sed --sandbox 'w /etc/x' README", C.READ, why="--sandbox refuses w"),
     only("sed -n '/x/w out.txt' README", C.READ, C.EDIT, why="w in the workspace"),
     only("sed -n 'w /dev/stdout' README", C.READ, why="w to stdout"),
     only("sed 'r other.txt' README", C.READ, why="r of a workspace file"),
     only("sed -i 's|/usr|/opt|' README", C.EDIT, why="-i edits in place"),
     only("sed -i.bak -e 's/a/b/' README", C.EDIT, why="-i with a suffix"),
+    only("sed -i 's/a/b/' f", C.EDIT, why="-i on a file"),
+    only("sed -i.bak 's/a/b/' f", C.EDIT, why="-i.bak writes f.bak beside f"),
+    only("sed -n 1p f", C.READ, why="a line printed"),
+    only("sed --in-place=.orig 's/a/b/' f", C.EDIT, why="--in-place=SUFFIX"),
+    only("sed -i'bak/*' 's/a/b/' f", C.EDIT, why="a backup directory inside"),
+    only("sed -i '' 's/a/b/' f", C.EDIT, why="an empty script after -i"),
+]
+
+# The ``-i`` suffix names each file's backup: the original, renamed, mode kept.
+BACKUPS = [
+    case("sed -i'/etc/*' s/a/b/ f", C.OUTSIDE_WRITE, why="a suffix with a directory"),
+    case("sed --in-place='/etc/bk_*' s/a/b/ f", C.OUTSIDE_WRITE, why="--in-place="),
+    case(
+        "sed -i'.git/hooks/*' s/x/y/ pre-commit",
+        C.PROTECTED_WRITE,
+        why="a backup into the hooks",
+    ),
+    case("sed -ni'../*' p f", C.OUTSIDE_WRITE, why="bundled with -n"),
+    case("sed -i'/etc/x_*_y' s/a/b/ f g", C.OUTSIDE_WRITE, why="* inside the suffix"),
+    case("sed -i.b -i'/etc/*' s/a/b/ f", C.OUTSIDE_WRITE, why="the last -i counts"),
+    case(
+        "sed -i'b/*' --follow-symlinks s/a/b/ f",
+        C.UNMODELLED,
+        why="a followed link names the backup",
+    ),
+]
+
+# A script sed runs that corral cannot read is not passed as a known one.
+HIDDEN_SCRIPTS = [
+    case("sed --sandbox 'w /etc/x' README", C.OUTSIDE_WRITE, why="--sandbox first"),
+    case(
+        "POSIXLY_CORRECT=1 sed 'w /etc/x' README --sandbox",
+        C.OUTSIDE_WRITE,
+        why="--sandbox after the script is a file",
+    ),
+    case('sed "$X" README', C.UNMODELLED, why="a script in a variable"),
+    case('sed -n "$(echo w /etc/x)" README', C.UNMODELLED, why="a substitution"),
+    case("echo 'w /etc/x' | sed -f - README", C.UNMODELLED, why="-f -"),
+    case("sed -f /dev/stdin README <<< 'w /etc/x'", C.UNMODELLED, why="/dev/stdin"),
+    case("sed -f <(echo 'w /etc/x') README", C.UNMODELLED, why="-f <(...)"),
+    case("sed -f /dev/fd/3 README 3<s", C.UNMODELLED, why="-f /dev/fd/N"),
+    case("sed --file=/proc/self/fd/0 README", C.UNMODELLED, why="--file=/proc/..."),
+    case('sed -f "$S" README', C.UNMODELLED, why="-f with a run-time name"),
+]
+
+# The text of ``e COMMAND`` runs under /bin/sh, not bash.
+SH_TEXT = [
+    case(
+        r"""sed -n "1e echo \$'\\\\' ; touch /etc/x ; \\\\' #'" README""",
+        C.UNMODELLED,
+        why="$'...' in e's text",
+    ),
+    case("sed '1e echo $\"x\"' README", C.UNMODELLED, why='$"..." in e\'s text'),
+    case("sed '1e [[ a > /etc/x ]]' README", C.UNMODELLED, why="[[ in e's text"),
+    case("sed '1e echo hi' README", C.EXECUTE, without=[C.UNMODELLED], why="plain e"),
 ]
 
 UNREADABLE = [
@@ -118,7 +174,17 @@ UNREADABLE = [
 
 
 @pytest.mark.parametrize(
-    ("line", "has", "without"), [*WRITES, *RUNS, *READS, *PLAIN, *UNREADABLE]
+    ("line", "has", "without"),
+    [
+        *WRITES,
+        *RUNS,
+        *READS,
+        *PLAIN,
+        *UNREADABLE,
+        *BACKUPS,
+        *HIDDEN_SCRIPTS,
+        *SH_TEXT,
+    ],
 )
 def test_sed_scripts_are_read_as_gnu_sed_reads_them(
     classifier: Classifier,

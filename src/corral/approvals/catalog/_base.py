@@ -68,10 +68,18 @@ class Sink(Protocol):
         """Classify `argv`, a command this one runs (in `cwd`, when it says)."""
         ...
 
-    def shell(self, argv: Argv, script: Word | None, *, fresh: bool = True) -> None:
+    def shell(
+        self,
+        argv: Argv,
+        script: Word | None,
+        *,
+        fresh: bool = True,
+        dialect: str = "bash",
+    ) -> None:
         """Classify `script` as shell text (None: the commands `argv` reads on stdin).
 
         `fresh`: a new shell runs it, so its ``cd`` does not outlast it.
+        `dialect`: the shell that reads it (``sh`` for /bin/sh), where it is not bash.
         """
         ...
 

@@ -38,6 +38,8 @@ class SedScript:
     """The shell text of each ``e COMMAND``."""
     runs: bool = False
     """Whether an ``e`` command or ``s///e`` runs a shell command."""
+    runs_input: bool = False
+    """Whether ``e`` with no command or ``s///e`` runs text made from the input."""
     problem: str | None = None
     """Why the script could not be read to its end, if it could not."""
 
@@ -229,6 +231,7 @@ class _Reader:
         self.script.runs = True
         char = self._nonblank()
         if char in ("", "\n"):
+            self.script.runs_input = True
             return
         self._back(char)
         self.script.commands.append("")
@@ -286,7 +289,7 @@ class _Reader:
             if "0" <= char <= "9":
                 self._digits()
             elif char == "e":
-                self.script.runs = True
+                self.script.runs = self.script.runs_input = True
             elif char == "w":
                 self.script.writes.append(self._filename())
                 return

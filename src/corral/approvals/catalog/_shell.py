@@ -22,7 +22,7 @@ from corral.approvals.catalog._base import (
 )
 from corral.approvals.catalog._variables import VARIABLE_BUILTINS, evaluates_text
 
-__all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "evaluates_text"]
+__all__ = ["BUILTIN_NAMES", "SHELL_PROGRAMS", "dialect_problem", "evaluates_text"]
 
 # An arithmetic expression made of numbers and operators alone: nothing in it
 # can hold a command.
@@ -48,6 +48,13 @@ _POSIX_SHELLS = (
 )
 # Shells with a syntax of their own: a script string cannot be parsed.
 _OTHER_SHELLS = ("fish", "csh", "tcsh", "nu", "pwsh", "xonsh", "elvish", "rc")
+# Shells that read bash's grammar itself; the others read it only in part.
+_BASH_NAMES = frozenset({"bash", "rbash"})
+# POSIX shells with ``[[`` and ``((`` as keywords; in the others (dash, ash)
+# ``[[`` is a command and ``((`` two subshells, where ``<`` and ``>`` redirect.
+_KEYWORD_SHELLS = frozenset({"zsh", "ksh", "mksh", "lksh"})
+# Where a word starts (a ``#`` there starts a comment, ``[[`` a keyword).
+_WORD_STARTS = frozenset(" \t\n;&|(){}")
 
 # Short options of bash-like shells that take the next word as their value.
 _VALUED_SHORT = frozenset("oO")
@@ -63,13 +70,136 @@ def _shell(sink: Sink, argv: Argv) -> None:
     operands = argv[index:]
     if "c" in flags:
         if operands:
-            sink.shell(argv, operands[0])
+            sink.shell(argv, operands[0], dialect=name)
         else:
             sink.emit(argv, _READ, f"{name} -c without a script runs nothing")
     elif "s" in flags or not operands:
-        sink.shell(argv, None)
+        sink.shell(argv, None, dialect=name)
     else:
         _script_file(sink, argv, operands[0])
+
+
+def dialect_problem(text: str, dialect: str) -> str | None:
+    """Return why the shell `dialect` may read `text` otherwise than bash reads it,
+    or None when both read it alike.
+
+    bash's grammar reads the text whatever shell runs it.  Where a shell parses
+    a construct otherwise (dash has no ``$'...'``: its quotes end elsewhere),
+    what that shell runs is not what corral read.
+    """
+    if dialect in _BASH_NAMES:
+        return None
+    if dialect in _OTHER_SHELLS:
+        return f"{dialect} commands are not in a syntax corral parses"
+    keywords = dialect not in _KEYWORD_SHELLS
+    try:
+        found = _Lexer(text, keywords=keywords).differs()
+    except _UnsureError:
+        found = _anywhere(text, keywords=keywords)
+    if found is None:
+        return None
+    return f"{dialect} does not read {found} as bash does: what it runs is not known"
+
+
+class _UnsureError(Exception):
+    """The text holds quoting the lexer does not follow (a heredoc, backquotes)."""
+
+
+def _anywhere(text: str, *, keywords: bool) -> str | None:
+    """The constructs bash and sh read apart, looked for anywhere in `text`."""
+    for mark, shown in (("$'", "$'...'"), ('$"', '$"..."')):
+        if mark in text:
+            return shown
+    if keywords and re.search(r"(?<!\$)(\[\[|\(\()", text):
+        return "[[ or (("
+    return None
+
+
+class _Lexer:
+    """POSIX quoting, read far enough to find the constructs bash reads apart.
+
+    A frame is what the text is in: ``code`` (the top, a subshell, ``$(...)``,
+    ``${...}``) or ``"`` (double quotes).  Only ``'``, ``"``, ``\\``, ``$``
+    and comments change how what follows is quoted; wherever the lexer could
+    lose its place it gives up (`_UnsureError`).
+    """
+
+    def __init__(self, text: str, *, keywords: bool) -> None:
+        self.text = text
+        self.keywords = keywords
+        self.frames = ["top"]
+        self.at = 0
+
+    def differs(self) -> str | None:
+        if re.search(r"\bcase\b", self.text) or "`" in self.text:
+            # A case pattern's ")" and backquotes' own escapes move the quoting.
+            raise _UnsureError
+        while self.at < len(self.text):
+            found = self._step()
+            if found is not None:
+                return found
+        if self.frames != ["top"]:
+            raise _UnsureError
+        return None
+
+    def _step(self) -> str | None:
+        text, at = self.text, self.at
+        char, pair = text[at], text[at : at + 2]
+        self.at += 1
+        if char == "\\":
+            self.at += 1
+        elif self.frames[-1] == '"':
+            self._quoted(char, pair)
+        elif pair in ("$'", '$"'):
+            return f"{pair}...{pair[1]}"
+        elif self.keywords and self._word_start(at) and pair in ("[[", "(("):
+            return pair
+        else:
+            self._code(char, pair)
+        return None
+
+    def _word_start(self, at: int) -> bool:
+        return at == 0 or self.text[at - 1] in _WORD_STARTS
+
+    def _quoted(self, char: str, pair: str) -> None:
+        """Inside double quotes only ``$(``, ``${`` and the closing ``"`` count."""
+        if char == '"':
+            self.frames.pop()
+        elif pair in ("$(", "${"):
+            # Quotes inside ${...} within double quotes differ between shells.
+            self.frames.append("$(" if pair == "$(" else '"{')
+            self.at += 1
+
+    def _code(self, char: str, pair: str) -> None:
+        frame = self.frames[-1]
+        if char == "'":
+            if frame == '"{':
+                raise _UnsureError
+            end = self.text.find("'", self.at)
+            if end < 0:
+                raise _UnsureError
+            self.at = end + 1
+        elif char == '"':
+            self.frames.append('"')
+        elif pair in ("$(", "${"):
+            self.frames.append(pair)
+            self.at += 1
+        elif char == "(":
+            self.frames.append("(")
+        elif char == ")":
+            if frame not in ("(", "$("):
+                raise _UnsureError
+            self.frames.pop()
+        elif char == "}" and frame in ("${", '"{'):
+            self.frames.pop()
+        elif char == "#" and self._word_start(self.at - 1):
+            end = self.text.find("\n", self.at)
+            self.at = len(self.text) if end < 0 else end
+        elif pair == "<<":
+            if self.text[self.at + 1 : self.at + 2] != "<":
+                # A heredoc's body is quoted as its delimiter says.
+                raise _UnsureError
+            self.at += 2
 
 
 def _shell_options(sink: Sink, argv: Argv) -> tuple[int, set[str]]:
@@ -123,7 +253,8 @@ def _script_file(
         reason = f"{name} {what} {script.text}, only known at run time"
         sink.emit(argv, Category.UNMODELLED, reason)
     elif script.text in _STDIN_FILES:
-        sink.shell(argv, None, fresh=not sourced)
+        dialect = "bash" if sourced else name
+        sink.shell(argv, None, fresh=not sourced, dialect=dialect)
     else:
         scripts = sink.scripts([script.text])
         reason = f"{name} {what} {script.text}"

@@ -192,40 +192,76 @@ _SED = spec(
 
 
 def _sed(sink: Sink, argv: Argv) -> None:
-    """sed: ``-i`` edits its files; a script's ``w`` writes and ``e`` runs commands."""
+    """sed: ``-i`` edits its files; a script's ``w`` writes and ``e`` runs commands.
+
+    ``--sandbox`` is not trusted to refuse a script: after an operand it is a
+    file name where getopt stops at operands (POSIXLY_CORRECT).
+    """
     parsed = parse_options(argv[1:], _SED)
     scripts = parsed.values("-e", "--expression")
     files = parsed.operands
-    if not scripts and not parsed.values("-f", "--file") and files:
+    named = parsed.values("-f", "--file")
+    if not scripts and not named and files:
         scripts, files = [files[0]], files[1:]
-    whole = not parsed.values("-f", "--file")
-    _sed_scripts(sink, argv, scripts, whole=whole, sandboxed=parsed.has("--sandbox"))
-    for named in parsed.values("-f", "--file"):
-        files_run = sink.scripts([named.text]) if named.is_literal else ()
-        reason = f"sed runs the script in {named.text}, which can write or run"
-        sink.emit(argv, Category.EXECUTE, reason, scripts=files_run)
+    _sed_scripts(sink, argv, scripts, whole=not named)
+    for script in named:
+        _sed_file(sink, argv, script)
     found = False
     if parsed.has("-i", "--in-place"):
+        suffix = [value for name, value in parsed.options if name in _IN_PLACE][-1]
         for target in files:
             found = sink.write(argv, target, verb="edits") is not None or found
+            _sed_backup(sink, argv, target, suffix, parsed.has("--follow-symlinks"))
     if not found:
         sink.emit(argv, _READ, "sed edits a stream of text")
 
 
-def _sed_scripts(
-    sink: Sink, argv: Argv, scripts: list[Word], *, whole: bool, sandboxed: bool
+_IN_PLACE = ("-i", "--in-place")
+# Files that are a stream, not a script corral can read before sed does.
+_STREAM_FILES = ("-", "/dev/", "/proc/")
+
+
+def _sed_file(sink: Sink, argv: Argv, script: Word) -> None:
+    """``-f FILE``: a workspace file runs as code; a stream is not known."""
+    if not script.is_literal or script.text.startswith(_STREAM_FILES):
+        reason = f"sed runs a script from {script.text}, which corral cannot read"
+        sink.emit(argv, Category.UNMODELLED, reason)
+        return
+    reason = f"sed runs the script in {script.text}, which can write or run"
+    sink.emit(argv, Category.EXECUTE, reason, scripts=sink.scripts([script.text]))
+
+
+def _sed_backup(
+    sink: Sink, argv: Argv, target: Word, suffix: Word | None, follows: bool
 ) -> None:
+    """``-iSUFFIX``: the file, renamed to its backup's name, keeps its mode.
+
+    GNU sed replaces each ``*`` of SUFFIX with the file's name as given (else
+    appends SUFFIX to it), so ``-i'DIR/*'`` moves the original into DIR.
+    """
+    if suffix is None or suffix.text in ("", "*"):
+        return
+    if follows and "*" in suffix.text:
+        # sed names the backup after where the link leads.
+        reason = f"sed -i{suffix.text} --follow-symlinks names backups after links"
+        sink.emit(argv, Category.UNMODELLED, reason)
+        return
+    text = suffix.text
+    backup = text.replace("*", target.text) if "*" in text else target.text + text
+    sink.write(argv, Word(backup, target.kind), verb="backs up to")
+
+
+def _sed_scripts(sink: Sink, argv: Argv, scripts: list[Word], *, whole: bool) -> None:
     """The ``-e`` scripts, read together as sed joins them.
 
     `whole`: they are all of the script (no ``-f`` file adds to it).
     """
     for script in scripts:
         if not script.is_literal:
-            reason = "sed runs a script only known at run time"
-            sink.emit(argv, Category.EXECUTE, reason)
+            reason = f"sed runs a script only known at run time: {script.text}"
+            sink.emit(argv, Category.UNMODELLED, reason)
     known = [script.text for script in scripts if script.is_literal]
-    # With --sandbox, sed refuses a script that writes, reads or runs.
-    if sandboxed or not known:
+    if not known:
         return
     # Only a sed command needs sed's grammar.
     from corral.approvals.catalog._sed import read_script  # noqa: PLC0415
@@ -233,8 +269,12 @@ def _sed_scripts(
     read = read_script(known, whole=whole and len(known) == len(scripts))
     if read.runs:
         sink.emit(argv, Category.EXECUTE, "sed's script runs shell commands (e)")
+    if read.runs_input:
+        reason = "sed's e or s///e runs text made from its input as shell commands"
+        sink.emit(argv, Category.UNMODELLED, reason)
     for command in read.commands:
-        sink.shell(argv, Word(command.strip()))
+        # sed runs the text with /bin/sh, which need not be bash.
+        sink.shell(argv, Word(command.strip()), dialect="sh")
     for target in read.writes:
         sink.write(argv, Word(target))
     for source in read.reads:
@@ -312,7 +352,7 @@ def _awk_program(sink: Sink, argv: Argv, program: Word) -> None:
         sink.emit(argv, Category.EXECUTE, f"{name}'s program runs shell commands")
         for match in re.finditer(_AWK_COMMANDS, program.text):
             command = next(g for g in match.groups() if g is not None)
-            sink.shell(argv, Word(command))
+            sink.shell(argv, Word(command), dialect="sh")
     elif re.search(_AWK_WRITES, program.text):
         sink.emit(argv, _EDIT, f"{name}'s program writes files")
 
@@ -359,11 +399,13 @@ def _tar(sink: Sink, argv: Argv) -> None:
     if words and words[0].is_literal and words[0].text.isalpha():
         words[0] = Word("-" + words[0].text)
     parsed = parse_options(words, _TAR)
+    # tar runs these commands with /bin/sh -c.
     for program in parsed.values(*_TAR_SHELL):
-        sink.shell(argv, program)
+        sink.shell(argv, program, dialect="sh")
     for action in parsed.values("--checkpoint-action"):
         if action.text.startswith("exec="):
-            sink.shell(argv, Word(action.text[len("exec=") :], action.kind))
+            command = Word(action.text[len("exec=") :], action.kind)
+            sink.shell(argv, command, dialect="sh")
     archives = parsed.values("-f", "--file")
     for archive in archives:
         if ":" in archive.text.split("/", 1)[0] and not parsed.has("--force-local"):
@@ -388,10 +430,10 @@ def _zip(sink: Sink, argv: Argv) -> None:
     texts = [w.text for w in argv]
     for flag in ("-TT", "--unzip-command"):
         if flag in texts and texts.index(flag) + 1 < len(argv):
-            sink.shell(argv, argv[texts.index(flag) + 1])
+            sink.shell(argv, argv[texts.index(flag) + 1], dialect="sh")
     for text in texts:
         if text.startswith("--unzip-command="):
-            sink.shell(argv, Word(text.partition("=")[2]))
+            sink.shell(argv, Word(text.partition("=")[2]), dialect="sh")
     parsed = parse_options([w for w in argv[1:] if w.text not in ("-TT",)], _ZIP)
     for target in [*parsed.operands[:1], *parsed.values("-O", "--output-file")]:
         sink.write(argv, target)
