@@ -447,9 +447,9 @@ def _su(sink: Sink, argv: Argv) -> None:
         return
     scripts = parsed.values("-c", "--command", "--session-command")
     for script in scripts:
-        sink.shell(argv, script)
+        sink.shell(argv, script, dialect="sh")
     if not scripts:
-        sink.shell(argv, None)
+        sink.shell(argv, None, dialect="sh")
 
 
 _FLOCK = spec(
@@ -469,7 +469,7 @@ def _flock(sink: Sink, argv: Argv) -> None:
         sink.write(argv, lock, verb="locks")
     rest = argv[at + 1 :]
     if rest[:1] and rest[0].text in ("-c", "--command") and rest[0].is_literal:
-        sink.shell(argv, rest[1] if len(rest) > 1 else None)
+        sink.shell(argv, rest[1] if len(rest) > 1 else None, dialect="sh")
     elif rest:
         sink.command(rest)
     else:
@@ -494,7 +494,7 @@ def _watch(sink: Sink, argv: Argv) -> None:
     elif parsed.has("-x", "--exec"):
         sink.command(inner)
     elif all(word.is_literal for word in inner):
-        sink.shell(argv, Word(" ".join(word.text for word in inner)))
+        sink.shell(argv, Word(" ".join(word.text for word in inner)), dialect="sh")
     else:
         sink.emit(argv, Category.UNMODELLED, "watch runs text only known at run time")
 

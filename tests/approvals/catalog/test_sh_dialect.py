@@ -35,6 +35,20 @@ DIFFERENT = [
     case("zsh -c \"echo \\$'x'\"", C.UNMODELLED, why="zsh"),
     case(r"""awk "BEGIN { system(\"echo \$'x'\") }" """, C.UNMODELLED, why="awk"),
     case("fish /dev/stdin <<< 'echo hi'", C.UNMODELLED, why="fish's own syntax"),
+    # Programs that hand their text to /bin/sh -c (or the user's shell).
+    case("watch '[[ a > /etc/x ]]'", C.UNMODELLED, why="watch"),
+    case("flock /tmp/l -c '[[ a > /etc/x ]]'", C.UNMODELLED, why="flock -c"),
+    case("su -c '[[ a > /etc/x ]]'", C.UNMODELLED, why="su -c"),
+    case("script -c '[[ a > /etc/x ]]' /dev/null", C.UNMODELLED, why="script -c"),
+    case("git rebase -x '[[ a > /etc/x ]]' main", C.UNMODELLED, why="rebase -x"),
+    case("git submodule foreach '[[ a > /etc/x ]]'", C.UNMODELLED, why="foreach"),
+    case(
+        "git filter-branch --tree-filter '[[ a > /etc/x ]]' HEAD",
+        C.UNMODELLED,
+        why="filter",
+    ),
+    case("nc -c '[[ a > /etc/x ]]' h 1", C.UNMODELLED, why="nc -c"),
+    case("socat - 'SYSTEM:[[ a > /etc/x ]]'", C.UNMODELLED, why="socat SYSTEM"),
 ]
 
 SAME = [

@@ -257,7 +257,7 @@ def _rebase(call: GitCall) -> None:
     )
     for command in parsed.values("-x", "--exec"):
         call.emit(_OVERRIDE, "-x runs a command after each commit")
-        call.sink.shell(call.argv, command)
+        call.sink.shell(call.argv, command, dialect="sh")
     call.emit(_WRITE, "rewrites commits onto another base", git_write=True)
 
 
@@ -287,7 +287,8 @@ def _submodule(call: GitCall) -> None:
     elif sub == "foreach":
         words = parsed.operands[1:]
         if words and all(w.is_literal for w in words):
-            call.sink.shell(call.argv, Word(" ".join(w.text for w in words)))
+            text = Word(" ".join(w.text for w in words))
+            call.sink.shell(call.argv, text, dialect="sh")
         else:
             call.emit(Category.UNMODELLED, "foreach runs text only known at run time")
     elif sub == "update":
@@ -340,7 +341,7 @@ def _filter(call: GitCall) -> None:
     words = call.args
     for index, word in enumerate(words[:-1]):
         if word.text.endswith("-filter") and word.text.startswith("--"):
-            call.sink.shell(call.argv, words[index + 1])
+            call.sink.shell(call.argv, words[index + 1], dialect="sh")
 
 
 def _when(

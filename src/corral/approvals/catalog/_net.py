@@ -254,7 +254,7 @@ def _netcat(sink: Sink, argv: Argv) -> None:
             sink.command((argv[texts.index(flag) + 1],))
     for flag in ("-c", "--sh-exec", "--lua-exec"):
         if flag in texts[1:-1]:
-            sink.shell(argv, argv[texts.index(flag) + 1])
+            sink.shell(argv, argv[texts.index(flag) + 1], dialect="sh")
     sink.emit(argv, _NETWORK, f"{name_of(argv[0])} opens network connections")
 
 
@@ -262,7 +262,7 @@ def _socat(sink: Sink, argv: Argv) -> None:
     for word in argv[1:]:
         kind, _, rest = word.text.partition(":")
         if kind.upper() in ("EXEC", "SYSTEM") and rest:
-            sink.shell(argv, Word(rest.split(",", 1)[0], word.kind))
+            sink.shell(argv, Word(rest.split(",", 1)[0], word.kind), dialect="sh")
     sink.emit(argv, _NETWORK, "socat relays data between addresses")
 
 

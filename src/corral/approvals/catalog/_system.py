@@ -226,9 +226,9 @@ def _script(sink: Sink, argv: Argv) -> None:
         sink.write(argv, target)
     commands = parsed.values("-c", "--command")
     for command in commands:
-        sink.shell(argv, command)
+        sink.shell(argv, command, dialect="sh")
     if not commands:
-        sink.shell(argv, None)
+        sink.shell(argv, None, dialect="sh")
 
 
 _CORRAL_RUN = spec(
