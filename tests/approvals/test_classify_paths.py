@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.approvals import Category
+from corral.approvals import Category, _paths
 from corral.approvals._classify import classify_text
 from corral.approvals._context import make_context
 from tests.approvals.classify_support import Classifier, case, check, only, shown
@@ -283,6 +283,7 @@ def linked(workspace: Path, tmp_path: Path) -> Path:
     (workspace / "inlink").symlink_to(workspace / "src")
     (workspace / "src" / "a").mkdir()
     (workspace / "sub").mkdir()
+    (outside / "sub" / "f.txt").write_text("a\n")
     return outside
 
 
@@ -370,3 +371,143 @@ def test_a_hidden_path_with_dot_dot_after_a_link_is_hidden_where_it_leads(
     assert C.SECRET in {f.category for f in findings}, shown(findings)
     findings = classifier.text(f"cat {tmp_path}/state2/corral/events.jsonl")
     assert C.SECRET not in {f.category for f in findings}, shown(findings)
+
+
+@pytest.fixture
+def links(linked: Path, workspace: Path, home: Home) -> Path:
+    """Besides `linked`'s: `flink` leads to a file outside, `k` to the home,
+    `keyf` to a key in it, and `loop` to itself."""
+    (workspace / "flink").symlink_to(linked / "keep1")
+    (workspace / "k").symlink_to(home.path)
+    (workspace / "keyf").symlink_to(home.path / ".ssh" / "id_ed25519")
+    (workspace / "loop").symlink_to("loop")
+    (workspace / "docs").mkdir()
+    (workspace / "docs" / "a.md").write_text("# a\n")
+    return linked
+
+
+# A glob part that matches a link leads wherever the link points: each match
+# that exists is judged as the literal path would be.
+THROUGH_LINKS = [
+    case("sed -i s/a/X/ link/f.txt", C.OUTSIDE_WRITE, why="the literal path"),
+    case("sed -i s/a/X/ l*/f.txt", C.OUTSIDE_WRITE, why="a glob part on the link"),
+    case("sed -i s/a/X/ lin?/f.txt", C.OUTSIDE_WRITE, why="a ? part on the link"),
+    case("sed -i s/a/X/ */f.txt", C.OUTSIDE_WRITE, why="a * part on the link"),
+    case("sed -i s/a/X/ [^x]ink/f.txt", C.OUTSIDE_WRITE, why="a [^...] part"),
+    case("sed -i s/a/X/ [[:alpha:]]ink/f.txt", C.OUTSIDE_WRITE, why="a class"),
+    case("cp README l*/", C.OUTSIDE_WRITE, why="a copy into a matched link"),
+    case("cp README [l]ink/", C.OUTSIDE_WRITE, why="a bracket part on the link"),
+    case("echo x > l*/f.txt", C.OUTSIDE_WRITE, why="a redirect through the link"),
+    case("rm l*/f.txt", C.OUTSIDE_WRITE, why="a removal through the link"),
+    case("rm -rf link/", C.OUTSIDE_WRITE, why="a removal of a link's directory"),
+    case("rm -rf l*/", C.OUTSIDE_WRITE, why="the same through a glob"),
+    case("echo x > flink", C.OUTSIDE_WRITE, why="a write through a final link"),
+    case("echo x > flin?", C.OUTSIDE_WRITE, why="the same through a glob"),
+    case("sed -i --follow-symlinks s/a/X/ flin?", C.OUTSIDE_WRITE, why="sed follows"),
+    only("rm flink", C.EDIT, why="removing a link removes the link"),
+    only("rm flin?", C.EDIT, why="the same through a glob"),
+    case("cat k/.ssh/id_ed25519", C.SECRET, why="a key through a literal link"),
+    case("cat k*/.ssh/id_ed25519", C.SECRET, why="a key through a glob part"),
+    case("cat [k]/.ssh/id_ed25519", C.SECRET, why="a key through a bracket part"),
+    case("cat */.ssh/id_ed25519", C.SECRET, why="a key through a * part"),
+    case("cat */.ssh/id_nothing", C.SECRET, why="a hidden name after a glob part"),
+    case("cat key?", C.SECRET, why="a key through a final link"),
+    case("echo x > loo*/f", C.OUTSIDE_WRITE, why="a link that does not resolve"),
+    case("cat loo*/f", C.SECRET, why="a read through a link that does not resolve"),
+    only("rm -rf build/*", C.EDIT, why="an ordinary removal glob"),
+    only("cp src/*.py dist/", C.EDIT, why="an ordinary copy glob"),
+    only("ls */", C.READ, why="listing directories, links included"),
+    only("cat docs/*.md", C.READ, why="an ordinary read glob"),
+    only("sed -i s/a/b/ inl*/app.py", C.EDIT, why="a link inside the workspace"),
+    only("ln -s ../lib/x.so lib/", C.EDIT, why="an ordinary link"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), THROUGH_LINKS)
+def test_a_glob_is_judged_through_the_links_it_matches(
+    classifier: Classifier,
+    links: Path,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+def test_a_glob_with_more_entries_than_are_examined_fails_closed(
+    classifier: Classifier, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_paths, "_MAX_GLOB_ENTRIES", 2)
+    for name in ("a", "b", "c"):
+        (workspace / "many" / name).mkdir(parents=True)
+    findings = classifier.text("echo x > many/*/f")
+    assert C.OUTSIDE_WRITE in {f.category for f in findings}, shown(findings)
+    findings = classifier.text("rm -rf many/*/f")
+    assert C.DESTRUCTIVE in {f.category for f in findings}, shown(findings)
+    findings = classifier.text("cat many/*/f")
+    assert C.SECRET in {f.category for f in findings}, shown(findings)
+    # Removing matches of a last part does not follow them: the removal is an
+    # edit, though the words are still checked as reads.
+    findings = classifier.text("rm -rf many/*")
+    assert C.EDIT in {f.category for f in findings}, shown(findings)
+    assert C.DESTRUCTIVE not in {f.category for f in findings}, shown(findings)
+
+
+# Only ``~`` and ``~user`` have values known before the line runs (``~+`` is
+# the directory the command runs in); ``~-`` and ``~N`` may lie anywhere.
+TILDES = [
+    case("cp README ~root/x/", C.OUTSIDE_WRITE, why="another user's home"),
+    case("cp README ~+/../outside/", C.OUTSIDE_WRITE, why="~+ and .."),
+    case("cp README ~-/x", C.OUTSIDE_WRITE, why="the previous directory"),
+    case("cp README ~1/x", C.OUTSIDE_WRITE, why="the directory stack"),
+    case("cp README ~+2/x", C.OUTSIDE_WRITE, why="the directory stack from +"),
+    case("cp README ~no-such-user-here/x", C.OUTSIDE_WRITE, why="an unknown user"),
+    case("echo x > ~+/.git/hooks/a", C.PROTECTED_WRITE, why="~+ into hooks"),
+    case("cat ~-/.ssh/id_ed25519", C.SECRET, why="a hidden name after ~-"),
+    only("cp README ~+/x", C.EDIT, why="~+ is the working directory"),
+    only("cd src && cp app.py ~+/b.py", C.READ, C.EDIT, why="~+ after cd"),
+    only("cd ~ && ls", C.READ, why="cd home"),
+    case("cp a ~/x", C.OUTSIDE_WRITE, why="a copy into the home"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), TILDES)
+def test_tilde_prefixes_are_expanded_only_where_certain(
+    classifier: Classifier,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)
+
+
+# A link's target given as a glob or a run-time word is judged by what it can
+# name: writes through the link land there.
+LINK_TARGETS = [
+    case("ln -s .git g", C.PROTECTED_WRITE, why="the literal target"),
+    case("ln -s .g?t g", C.PROTECTED_WRITE, why="a ? target"),
+    case("ln -s .gi* g", C.PROTECTED_WRITE, why="a * target"),
+    case("ln -s .[g]it g", C.PROTECTED_WRITE, why="a bracket target"),
+    case("ln -s .git/hoo* src/h", C.PROTECTED_WRITE, why="a glob below .git"),
+    case("ln -s .co*/policy.toml p", C.PROTECTED_WRITE, why="corral's policy"),
+    case('ln -s "$PWD/.git" g', C.PROTECTED_WRITE, why="a run-time path to .git"),
+    case("ln -s ~+/.git g", C.PROTECTED_WRITE, why="~+/.git"),
+    case('ln -s "$X" g', C.UNMODELLED, why="a target only known at run time"),
+    case(
+        "ln -s .g?t g && cp x g*/hooks/",
+        C.PROTECTED_WRITE,
+        why="a link made to write a hook",
+    ),
+    only("ln -s src/*.py lib/", C.EDIT, why="links to workspace files"),
+    only("ln -s ~+/src h", C.EDIT, why="~+ to a workspace directory"),
+]
+
+
+@pytest.mark.parametrize(("line", "has", "without"), LINK_TARGETS)
+def test_a_link_target_that_is_a_glob_or_run_time_word(
+    classifier: Classifier,
+    line: str,
+    has: frozenset[Category],
+    without: frozenset[Category],
+) -> None:
+    check(classifier.text(line), has, without)

@@ -1,13 +1,15 @@
 """Judge the paths a command names: which are hidden, and what each write reaches.
 
 Literal paths are resolved on this host; a glob is matched, one component at a
-time, against the hidden and protected paths; a word only known at run time is
+time, against the hidden and protected paths, and what it matches through a link
+is expanded here and judged like a literal path; a word only known at run time is
 judged by the names its text shows and by the directory written before it.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
@@ -39,6 +41,14 @@ _NAME_CHARS = frozenset(
 # As text: `re` compiles it on first use, and keeps it.
 _VARIABLE = r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"
 _UNKNOWN_CWD = "cannot tell where relative paths point after cd to a computed directory"
+# Directory entries read to expand one glob on this host, as the shell will, to
+# see which matches are links; past this a glob is judged as leading anywhere,
+# so that a classification stays quick in any tree.
+_MAX_GLOB_ENTRIES = 10_000
+# Source text after a tilde-prefix that leaves the word only known at run time.
+_RUN_TIME_SOURCE = frozenset("$`'\"\\{}()")
+# Bracket expressions fnmatch does not read as the shell does: [[:alpha:]] ...
+_CLASS_OPENERS = ("[:", "[=", "[.")
 
 # When a write may land in several places, the finding is for the worst one.
 _SEVERITY = {
@@ -94,9 +104,10 @@ class Paths:
         """Return `text` resolved against `base` (see `resolve_path`), cached.
 
         Without `follow`, a last component that is a link stays itself, as for
-        a command that removes or renames the link.
+        a command that removes or renames the link; a trailing ``/`` still
+        leads into it (``rm -r link/`` empties the link's target).
         """
-        if not follow:
+        if not follow and not text.endswith("/"):
             head, _, tail = text.rstrip("/").rpartition("/")
             if tail and tail not in (".", ".."):
                 parent = self.resolve(
@@ -110,10 +121,44 @@ class Paths:
         return found
 
     def expand_home(self, text: str) -> str:
-        """Expand a leading ``~`` (as the shell does after ``=`` in an option)."""
-        if self._home and (text == "~" or text.startswith("~/")):
-            return self._home + text[1:]
-        return text
+        """Expand a leading tilde-prefix whose value is known before the line runs.
+
+        ``~`` is the home, ``~user`` that user's home from the password
+        database, ``~+`` the directory the command runs in (as ``.``).  Any
+        other prefix (``~-``, ``~N``, an unknown user) is left as written: see
+        `run_time_tilde`.
+        """
+        if not text.startswith("~"):
+            return text
+        prefix, slash, rest = text[1:].partition("/")
+        if not prefix:
+            return self._home + text[1:] if self._home else text
+        if prefix == "+":
+            return "." + slash + rest
+        if prefix[0] in "+-" or prefix.isdigit():
+            return text
+        try:
+            home = pwd.getpwnam(prefix).pw_dir
+        except KeyError:
+            return text
+        return home.rstrip("/") + slash + rest if home.startswith("/") else text
+
+    def run_time_tilde(self, text: str) -> bool:
+        """Whether `text` starts with a tilde-prefix only known at run time:
+        ``~-`` (the previous directory), ``~N`` (the directory stack), ..."""
+        return text.startswith("~") and self.expand_home(text).startswith("~")
+
+    def known_word(self, word: Word) -> Word:
+        """`word`, retyped as literal or glob when only its tilde-prefix made it
+        run-time text and the prefix's value is known (``~+/x``, ``~root/x``)."""
+        if word.kind is not WordKind.DYNAMIC or not word.text.startswith("~"):
+            return word
+        if _RUN_TIME_SOURCE & set(word.text) or self.run_time_tilde(word.text):
+            return word
+        text = self.expand_home(word.text)
+        return Word(
+            text, WordKind.GLOB if _GLOB_CHARS & set(text) else WordKind.LITERAL
+        )
 
     def expand_known(self, text: str) -> str:
         """Return run-time text with quotes dropped and known variables filled in."""
@@ -125,6 +170,7 @@ class Paths:
 
     def hidden(self, word: Word, cwds: Cwds) -> str | None:
         """Return the hidden path `word` names or could name, as shown, or None."""
+        word = self.known_word(word)
         if word.kind is WordKind.DYNAMIC:
             return self.marker(
                 self.expand_known(word.text), self.context.hidden_markers
@@ -162,12 +208,27 @@ class Paths:
                 hit = self.glob_hits(_joined(head, parts), context.hidden, into=False)
             if hit is not None:
                 return context.shown(hit)
-        if tail is None:
-            return None
-        hit = self._tail_hits(tail, context.hidden, into=False)
-        if hit is not None:
-            return context.shown(hit)
+            found = self._linked_hidden(text, head, parts)
+            if found is not None:
+                return found
+        if tail is not None:
+            hit = self._tail_hits(tail, context.hidden, into=False)
+            if hit is not None:
+                return context.shown(hit)
         return self.marker(text, context.hidden_markers)
+
+    def _linked_hidden(self, text: str, head: str, parts: Tail) -> str | None:
+        """The hidden path a match of `parts` reached through a link is, as shown."""
+        matches, unknown = self._through_links(
+            head, parts, follow=True, directories=text.endswith("/")
+        )
+        if unknown is not None:
+            return f"whatever {text} matches ({unknown})"
+        for match in matches:
+            path = self.resolve(match, "/")
+            if self.context.hidden_entry(path) is not None:
+                return self.context.shown(path)
+        return None
 
     def marker(self, text: str, markers: tuple[str, ...]) -> str | None:
         """Return the first of `markers` that `text` names as a whole path part."""
@@ -189,6 +250,22 @@ class Paths:
             return self.context.shown(marker)
         return "~" + marker
 
+    def names_protected(self, text: str) -> str | None:
+        """The protected path the glob or run-time `text` can name, read from any
+        directory at all, as shown, or None."""
+        found = self.marker(self.expand_known(text), self._protected_markers)
+        if found is not None:
+            return found
+        if self._may_name_git(text):
+            return GIT_DIR_NAME
+        parts = [part for part in text.split("/") if part not in ("", ".")]
+        for marker in self._protected_markers:
+            wanted = marker.strip("/").split("/")
+            for index in range(len(parts)):
+                if self._parts_match(parts[index:], wanted, into=False):
+                    return marker.lstrip("/")
+        return None
+
     # -- writing ---------------------------------------------------------------
 
     def write(
@@ -201,10 +278,11 @@ class Paths:
         follow: bool = True,
     ) -> Judgement | None:
         """Judge a write of `word`: None when it writes nothing (/dev/null)."""
+        word = self.known_word(word)
         if word.kind is WordKind.LITERAL:
             return self._write_literal(word.text, cwds, verb, recursive, follow)
         if word.kind is WordKind.GLOB:
-            return self._write_glob(word.text, cwds, verb, recursive)
+            return self._write_glob(word.text, cwds, verb, recursive, follow)
         return self._write_dynamic(word.text, cwds, verb, recursive)
 
     def _write_literal(
@@ -285,25 +363,35 @@ class Paths:
         return None
 
     def _write_glob(
-        self, text: str, cwds: Cwds, verb: str, recursive: bool
+        self, text: str, cwds: Cwds, verb: str, recursive: bool, follow: bool
     ) -> Judgement | None:
         text = self.expand_home(text)
         if not text.startswith("/") and cwds is None:
             return Category.OUTSIDE_WRITE, f"{verb} {text}: {_UNKNOWN_CWD}"
         bases = ("/",) if text.startswith("/") else cwds or ()
         return _worst(
-            [self._write_pattern(text, base, verb, recursive) for base in bases]
+            [self._write_pattern(text, base, verb, recursive, follow) for base in bases]
         )
 
     def _write_pattern(
-        self, text: str, base: str, verb: str, recursive: bool
+        self, text: str, base: str, verb: str, recursive: bool, follow: bool
     ) -> Judgement | None:
         places, tail = self._places(text, base)
         what = f"{verb} whatever {text} matches"
-        found = [
-            self._write_place(head, parts, what, verb, recursive)
-            for head, parts in places
-        ]
+        found: list[Judgement | None] = []
+        for head, parts in places:
+            found.append(self._write_place(head, parts, what, verb, recursive))
+            found.extend(
+                self._write_linked(
+                    head,
+                    parts,
+                    what,
+                    verb=verb,
+                    recursive=recursive,
+                    follow=follow,
+                    directories=text.endswith("/"),
+                )
+            )
         if tail is not None:
             found.append(self._write_anywhere(text, tail, what, recursive))
         return _worst(found)
@@ -326,6 +414,33 @@ class Paths:
                 f"{what}, outside the workspace and the writable roots",
             )
         return Category.EDIT, what
+
+    def _write_linked(
+        self,
+        head: str,
+        parts: Tail,
+        what: str,
+        *,
+        verb: str,
+        recursive: bool,
+        follow: bool,
+        directories: bool,
+    ) -> list[Judgement]:
+        """Judge each match of `parts` below `head` that a link leads to, as
+        its literal path would be (`directories`: the glob ends in ``/``)."""
+        matches, unknown = self._through_links(
+            head, parts, follow=follow, directories=directories
+        )
+        if unknown is not None:
+            category = Category.DESTRUCTIVE if recursive else Category.OUTSIDE_WRITE
+            return [(category, f"{what}, which can lie anywhere: {unknown}")]
+        found = []
+        for match in matches:
+            category, reason = self._write_path(
+                self.resolve(match, "/", follow=follow or directories), verb, recursive
+            )
+            found.append((category, f"{what}; {reason}"))
+        return found
 
     def _write_anywhere(
         self, text: str, tail: tuple[str, ...], what: str, recursive: bool
@@ -425,7 +540,7 @@ class Paths:
         """The one owned directory a run-time path is written below, if it shows one."""
         prefix = _static_prefix(text)
         directory = self.expand_home(prefix[: prefix.rfind("/") + 1])
-        if not directory or _may_climb(text):
+        if not directory or _may_climb(text) or self.run_time_tilde(directory):
             return None
         if directory.startswith("/"):
             found = [self.resolve(directory, "/")]
@@ -474,6 +589,60 @@ class Paths:
             return places, tail
         return [(self.resolve("/".join(parts) or ".", start), ())], None
 
+    def _through_links(
+        self, head: str, parts: Tail, *, follow: bool, directories: bool
+    ) -> tuple[list[str], str | None]:
+        """Expand the glob `parts` below `head` on this host, as the shell will.
+
+        Returns the matches that a link leads to: one a part before the last
+        matched, or (with `follow`, or `directories`: a glob ending in ``/``,
+        which matches directories only) the last part itself.  Matching by
+        name judges the others.  Also returns why the matches cannot be judged,
+        if they cannot: too many entries to read, or a link that does not
+        resolve.  Only a glob with a part after its first pattern, or whose
+        last part may be followed, is expanded.
+        """
+        follow = follow or directories
+        if len(parts) == 1 and not follow:
+            return [], None
+        current = [(head, False)]
+        budget = _MAX_GLOB_ENTRIES
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            following: list[tuple[str, bool]] = []
+            for directory, linked in current:
+                if _GLOB_CHARS & set(part):
+                    found = _entries(
+                        directory,
+                        recursive=part == "**" and not last,
+                        dots=self.dotglob,
+                        limit=budget,
+                    )
+                    if found is None:
+                        return [], f"it matches more than {_MAX_GLOB_ENTRIES} entries"
+                    budget -= len(found)
+                    names = [
+                        (path, link)
+                        for path, link in found
+                        if self._matches(part, path.rpartition("/")[2])
+                        or (part == "**" and not last)
+                    ]
+                else:
+                    path = directory.rstrip("/") + "/" + part
+                    link = os.path.islink(path)  # noqa: PTH114 - a str walk, per word
+                    names = [(path, link)]
+                for path, link in names:
+                    if link and not last and not _resolves(path):
+                        shown = self.context.shown(path)
+                        return [], f"the link {shown} does not resolve"
+                    following.append((path, linked or (link and (follow or not last))))
+            current = following
+        return [
+            path
+            for path, linked in current
+            if linked and (not directories or os.path.isdir(path))  # noqa: PTH112
+        ], None
+
     def _tail_hits(
         self, tail: Tail, targets: tuple[Path, ...], *, into: bool
     ) -> str | None:
@@ -519,7 +688,10 @@ class Paths:
     def _matches(self, wanted: str, name: str) -> bool:
         if name.startswith(".") and not wanted.startswith(".") and not self.dotglob:
             return False
-        return fnmatchcase(name, wanted)
+        if any(opener in wanted for opener in _CLASS_OPENERS):
+            # A character class fnmatch cannot read may match any name.
+            return True
+        return fnmatchcase(name, wanted.replace("[^", "[!"))
 
     def _may_name_git(self, pattern: str) -> bool:
         return any(
@@ -535,6 +707,50 @@ class Paths:
             or path.startswith(workspace + "/")
             or any(path == d or path.startswith(d + "/") for d in PRIVATE_DIRS)
         )
+
+
+def _entries(
+    directory: str, *, recursive: bool, dots: bool, limit: int
+) -> list[tuple[str, bool]] | None:
+    """The entries of `directory` (with `recursive`, it and every directory
+    below, as ``**`` walks: links not entered, dot names only with `dots`),
+    each with whether it is a link; None when there are more than `limit`."""
+    found: list[tuple[str, bool]] = [(directory, False)] if recursive else []
+    try:
+        with os.scandir(directory) as listing:
+            entries = [
+                (e.path, e.is_symlink(), e.is_dir(follow_symlinks=False))
+                for _, e in zip(range(limit + 1), listing, strict=False)
+            ]
+    except OSError:
+        return found
+    if len(entries) > limit:
+        return None
+    for path, link, is_dir in entries:
+        if recursive and not dots and path.rpartition("/")[2].startswith("."):
+            continue
+        if recursive and is_dir:
+            below = _entries(path, recursive=True, dots=dots, limit=limit - len(found))
+            if below is None:
+                return None
+            found.extend(below)
+        elif not recursive or link:
+            found.append((path, link))
+        if len(found) > limit:
+            return None
+    return found
+
+
+def _resolves(path: str) -> bool:
+    """Whether the link `path` leads somewhere: its chain ends, or at a name
+    that does not exist yet (which the shell would create as written)."""
+    try:
+        os.path.realpath(path, strict=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _path_texts(text: str) -> list[str]:

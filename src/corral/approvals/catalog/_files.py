@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from corral.approvals._model import Category, Word, WordKind
+from corral.approvals._paths import Paths
 from corral.approvals.catalog._base import (
     Argv,
     Entry,
@@ -212,7 +213,11 @@ def _links_into(
     named or the directory holding it.
     """
     found = False
-    for source in sources:
+    paths = Paths(sink.context)
+    for source in map(paths.known_word, sources):
+        if not source.is_literal:
+            found = _links_anywhere(sink, argv, paths, source) or found
+            continue
         names: list[Word] = []
         if source.is_literal and not source.text.startswith(("/", "~")):
             for place in places:
@@ -229,6 +234,27 @@ def _links_into(
             sink.emit(argv, Category.PROTECTED_WRITE, reason)
             found = True
     return found
+
+
+def _links_anywhere(sink: Sink, argv: Argv, paths: Paths, source: Word) -> bool:
+    """A link to a glob's match or to a path only known at run time: judged by
+    the protected paths its text can name, from any directory."""
+    protected = paths.names_protected(source.text)
+    if protected is not None:
+        reason = (
+            f"ln links to {source.text}, which can name the protected path "
+            f"{protected}, for writes through it"
+        )
+        sink.emit(argv, Category.PROTECTED_WRITE, reason)
+        return True
+    if source.kind is WordKind.DYNAMIC:
+        reason = (
+            f"ln links to {source.text}, a path only known at run time, which "
+            "may be a protected path"
+        )
+        sink.emit(argv, Category.UNMODELLED, reason)
+        return True
+    return False
 
 
 def _basename(word: Word) -> Word:
