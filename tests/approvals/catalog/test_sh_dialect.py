@@ -49,6 +49,8 @@ DIFFERENT = [
     ),
     case("nc -c '[[ a > /etc/x ]]' h 1", C.UNMODELLED, why="nc -c"),
     case("socat - 'SYSTEM:[[ a > /etc/x ]]'", C.UNMODELLED, why="socat SYSTEM"),
+    case("less '+![[ a > /etc/x ]]' README", C.UNMODELLED, why="less +!"),
+    case("vim -c '![[ a > /etc/x ]]' README", C.UNMODELLED, why="an editor's !"),
 ]
 
 SAME = [

@@ -359,7 +359,7 @@ def _pager(sink: Sink, argv: Argv) -> None:
             sink.emit(argv, Category.EXECUTE, f"{name} runs its start-up commands")
             command = word.text[1:]
             if command.startswith("!"):
-                sink.shell(argv, Word(command[1:], word.kind))
+                sink.shell(argv, Word(command[1:], word.kind), dialect="sh")
     sink.emit(argv, _READ, f"{name} pages through files")
 
 
@@ -391,7 +391,7 @@ def _editor(sink: Sink, argv: Argv) -> None:
         sink.emit(argv, Category.EXECUTE, f"{name} runs editor commands")
         text = command.text.lstrip(":")
         if text.startswith("!"):
-            sink.shell(argv, Word(text[1:], command.kind))
+            sink.shell(argv, Word(text[1:], command.kind), dialect="sh")
     sink.emit(argv, _EDIT, f"{name} edits files")
 
 
