@@ -30,6 +30,23 @@ MAY_BE_CODE = [
     case("x=1; declare -n r=x; ((x))", C.UNMODELLED, why="a nameref after x=1"),
     case("read y < f; [[ y -eq 1 ]]", C.UNMODELLED, why="a bare name in a test"),
     case("read y < f; (( a[y+1] ))", C.UNMODELLED, why="a name in an index"),
+    case("read x < f; echo ${s:x}", C.UNMODELLED, why="a substring offset"),
+    case('read x < f; echo "${@:1:x}"', C.UNMODELLED, why="a slice length"),
+    case('read x < f; [ -v "$x" ]', C.UNMODELLED, why="a name tested as set"),
+    case('read x < f; unset "$x"', C.UNMODELLED, why="a name unset"),
+    case("read x < f; [[ -v a[x] ]]", C.UNMODELLED, why="a subscript tested as set"),
+    case('read x < f; read "a[x]"', C.UNMODELLED, why="a subscript read into"),
+    case("i=$((i+1)); echo $((i))", C.UNMODELLED, why="an increment with no start"),
+    case(
+        "seq 3 | while read i; do echo $((i*2)); done",
+        C.UNMODELLED,
+        why="numbers read from another program",
+    ),
+    case(
+        "n=$(wc -l < f); echo $((n+1))",
+        C.UNMODELLED,
+        why="a number printed by another program",
+    ),
 ]
 
 
@@ -59,6 +76,16 @@ SURELY_NUMBERS = [
         C.READ,
         why="lines counted",
     ),
+    only(
+        "count=0; while read -r l; do count=$((count+1)); done < f; echo $count",
+        C.READ,
+        why="lines counted by expansion",
+    ),
+    only("i=0; i=$((i+1)); echo $((i))", C.READ, why="an increment by expansion"),
+    only("n=$#; echo $((n+1))", C.READ, why="a copy of the argument count"),
+    only("s=ab; len=${#s}; echo $((len+1))", C.READ, why="a length"),
+    only('s=ab; echo "${s:1:1}" "${@:2}"', C.READ, why="literal offsets"),
+    only("unset x 'a[1]'; [[ -v x ]]", C.READ, why="literal names"),
 ]
 
 

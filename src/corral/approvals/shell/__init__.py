@@ -19,8 +19,9 @@ __all__ = ["MAX_DEPTH", "MAX_TEXT_BYTES", "SHELL_CODE_MARKS", "parse"]
 
 SHELL_CODE_MARKS = ("$(", "`", "${")
 """A value holding one of these is shell code that arithmetic (``((x))``, a
-subscript), ``${!x}``, ``${x@P}`` and the name operands of ``read``,
-``printf -v`` and ``unset`` run: ``x='a[$(cmd)]'; ((x))`` runs cmd."""
+subscript, a substring's offset), ``${!x}``, ``${x@P}`` and a word taken as a
+variable's name (by ``read``, ``printf -v``, ``unset``, ``test -v``,
+``declare``) run: ``x='a[$(cmd)]'; ((x))`` and ``unset "$x"`` run cmd."""
 
 _LAZY = {
     "MAX_DEPTH": "corral.approvals.shell._parse",

@@ -1,7 +1,7 @@
 """Which variables a script surely gives a number, where arithmetic reads them.
 
-bash evaluates a value read in ``(( ))``, ``$(( ))``, an index or a
-``[[ -eq ]]`` operand as an expression, so a value from a file or the
+bash evaluates a value read in ``(( ))``, ``$(( ))``, an index, a substring's
+offset or a ``[[ -eq ]]`` operand as an expression, so a value from a file or the
 environment (``a[$(cmd)]``) runs commands.  `Numbers` reads one script's whole
 tree once and answers, for a name read at a node, whether bash can have given
 it anything but a number there.
@@ -21,13 +21,17 @@ __all__ = ["Numbers"]
 # (``a[$(cmd)]``) runs commands; a name counts only where bash cannot have given
 # it anything but a number:
 # - every assignment to it is a command of its own, ``NAME=digits`` (not a
-#   prefix, an argument, a string or a here-document line), or arithmetic,
-#   which stores only integers;
+#   prefix, an argument, a string or a here-document line) or ``NAME=`` one
+#   expansion that is always an integer (``$((..))``, ``$#``, ``${#x}``), or
+#   arithmetic, which stores only integers;
 # - nothing else in the script assigns it (read, printf -v, for, ${NAME:=..},
 #   declare...), and nothing can assign names the text does not show (eval,
 #   source, trap, a nameref, a command named by a variable);
 # - a ``NAME=digits`` or ``((NAME = digits))`` at the top level of the script
-#   ran before the statement that reads it, so that no inherited value is left.
+#   ran before the statement that reads it, so that no inherited value is left;
+#   ``NAME=$((..))`` counts only for statements begun on its line, as bash
+#   drops the rest of a line whose arithmetic fails (``$((1/0))``) and goes on
+#   with the next, where NAME holds what it inherited.
 # Anything else fails closed: the read is noted.
 _STATEMENT_PARENTS = frozenset(
     {"program", "list", "pipeline", "negated_command", "subshell", "do_group"}
@@ -56,6 +60,9 @@ _WORD_ENDS = frozenset(b" \t\n;&|)")
 """What may follow ``NAME=digits`` where bash ends the word there too."""
 _ARITHMETIC_ENDS = _WORD_ENDS | frozenset(b",")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMERIC_EXPANSION = re.compile(rb"\A\$(?:[#?$!]|\{(?:[#?$!]|#[^}]*)\})\Z")
+"""Parameters that always expand to an integer: ``$#``, ``$?``, ``$$``, ``$!``,
+``${#name}`` (``$!`` may be empty, which arithmetic reads as 0)."""
 _NEVER = 1 << 62
 """A byte no read is at: reads in the assigning statement itself do not count."""
 
@@ -71,6 +78,9 @@ class _Sure(NamedTuple):
     """The names it assigns first: a failure there (a readonly name) stops it."""
     later: bool
     """Whether the name keeps its number in the statements after (not ``&``)."""
+    until: int
+    """Where statements stop counting: the end of the line when the assignment
+    may fail, else never."""
 
 
 class Numbers:
@@ -83,26 +93,25 @@ class Numbers:
         """Whether some name may hold anything, whatever the text shows."""
         self.others: set[str] = set()
         """Names something may give another value than a number."""
-        self.sure: dict[str, _Sure] = {}
-        """For each name given a number at the top level, the first statement that
-        surely does."""
+        self.sure: dict[str, list[_Sure]] = {}
+        """For each name given a number at the top level, the statements that
+        surely do."""
         if not self.unknown:
             self._top_level(root)
             self._assignments(root)
 
     def is_number(self, name: str, node: Node) -> bool:
         """Whether `name`, read at `node` of the tree, surely holds a number."""
-        sure = self.sure.get(name)
-        if self.unknown or name in self.others or sure is None:
-            return False
-        if any(other in self.others for other in sure.before):
+        if self.unknown or name in self.others:
             return False
         statement = node
         while statement.parent is not None and statement.parent != self.root:
             statement = statement.parent
-        if statement.start_byte == sure.start:
-            return node.start_byte >= sure.since
-        return statement.start_byte > sure.start and sure.later
+        return any(
+            _holds(sure, statement, node)
+            and not any(other in self.others for other in sure.before)
+            for sure in self.sure.get(name, ())
+        )
 
     # The statements that surely run, in order: those of the script itself.
 
@@ -128,13 +137,16 @@ class Numbers:
             after = statement.next_sibling
             later = after is None or after.type != "&"
             before: list[str] = []
+            until = _NEVER
             for node in assigned:
                 name = self._number_assigned(node, ends)
                 if name is None:
                     break
-                if name not in self.sure or not self.sure[name].later:
-                    start = statement.start_byte
-                    self.sure[name] = _Sure(start, since, tuple(before), later)
+                if self._may_fail(node):
+                    line = self.src.find(b"\n", statement.end_byte)
+                    until = min(until, _NEVER if line < 0 else line)
+                sure = _Sure(statement.start_byte, since, tuple(before), later, until)
+                self.sure.setdefault(name, []).append(sure)
                 before.append(name)
 
     def _number_assigned(self, node: Node, ends: frozenset[int]) -> str | None:
@@ -153,10 +165,37 @@ class Numbers:
         if not plain or name is None or value is None or name.type != "variable_name":
             return None
         after = self.src[value.end_byte : value.end_byte + 1]
-        if not _DIGITS.fullmatch(self._text(value)) or (after and after[0] not in ends):
+        if not self._is_integer(value, arithmetic=node.type != "variable_assignment"):
+            return None
+        if after and after[0] not in ends:
             return None
         text = self._text(name).decode("ascii", "replace")
         return text if text != text.upper() else None
+
+    def _is_integer(self, value: Node, *, arithmetic: bool) -> bool:
+        """Whether `value` is digits, or (as a word) an expansion to an integer."""
+        if _DIGITS.fullmatch(self._text(value)):
+            return True
+        if arithmetic:
+            return False
+        if value.type == "string":
+            inner = [c for c in value.children if c.type != '"']
+            if len(inner) != 1 or len(value.children) != 3:
+                return False
+            value = inner[0]
+        if value.type == "arithmetic_expansion":
+            return True
+        kind_fits = value.type in ("simple_expansion", "expansion")
+        return kind_fits and _NUMERIC_EXPANSION.match(self._text(value)) is not None
+
+    def _may_fail(self, node: Node) -> bool:
+        """Whether the assignment `node` evaluates arithmetic, which may fail."""
+        value = node.child_by_field_name("value")
+        if node.type != "variable_assignment" or value is None:
+            return False
+        return not _DIGITS.fullmatch(self._text(value)) and (
+            b"((" in self._text(value) or b"[" in self._text(value)
+        )
 
     # Everything else that may assign, anywhere in the script.
 
@@ -280,6 +319,13 @@ class Numbers:
 
     def _text(self, node: Node) -> bytes:
         return self.src[node.start_byte : node.end_byte]
+
+
+def _holds(sure: _Sure, statement: Node, node: Node) -> bool:
+    """Whether the number `sure` gives is what bash reads at `node` of `statement`."""
+    if statement.start_byte == sure.start:
+        return node.start_byte >= sure.since
+    return sure.start < statement.start_byte < sure.until and sure.later
 
 
 def _first(node: Node, kind: str) -> Node | None:
