@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.approvals import Category, _paths
+from corral.approvals import Category, _globs
 from corral.approvals._classify import classify_text
 from corral.approvals._context import make_context
 from tests.approvals.classify_support import Classifier, case, check, only, shown
@@ -437,7 +437,7 @@ def test_a_glob_is_judged_through_the_links_it_matches(
 def test_a_glob_with_more_entries_than_are_examined_fails_closed(
     classifier: Classifier, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_paths, "_MAX_GLOB_ENTRIES", 2)
+    monkeypatch.setattr(_globs, "MAX_GLOB_ENTRIES", 2)
     for name in ("a", "b", "c"):
         (workspace / "many" / name).mkdir(parents=True)
     findings = classifier.text("echo x > many/*/f")

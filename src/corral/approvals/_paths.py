@@ -12,10 +12,15 @@ import os
 import pwd
 import re
 from collections.abc import Sequence
-from fnmatch import fnmatchcase
-from pathlib import Path
 
 from corral.approvals._context import GIT_DIR_NAME, PRIVATE_DIRS, Context, resolve_path
+from corral.approvals._globs import (
+    GLOB_CHARS,
+    Globs,
+    Tail,
+    joined,
+    may_be_parent,
+)
 from corral.approvals._model import Category, Word, WordKind
 
 __all__ = ["NETWORK_DEVICES", "Cwds", "Paths", "is_sink"]
@@ -31,7 +36,6 @@ _SINK_PREFIXES = ("/dev/fd/", "/proc/self/fd/")
 # bash itself opens a connection for a redirection to these.
 NETWORK_DEVICES = ("/dev/tcp/", "/dev/udp/")
 _DEVICES = "/dev/"
-_GLOB_CHARS = frozenset("*?[")
 # Characters that begin the part of a word only known at run time.
 _RUN_TIME_CHARS = frozenset("$`{*?[")
 # A name ends where a character that cannot continue it follows.
@@ -41,14 +45,8 @@ _NAME_CHARS = frozenset(
 # As text: `re` compiles it on first use, and keeps it.
 _VARIABLE = r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"
 _UNKNOWN_CWD = "cannot tell where relative paths point after cd to a computed directory"
-# Directory entries read to expand one glob on this host, as the shell will, to
-# see which matches are links; past this a glob is judged as leading anywhere,
-# so that a classification stays quick in any tree.
-_MAX_GLOB_ENTRIES = 10_000
 # Source text after a tilde-prefix that leaves the word only known at run time.
 _RUN_TIME_SOURCE = frozenset("$`'\"\\{}()")
-# Bracket expressions fnmatch does not read as the shell does: [[:alpha:]] ...
-_CLASS_OPENERS = ("[:", "[=", "[.")
 
 # When a write may land in several places, the finding is for the worst one.
 _SEVERITY = {
@@ -61,10 +59,6 @@ _SEVERITY = {
 }
 
 Judgement = tuple[Category, str]
-Place = tuple[str, tuple[str, ...]]
-"""A glob's resolved literal directory, and the parts matched below it."""
-Tail = tuple[str, ...]
-"""The parts of a glob after a ``..`` that can lead anywhere."""
 
 
 def is_sink(text: str) -> bool:
@@ -81,7 +75,7 @@ def _worst(judgements: Sequence[Judgement | None]) -> Judgement | None:
     return min(found, key=lambda j: _SEVERITY[j[0]]) if found else None
 
 
-class Paths:
+class Paths(Globs):
     """Path judgements for one classification, with resolved paths cached."""
 
     def __init__(self, context: Context) -> None:
@@ -156,9 +150,7 @@ class Paths:
         if _RUN_TIME_SOURCE & set(word.text) or self.run_time_tilde(word.text):
             return word
         text = self.expand_home(word.text)
-        return Word(
-            text, WordKind.GLOB if _GLOB_CHARS & set(text) else WordKind.LITERAL
-        )
+        return Word(text, WordKind.GLOB if GLOB_CHARS & set(text) else WordKind.LITERAL)
 
     def expand_known(self, text: str) -> str:
         """Return run-time text with quotes dropped and known variables filled in."""
@@ -200,26 +192,26 @@ class Paths:
     def _glob_hidden(self, text: str, base: str) -> str | None:
         """The hidden path the glob `text` can reach from `base`, as shown."""
         context = self.context
-        places, tail = self._places(text, base)
+        places, tail = self.places(text, base)
         for head, parts in places:
             if not parts:
                 hit = head if context.hidden_entry(head) is not None else None
             else:
-                hit = self.glob_hits(_joined(head, parts), context.hidden, into=False)
+                hit = self.glob_hits(joined(head, parts), context.hidden, into=False)
             if hit is not None:
                 return context.shown(hit)
             found = self._linked_hidden(text, head, parts)
             if found is not None:
                 return found
         if tail is not None:
-            hit = self._tail_hits(tail, context.hidden, into=False)
+            hit = self.tail_hits(tail, context.hidden, into=False)
             if hit is not None:
                 return context.shown(hit)
         return self.marker(text, context.hidden_markers)
 
     def _linked_hidden(self, text: str, head: str, parts: Tail) -> str | None:
         """The hidden path a match of `parts` reached through a link is, as shown."""
-        matches, unknown = self._through_links(
+        matches, unknown = self.through_links(
             head, parts, follow=True, directories=text.endswith("/")
         )
         # A read is refused for the secrets corral finds, not for those it
@@ -379,7 +371,7 @@ class Paths:
     def _write_pattern(
         self, text: str, base: str, verb: str, recursive: bool, follow: bool
     ) -> Judgement | None:
-        places, tail = self._places(text, base)
+        places, tail = self.places(text, base)
         what = f"{verb} whatever {text} matches"
         found: list[Judgement | None] = []
         for head, parts in places:
@@ -407,7 +399,7 @@ class Paths:
             # A part that matches ``..`` leads to one known path.
             category, reason = self._write_path(head, verb, recursive)
             return category, what if category is Category.EDIT else f"{what}; {reason}"
-        pattern = _joined(head, parts)
+        pattern = joined(head, parts)
         found = self._pattern_reaches(pattern, head, recursive=recursive)
         if found is not None:
             return found[0], f"{what}, {found[1]}"
@@ -431,7 +423,7 @@ class Paths:
     ) -> list[Judgement]:
         """Judge each match of `parts` below `head` that a link leads to, as
         its literal path would be (`directories`: the glob ends in ``/``)."""
-        matches, unknown = self._through_links(
+        matches, unknown = self.through_links(
             head, parts, follow=follow, directories=directories
         )
         if unknown is not None:
@@ -452,7 +444,7 @@ class Paths:
         link, so what follows can lie anywhere; only `tail` is known."""
         context = self.context
         hidden = self.marker(text, context.hidden_markers)
-        held = self._tail_hits(tail, context.hidden, into=recursive)
+        held = self.tail_hits(tail, context.hidden, into=recursive)
         if held is not None:
             hidden = context.shown(held)
         if hidden is not None:
@@ -461,7 +453,7 @@ class Paths:
                 f"{what}, which can include the hidden path {hidden}",
             )
         protected = self.marker(text, self._protected_markers)
-        held = self._tail_hits(tail, context.protected, into=recursive)
+        held = self.tail_hits(tail, context.protected, into=recursive)
         if held is not None:
             protected = context.shown(held)
         elif protected is None and self._may_name_git("/".join(tail)):
@@ -557,148 +549,9 @@ class Paths:
             return found[0]
         return None
 
-    # -- globs -----------------------------------------------------------------
-
-    def _places(self, text: str, base: str) -> tuple[list[Place], Tail | None]:
-        """Where the glob `text` can lead, walked as the kernel walks it.
-
-        Returns each resolved directory with the parts matched below it (none
-        when a part matching ``..`` leads to one known path), and the parts
-        after the last ``..`` that follows a matched part, if one does: each
-        match may be a link, so that ``..`` can climb anywhere.
-        """
-        start = "/" if text.startswith("/") else base
-        return self._places_from(start, text.split("/"))
-
-    def _places_from(
-        self, start: str, parts: list[str]
-    ) -> tuple[list[Place], Tail | None]:
-        for index, part in enumerate(parts):
-            if not _GLOB_CHARS & set(part):
-                continue
-            # The literal head, ``..`` included, is resolved the way the kernel
-            # walks it: ``..`` after a link leads to its target's parent.
-            head = self.resolve("/".join(parts[:index]) or ".", start)
-            rest = [p for p in parts[index + 1 :] if p not in ("", ".")]
-            places: list[Place] = []
-            tail: Tail | None = None
-            if _may_be_parent(part):
-                places, tail = self._places_from(self.resolve("..", head), rest)
-            climbs = [i for i, p in enumerate(rest) if p == ".." or _may_be_parent(p)]
-            if climbs:
-                tail = tuple(rest[climbs[-1] + 1 :])
-            else:
-                places.append((head, (part, *rest)))
-            return places, tail
-        return [(self.resolve("/".join(parts) or ".", start), ())], None
-
-    def _through_links(
-        self, head: str, parts: Tail, *, follow: bool, directories: bool
-    ) -> tuple[list[str], str | None]:
-        """Expand the glob `parts` below `head` on this host, as the shell will.
-
-        Returns the matches that a link leads to: one a part before the last
-        matched, or (with `follow`, or `directories`: a glob ending in ``/``,
-        which matches directories only) the last part itself.  Matching by
-        name judges the others.  Also returns why the matches cannot be judged,
-        if they cannot: too many entries to read, or a link that does not
-        resolve.  Only a glob with a part after its first pattern, or whose
-        last part may be followed, is expanded.
-        """
-        follow = follow or directories
-        if len(parts) == 1 and not follow:
-            return [], None
-        current = [(head, False)]
-        budget = _MAX_GLOB_ENTRIES
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            following: list[tuple[str, bool]] = []
-            for directory, linked in current:
-                if _GLOB_CHARS & set(part):
-                    found = _entries(
-                        directory,
-                        recursive=part == "**" and not last,
-                        dots=self.dotglob,
-                        limit=budget,
-                    )
-                    if found is None:
-                        return [], f"it matches more than {_MAX_GLOB_ENTRIES} entries"
-                    budget -= len(found)
-                    names = [
-                        (path, link)
-                        for path, link in found
-                        if self._matches(part, path.rpartition("/")[2])
-                        or (part == "**" and not last)
-                    ]
-                else:
-                    path = directory.rstrip("/") + "/" + part
-                    link = os.path.islink(path)  # noqa: PTH114 - a str walk, per word
-                    names = [(path, link)]
-                for path, link in names:
-                    if link and not last and not _resolves(path):
-                        shown = self.context.shown(path)
-                        return [], f"the link {shown} does not resolve"
-                    following.append((path, linked or (link and (follow or not last))))
-            current = following
-        return [
-            path
-            for path, linked in current
-            if linked and (not directories or os.path.isdir(path))  # noqa: PTH112
-        ], None
-
-    def _tail_hits(
-        self, tail: Tail, targets: tuple[Path, ...], *, into: bool
-    ) -> str | None:
-        """Return the first of `targets` that `tail`, below any directory at all,
-        can reach (see `glob_hits`)."""
-        if not tail:
-            return None
-        for target in targets:
-            target_parts = str(target).split("/")[1:]
-            for index in range(len(target_parts)):
-                if self._parts_match(list(tail), target_parts[index:], into=into):
-                    return str(target)
-        return None
-
-    def glob_hits(
-        self, pattern: str, targets: tuple[Path, ...], *, into: bool
-    ) -> str | None:
-        """Return the first of `targets` that the absolute glob `pattern` can reach.
-
-        A pattern reaches a target when it can match the target or a path
-        beneath it; with `into` (a recursive write), also when it can match a
-        directory above it.
-        """
-        pattern_parts = pattern.split("/")[1:]
-        for target in targets:
-            target_parts = str(target).split("/")[1:]
-            if self._parts_match(pattern_parts, target_parts, into=into):
-                return str(target)
-        return None
-
-    def _parts_match(
-        self, pattern: list[str], target: list[str], *, into: bool
-    ) -> bool:
-        for wanted, name in zip(pattern, target, strict=False):
-            if wanted == "**":
-                return True
-            if wanted == name:
-                continue
-            if not _GLOB_CHARS & set(wanted) or not self._matches(wanted, name):
-                return False
-        return len(pattern) >= len(target) or into
-
-    def _matches(self, wanted: str, name: str) -> bool:
-        if name.startswith(".") and not wanted.startswith(".") and not self.dotglob:
-            return False
-        if any(opener in wanted for opener in _CLASS_OPENERS):
-            # A character class fnmatch cannot read may match any name.
-            return True
-        return fnmatchcase(name, wanted.replace("[^", "[!"))
-
     def _may_name_git(self, pattern: str) -> bool:
         return any(
-            _GLOB_CHARS & set(part) and self._matches(part, GIT_DIR_NAME)
+            GLOB_CHARS & set(part) and self.matches(part, GIT_DIR_NAME)
             for part in pattern.split("/")
         )
 
@@ -710,50 +563,6 @@ class Paths:
             or path.startswith(workspace + "/")
             or any(path == d or path.startswith(d + "/") for d in PRIVATE_DIRS)
         )
-
-
-def _entries(
-    directory: str, *, recursive: bool, dots: bool, limit: int
-) -> list[tuple[str, bool]] | None:
-    """The entries of `directory` (with `recursive`, it and every directory
-    below, as ``**`` walks: links not entered, dot names only with `dots`),
-    each with whether it is a link; None when there are more than `limit`."""
-    found: list[tuple[str, bool]] = [(directory, False)] if recursive else []
-    try:
-        with os.scandir(directory) as listing:
-            entries = [
-                (e.path, e.is_symlink(), e.is_dir(follow_symlinks=False))
-                for _, e in zip(range(limit + 1), listing, strict=False)
-            ]
-    except OSError:
-        return found
-    if len(entries) > limit:
-        return None
-    for path, link, is_dir in entries:
-        if recursive and not dots and path.rpartition("/")[2].startswith("."):
-            continue
-        if recursive and is_dir:
-            below = _entries(path, recursive=True, dots=dots, limit=limit - len(found))
-            if below is None:
-                return None
-            found.extend(below)
-        elif not recursive or link:
-            found.append((path, link))
-        if len(found) > limit:
-            return None
-    return found
-
-
-def _resolves(path: str) -> bool:
-    """Whether the link `path` leads somewhere: its chain ends, or at a name
-    that does not exist yet (which the shell would create as written)."""
-    try:
-        os.path.realpath(path, strict=True)
-    except (FileNotFoundError, NotADirectoryError):
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _path_texts(text: str) -> list[str]:
@@ -789,19 +598,9 @@ def _static_prefix(text: str) -> str:
     return "".join(kept)
 
 
-def _joined(head: str, parts: tuple[str, ...]) -> str:
-    return head.rstrip("/") + "/" + "/".join(parts)
-
-
-def _may_be_parent(part: str) -> bool:
-    """Whether the glob part can match ``..``: sh's ``.*`` and ``.?`` do (bash's
-    too once globskipdots is off); only a written leading dot matches one."""
-    return part.startswith((".", "[")) and fnmatchcase("..", part)
-
-
 def _may_climb(text: str) -> bool:
     """Whether a run-time word shows a ``..`` from its first run-time part on:
     one written, one an empty expansion joins from dots (``..$X``), or ``.*``."""
     first = next((i for i, c in enumerate(text) if c in _RUN_TIME_CHARS), len(text))
     parts = text[text.rfind("/", 0, first) + 1 :].replace('"', "").replace("'", "")
-    return any(".." in part or _may_be_parent(part) for part in parts.split("/"))
+    return any(".." in part or may_be_parent(part) for part in parts.split("/"))
