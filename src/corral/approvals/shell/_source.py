@@ -9,16 +9,40 @@ between two tokens as if it were space, though bash reads it as part of a word.
 from __future__ import annotations
 
 import bisect
+import enum
 
 from tree_sitter import Node
 
-__all__ = ["MAX_REASONS", "Source", "token_after", "token_before", "word_parts"]
+__all__ = [
+    "MAX_REASONS",
+    "SUBSTITUTIONS",
+    "Source",
+    "Where",
+    "token_after",
+    "token_before",
+    "word_parts",
+]
 
 MAX_REASONS = 32
 """Reasons past this many are summed up in one: a person reads the first few,
 and a text with thousands of errors must not cost thousands of lines."""
 
 _BLANKS = b" \t\n"
+# Node types whose content runs commands; found wherever they are.
+SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
+
+
+class Where(enum.Enum):
+    """Where a word stands, which decides the expansions bash gives it."""
+
+    ARGUMENT = "argument"
+    """A command's word: tilde, brace and pathname expansion."""
+    ASSIGNMENT = "assignment"
+    """The value of ``NAME=value``: tilde after ``=`` and ``:``, no globs or braces."""
+    REDIRECT = "redirect"
+    """A redirection's file: tilde, brace and pathname expansion."""
+    HERESTRING = "herestring"
+    """The word after ``<<<``: tilde only."""
 
 
 class Source:
