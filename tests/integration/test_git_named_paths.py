@@ -14,6 +14,9 @@ from pathlib import Path
 from tests.conftest import Home
 from tests.support import CorralCLI, sh
 
+# git on the host, with an identity for commits (the test user may have none).
+_IDENTIFIED = ("git", "-c", "user.name=t", "-c", "user.email=t@example.invalid")
+
 
 def _git_config(workspace: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(workspace), "config", *args], check=True)
@@ -168,7 +171,7 @@ def test_an_object_store_of_a_repository_elsewhere_kept_in_the_workspace_is_read
     subprocess.run(["git", "init", "-q", "-b", "main", str(main)], check=True)
     (main / "f").write_text("reviewed\n")
     subprocess.run(["git", "-C", str(main), "add", "f"], check=True)
-    subprocess.run(["git", "-C", str(main), "commit", "-qm", "x"], check=True)
+    subprocess.run([*_IDENTIFIED, "-C", str(main), "commit", "-qm", "x"], check=True)
     subprocess.run(
         ["git", "-C", str(main), "worktree", "add", "-q", str(workspace / "wt")],
         check=True,

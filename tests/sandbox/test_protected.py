@@ -21,6 +21,9 @@ from corral.sandbox._protected import (
     pinned_ancestors,
 )
 
+# git on the host, with an identity for commits (the test user may have none).
+_IDENTIFIED = ("git", "-c", "user.name=t", "-c", "user.email=t@example.invalid")
+
 
 def _git_dir(path: Path) -> Path:
     """Make `path` a bare git directory, as ``git init --bare`` does."""
@@ -491,7 +494,7 @@ def test_the_data_of_a_main_repository_outside_the_roots_is_followed_back(
     main = tmp_path / "main"
     subprocess.run(["git", "init", "-q", str(main)], check=True)
     subprocess.run(
-        ["git", "-C", str(main), "commit", "-q", "--allow-empty", "-m", "x"],
+        [*_IDENTIFIED, "-C", str(main), "commit", "-q", "--allow-empty", "-m", "x"],
         check=True,
     )
     workspace = tmp_path / "ws"
