@@ -44,6 +44,9 @@ class Globs:
     context: Context
     dotglob: bool
     """Whether a glob's ``*`` matches names that start with a dot."""
+    expanded: dict[tuple[str, Tail, bool, bool], tuple[list[str], str | None]]
+    """`through_links`' answers in this classification: a word is judged both
+    as read and as written, and the host's directories are listed once."""
 
     def resolve(self, text: str, base: str, *, follow: bool = True) -> str:
         """Return `text` (taken from `base`) resolved as the kernel resolves it."""
@@ -98,6 +101,15 @@ class Globs:
         follow = follow or directories
         if len(parts) == 1 and not follow:
             return [], None
+        key = (head, parts, follow, directories)
+        found = self.expanded.get(key)
+        if found is None:
+            found = self.expanded[key] = self._expand(head, parts, follow, directories)
+        return found
+
+    def _expand(
+        self, head: str, parts: Tail, follow: bool, directories: bool
+    ) -> tuple[list[str], str | None]:
         current = [(head, False)]
         budget = MAX_GLOB_ENTRIES
         for index, part in enumerate(parts):

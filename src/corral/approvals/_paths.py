@@ -83,6 +83,7 @@ class Paths(Globs):
         self.dotglob = False
         """Whether a glob's ``*`` matches names that start with a dot."""
         self._resolved: dict[tuple[str, str], str] = {}
+        self.expanded = {}
         home = str(context.home) if context.home is not None else ""
         self._home = home
         workspace = str(context.workspace)
