@@ -100,7 +100,7 @@ def find_host_sockets(covered: Iterable[Path]) -> list[Path]:
         name = fields[_UNIX_FIELDS_BEFORE_PATH]
         if not name.startswith(b"/"):
             continue
-        for raw in _names(name, lines[at + 1 :]):
+        for raw in _names(name, lines, at + 1):
             path = Path(os.fsdecode(raw))
             if path not in seen:
                 seen.add(path)
@@ -133,17 +133,17 @@ def _add_socket(sockets: set[Path], path: Path, covered: tuple[Path, ...]) -> No
         )
 
 
-def _names(name: bytes, following: list[bytes]) -> list[bytes]:
+def _names(name: bytes, lines: list[bytes], start: int) -> list[bytes]:
     """The names a line of the listing may stand for: `name`, or more of it.
 
-    A newline in a name cuts it in the listing, and the rest is on the
-    `following` lines: besides `name` itself, each longer name so made that is
-    a socket (up to the longest name a socket can have).
+    A newline in a name cuts it in the listing, and the rest is on the `lines`
+    from `start` on: besides `name` itself, each longer name so made that is a
+    socket (up to the longest name a socket can have).
     """
     found = []
     whole = name
-    for more in following:
-        whole += b"\n" + more
+    for at in range(start, len(lines)):
+        whole += b"\n" + lines[at]
         if len(whole) > _SUN_PATH_MAX:
             break
         if _is_socket(whole):
